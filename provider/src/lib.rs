@@ -1,0 +1,17 @@
+//! Terraform providers for a kubeadm homelab, written in Rust.
+//!
+//! One library, two plugin binaries: `terraform-provider-cloudinit` serves
+//! `cloudinit_config`, `terraform-provider-kubeadm` serves `kubeadm_cluster`.
+//!
+//! Layers, from the wire inwards:
+//! - [`plugin`]: what the go-plugin host (Terraform) expects from a plugin
+//!   process: handshake, AutoMTLS, health, controller, stdio, logging;
+//! - [`protocol`]: the tfplugin6 RPCs, one thin adapter each;
+//! - [`framework`]: schemas, plan rules, diagnostics and resource traits;
+//! - [`value`]: Terraform's type system and its msgpack/JSON encodings;
+//! - [`providers`] and the resource modules ([`cloudinit`]): the logic.
+
+pub mod framework;
+pub mod proto;
+pub mod protocol;
+pub mod value;
