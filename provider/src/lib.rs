@@ -15,3 +15,6 @@ pub mod framework;
 pub mod proto;
 pub mod protocol;
 pub mod value;
+pub mod cloudinit;
+pub mod plugin;
+pub mod providers;

@@ -54,12 +54,7 @@ impl Diagnostics {
     }
 
     /// Adds an error on one attribute.
-    pub fn attribute_error(
-        &mut self,
-        path: AttributePath,
-        summary: impl Into<String>,
-        detail: impl Into<String>,
-    ) {
+    pub fn attribute_error(&mut self, path: AttributePath, summary: impl Into<String>, detail: impl Into<String>) {
         self.0.push(Diagnostic {
             severity: Severity::Error,
             summary: summary.into(),
@@ -69,18 +64,8 @@ impl Diagnostics {
     }
 
     /// Adds a warning, optionally on one attribute.
-    pub fn warning(
-        &mut self,
-        path: Option<AttributePath>,
-        summary: impl Into<String>,
-        detail: impl Into<String>,
-    ) {
-        self.0.push(Diagnostic {
-            severity: Severity::Warning,
-            summary: summary.into(),
-            detail: detail.into(),
-            path,
-        });
+    pub fn warning(&mut self, path: Option<AttributePath>, summary: impl Into<String>, detail: impl Into<String>) {
+        self.0.push(Diagnostic { severity: Severity::Warning, summary: summary.into(), detail: detail.into(), path });
     }
 
     /// Appends all of `other`.

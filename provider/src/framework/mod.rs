@@ -12,7 +12,7 @@ pub use diagnostics::{Diagnostic, Diagnostics, Severity};
 pub use plan::PlanRule;
 pub use provider::Provider;
 pub use resource::{
-    ApplyOutcome, CallContext, ImportState, ModifyPlan, PlanRequest, ReadOutcome, Resource,
-    UpgradeState, ValidateConfig,
+    ApplyOutcome, CallContext, ImportState, ModifyPlan, PlanRequest, ReadOutcome, Resource, UpgradeState,
+    ValidateConfig,
 };
 pub use schema::{Attribute, Block, BlockNesting, Nesting, Presence, Schema};

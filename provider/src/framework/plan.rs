@@ -36,12 +36,7 @@ impl PlanRule {
 
 /// Steps 2 to 4 of the pipeline. Returns the planned state and the paths
 /// that force replacement. `prior` is null when the resource is created.
-pub fn plan_with_rules(
-    block: &Block,
-    prior: &Value,
-    config: &Value,
-    proposed: &Value,
-) -> (Value, Vec<AttributePath>) {
+pub fn plan_with_rules(block: &Block, prior: &Value, config: &Value, proposed: &Value) -> (Value, Vec<AttributePath>) {
     let mut planned = proposed.clone();
     apply_defaults(block, config, &mut planned);
     let changing = prior.is_null() || !planned.semantically_equal(prior);

@@ -325,11 +325,7 @@ mod tests {
     fn implied_type_covers_blocks_and_nested_attributes() {
         let block = Block::new("test")
             .attribute(Attribute::string("name").required())
-            .attribute(Attribute::nested(
-                "files",
-                Nesting::List,
-                vec![Attribute::string("path").required()],
-            ))
+            .attribute(Attribute::nested("files", Nesting::List, vec![Attribute::string("path").required()]))
             .block(NestedBlock::single("user", Block::new("u").attribute(Attribute::string("name"))));
         assert_eq!(
             block.value_type().to_json().to_string(),

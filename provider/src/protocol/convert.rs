@@ -1,6 +1,6 @@
 //! Conversions between framework types and the generated protocol types.
 
-use crate::framework::schema::{AttributeKind, BlockNesting, Nesting, NestedBlock};
+use crate::framework::schema::{AttributeKind, BlockNesting, NestedBlock, Nesting};
 use crate::framework::{Attribute, Block, Diagnostic, Diagnostics, Presence, Schema, Severity};
 use crate::proto::tfplugin6 as pb;
 use crate::value::{self, AttributePath, PathStep, Type, Value};
@@ -127,12 +127,10 @@ pub fn decode(dynamic: Option<&pb::DynamicValue>, ty: &Type, what: &str) -> Resu
 
 /// Encodes a value to send to Terraform.
 pub fn encode(value: &Value, ty: &Type, what: &str) -> Result<pb::DynamicValue, Diagnostics> {
-    value::encode_msgpack(value, ty)
-        .map(|msgpack| pb::DynamicValue { msgpack, json: Vec::new() })
-        .map_err(|err| {
-            Diagnostics::from_error(
-                format!("Provider produced an invalid {what}"),
-                format!("This is a bug in the provider: {err}. Please report it."),
-            )
-        })
+    value::encode_msgpack(value, ty).map(|msgpack| pb::DynamicValue { msgpack, json: Vec::new() }).map_err(|err| {
+        Diagnostics::from_error(
+            format!("Provider produced an invalid {what}"),
+            format!("This is a bug in the provider: {err}. Please report it."),
+        )
+    })
 }

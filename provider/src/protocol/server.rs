@@ -42,7 +42,9 @@ impl std::fmt::Debug for ProviderService {
 fn unknown_type(type_name: &str) -> Diagnostics {
     Diagnostics::from_error(
         "Unknown resource type",
-        format!("This provider does not serve the resource type {type_name:?}. Check the provider source address in required_providers."),
+        format!(
+            "This provider does not serve the resource type {type_name:?}. Check the provider source address in required_providers."
+        ),
     )
 }
 
@@ -85,7 +87,10 @@ impl ProviderService {
         pb::ServerCapabilities { plan_destroy: false, get_provider_schema_optional: true, move_resource_state: false }
     }
 
-    async fn plan(&self, req: pb::plan_resource_change::Request) -> Result<pb::plan_resource_change::Response, Diagnostics> {
+    async fn plan(
+        &self,
+        req: pb::plan_resource_change::Request,
+    ) -> Result<pb::plan_resource_change::Response, Diagnostics> {
         let entry = self.entry(&req.type_name)?;
         let ty = &entry.value_type;
         let prior = convert::decode(req.prior_state.as_ref(), ty, "prior state")?;
@@ -123,7 +128,10 @@ impl ProviderService {
         })
     }
 
-    async fn apply(&self, req: pb::apply_resource_change::Request) -> Result<pb::apply_resource_change::Response, Diagnostics> {
+    async fn apply(
+        &self,
+        req: pb::apply_resource_change::Request,
+    ) -> Result<pb::apply_resource_change::Response, Diagnostics> {
         let entry = self.entry(&req.type_name)?;
         let ty = &entry.value_type;
         let prior = convert::decode(req.prior_state.as_ref(), ty, "prior state")?;
@@ -217,11 +225,14 @@ impl pb::provider_server::Provider for ProviderService {
     ) -> RpcResult<pb::validate_provider_config::Response> {
         let req = request.into_inner();
         traced("ValidateProviderConfig", "", async {
-            let diagnostics = match convert::decode(req.config.as_ref(), &self.provider_type, "provider configuration") {
+            let diagnostics = match convert::decode(req.config.as_ref(), &self.provider_type, "provider configuration")
+            {
                 Ok(config) => self.provider.validate_config(&config).await,
                 Err(diags) => diags,
             };
-            Ok(Response::new(pb::validate_provider_config::Response { diagnostics: convert::diagnostics(&diagnostics) }))
+            Ok(Response::new(pb::validate_provider_config::Response {
+                diagnostics: convert::diagnostics(&diagnostics),
+            }))
         })
         .await
     }
@@ -241,7 +252,9 @@ impl pb::provider_server::Provider for ProviderService {
                 },
                 Err(diags) => diags,
             };
-            Ok(Response::new(pb::validate_resource_config::Response { diagnostics: convert::diagnostics(&diagnostics) }))
+            Ok(Response::new(pb::validate_resource_config::Response {
+                diagnostics: convert::diagnostics(&diagnostics),
+            }))
         })
         .await
     }
@@ -339,7 +352,8 @@ impl pb::provider_server::Provider for ProviderService {
         let req = request.into_inner();
         traced("ConfigureProvider", "", async {
             tracing::info!(terraform_version = %req.terraform_version, "configuring provider");
-            let diagnostics = match convert::decode(req.config.as_ref(), &self.provider_type, "provider configuration") {
+            let diagnostics = match convert::decode(req.config.as_ref(), &self.provider_type, "provider configuration")
+            {
                 Ok(config) => self.provider.configure(&config, &req.terraform_version).await,
                 Err(diags) => diags,
             };
@@ -348,7 +362,10 @@ impl pb::provider_server::Provider for ProviderService {
         .await
     }
 
-    async fn read_resource(&self, request: Request<pb::read_resource::Request>) -> RpcResult<pb::read_resource::Response> {
+    async fn read_resource(
+        &self,
+        request: Request<pb::read_resource::Request>,
+    ) -> RpcResult<pb::read_resource::Response> {
         let req = request.into_inner();
         traced("ReadResource", &req.type_name.clone(), async {
             let result = async {
@@ -478,8 +495,14 @@ impl pb::provider_server::Provider for ProviderService {
     ) -> RpcResult<pb::read_data_source::Response> {
         let req = request.into_inner();
         traced("ReadDataSource", &req.type_name.clone(), async {
-            let diags = Diagnostics::from_error("Unknown data source", format!("This provider has no data source {:?}.", req.type_name));
-            Ok(Response::new(pb::read_data_source::Response { diagnostics: convert::diagnostics(&diags), ..Default::default() }))
+            let diags = Diagnostics::from_error(
+                "Unknown data source",
+                format!("This provider has no data source {:?}.", req.type_name),
+            );
+            Ok(Response::new(pb::read_data_source::Response {
+                diagnostics: convert::diagnostics(&diags),
+                ..Default::default()
+            }))
         })
         .await
     }
@@ -490,7 +513,9 @@ impl pb::provider_server::Provider for ProviderService {
     ) -> RpcResult<pb::validate_ephemeral_resource_config::Response> {
         let req = request.into_inner();
         let diags = no_ephemeral(&req.type_name);
-        Ok(Response::new(pb::validate_ephemeral_resource_config::Response { diagnostics: convert::diagnostics(&diags) }))
+        Ok(Response::new(pb::validate_ephemeral_resource_config::Response {
+            diagnostics: convert::diagnostics(&diags),
+        }))
     }
 
     async fn open_ephemeral_resource(
@@ -499,7 +524,10 @@ impl pb::provider_server::Provider for ProviderService {
     ) -> RpcResult<pb::open_ephemeral_resource::Response> {
         let req = request.into_inner();
         let diags = no_ephemeral(&req.type_name);
-        Ok(Response::new(pb::open_ephemeral_resource::Response { diagnostics: convert::diagnostics(&diags), ..Default::default() }))
+        Ok(Response::new(pb::open_ephemeral_resource::Response {
+            diagnostics: convert::diagnostics(&diags),
+            ..Default::default()
+        }))
     }
 
     async fn renew_ephemeral_resource(
@@ -508,7 +536,10 @@ impl pb::provider_server::Provider for ProviderService {
     ) -> RpcResult<pb::renew_ephemeral_resource::Response> {
         let req = request.into_inner();
         let diags = no_ephemeral(&req.type_name);
-        Ok(Response::new(pb::renew_ephemeral_resource::Response { diagnostics: convert::diagnostics(&diags), ..Default::default() }))
+        Ok(Response::new(pb::renew_ephemeral_resource::Response {
+            diagnostics: convert::diagnostics(&diags),
+            ..Default::default()
+        }))
     }
 
     async fn close_ephemeral_resource(
@@ -524,7 +555,10 @@ impl pb::provider_server::Provider for ProviderService {
         Ok(Response::new(pb::get_functions::Response::default()))
     }
 
-    async fn call_function(&self, request: Request<pb::call_function::Request>) -> RpcResult<pb::call_function::Response> {
+    async fn call_function(
+        &self,
+        request: Request<pb::call_function::Request>,
+    ) -> RpcResult<pb::call_function::Response> {
         let req = request.into_inner();
         Ok(Response::new(pb::call_function::Response {
             result: None,

@@ -94,10 +94,9 @@ fn from_json(json: &Json, ty: &Type, path: &AttributePath, depth: usize) -> Resu
             let items = json.as_object().ok_or_else(wrong)?;
             let mut out = BTreeMap::new();
             for (name, item) in items {
-                let attribute_type = attributes.get(name).ok_or_else(|| ValueError::UnknownAttribute {
-                    path: path.clone(),
-                    name: name.clone(),
-                })?;
+                let attribute_type = attributes
+                    .get(name)
+                    .ok_or_else(|| ValueError::UnknownAttribute { path: path.clone(), name: name.clone() })?;
                 out.insert(name.clone(), from_json(item, attribute_type, &path.with_attr(name.clone()), depth + 1)?);
             }
             for name in attributes.keys() {
@@ -181,7 +180,8 @@ mod tests {
             ("files".to_string(), Type::list(Type::Object(BTreeMap::from([("path".to_string(), Type::String)])))),
             ("extra".to_string(), Type::Dynamic),
         ]));
-        let text = br#"{"id":"abc","n":2.5,"files":[{"path":"/etc/x"}],"extra":{"value":["a"],"type":["list","string"]}}"#;
+        let text =
+            br#"{"id":"abc","n":2.5,"files":[{"path":"/etc/x"}],"extra":{"value":["a"],"type":["list","string"]}}"#;
         let value = decode_json(text, &ty).unwrap();
         assert_eq!(value.get("id"), &Value::string("abc"));
         assert_eq!(value.get("extra"), &Value::string_list(["a"]));

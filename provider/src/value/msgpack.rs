@@ -88,10 +88,7 @@ impl Reader<'_> {
     }
 
     fn peek(&self, path: &AttributePath) -> Result<u8, ValueError> {
-        self.bytes
-            .get(self.pos)
-            .copied()
-            .ok_or_else(|| ValueError::Truncated { path: path.clone() })
+        self.bytes.get(self.pos).copied().ok_or_else(|| ValueError::Truncated { path: path.clone() })
     }
 
     /// Skips an extension value (marker already peeked).
@@ -191,10 +188,7 @@ impl Reader<'_> {
         Ok(number)
     }
 
-    fn skip1_then<T>(
-        &mut self,
-        f: impl FnOnce(&mut Self) -> Result<T, ValueError>,
-    ) -> Result<T, ValueError> {
+    fn skip1_then<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T, ValueError>) -> Result<T, ValueError> {
         self.pos += 1;
         f(self)
     }
@@ -274,9 +268,9 @@ impl Reader<'_> {
                 let mut items = BTreeMap::new();
                 for _ in 0..len {
                     let name = self.string(&Type::String, path)?;
-                    let attribute_type = attributes.get(&name).ok_or_else(|| {
-                        ValueError::UnknownAttribute { path: path.clone(), name: name.clone() }
-                    })?;
+                    let attribute_type = attributes
+                        .get(&name)
+                        .ok_or_else(|| ValueError::UnknownAttribute { path: path.clone(), name: name.clone() })?;
                     let item = self.value(attribute_type, &path.with_attr(name.clone()), depth + 1)?;
                     items.insert(name, item);
                 }

@@ -54,10 +54,8 @@ impl Type {
             Type::Set(element) => json!(["set", element.to_json()]),
             Type::Map(element) => json!(["map", element.to_json()]),
             Type::Object(attributes) => {
-                let attributes: serde_json::Map<String, Json> = attributes
-                    .iter()
-                    .map(|(name, ty)| (name.clone(), ty.to_json()))
-                    .collect();
+                let attributes: serde_json::Map<String, Json> =
+                    attributes.iter().map(|(name, ty)| (name.clone(), ty.to_json())).collect();
                 json!(["object", attributes])
             }
             Type::Tuple(elements) => {
@@ -100,9 +98,7 @@ impl Type {
                     }
                     "tuple" => {
                         let elements = parts[1].as_array().ok_or_else(invalid)?;
-                        Ok(Type::Tuple(
-                            elements.iter().map(Type::from_json).collect::<Result<_, _>>()?,
-                        ))
+                        Ok(Type::Tuple(elements.iter().map(Type::from_json).collect::<Result<_, _>>()?))
                     }
                     _ => Err(invalid()),
                 }
@@ -149,10 +145,7 @@ mod tests {
     #[test]
     fn optional_attribute_markers_are_accepted() {
         let json: Json = serde_json::from_str(r#"["object",{"a":"string"},["a"]]"#).unwrap();
-        assert_eq!(
-            Type::from_json(&json).unwrap(),
-            Type::Object(BTreeMap::from([("a".to_string(), Type::String)]))
-        );
+        assert_eq!(Type::from_json(&json).unwrap(), Type::Object(BTreeMap::from([("a".to_string(), Type::String)])));
     }
 
     #[test]

@@ -100,9 +100,7 @@ impl Value {
     pub fn is_wholly_known(&self) -> bool {
         match self {
             Value::Unknown => false,
-            Value::List(items) | Value::Set(items) | Value::Tuple(items) => {
-                items.iter().all(Value::is_wholly_known)
-            }
+            Value::List(items) | Value::Set(items) | Value::Tuple(items) => items.iter().all(Value::is_wholly_known),
             Value::Map(items) | Value::Object(items) => items.values().all(Value::is_wholly_known),
             _ => true,
         }
@@ -176,11 +174,7 @@ impl Value {
     pub fn as_string_vec(&self) -> Option<Vec<String>> {
         match self {
             Value::Null => Some(Vec::new()),
-            _ => self
-                .as_slice()?
-                .iter()
-                .map(|v| v.as_str().map(str::to_string))
-                .collect(),
+            _ => self.as_slice()?.iter().map(|v| v.as_str().map(str::to_string)).collect(),
         }
     }
 
@@ -196,10 +190,7 @@ impl Value {
                 a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.semantically_equal(y))
             }
             (Value::Map(a), Value::Map(b)) | (Value::Object(a), Value::Object(b)) => {
-                a.len() == b.len()
-                    && a.iter()
-                        .zip(b)
-                        .all(|((ka, va), (kb, vb))| ka == kb && va.semantically_equal(vb))
+                a.len() == b.len() && a.iter().zip(b).all(|((ka, va), (kb, vb))| ka == kb && va.semantically_equal(vb))
             }
             (Value::Number(a), Value::Number(b)) => match (a.as_i64(), b.as_i64()) {
                 (Some(x), Some(y)) => x == y,
@@ -223,15 +214,10 @@ impl Value {
             Value::List(items) => Type::list(element_type(items)),
             Value::Set(items) => Type::set(element_type(items)),
             Value::Tuple(items) => Type::Tuple(items.iter().map(Value::implied_type).collect()),
-            Value::Map(items) => {
-                Type::map(items.values().next().map_or(Type::Dynamic, Value::implied_type))
+            Value::Map(items) => Type::map(items.values().next().map_or(Type::Dynamic, Value::implied_type)),
+            Value::Object(items) => {
+                Type::Object(items.iter().map(|(name, value)| (name.clone(), value.implied_type())).collect())
             }
-            Value::Object(items) => Type::Object(
-                items
-                    .iter()
-                    .map(|(name, value)| (name.clone(), value.implied_type()))
-                    .collect(),
-            ),
         }
     }
 }
@@ -260,10 +246,7 @@ mod tests {
 
     #[test]
     fn wholly_known_looks_inside() {
-        let v = Value::Object(BTreeMap::from([(
-            "a".to_string(),
-            Value::List(vec![Value::Unknown]),
-        )]));
+        let v = Value::Object(BTreeMap::from([("a".to_string(), Value::List(vec![Value::Unknown]))]));
         assert!(!v.is_wholly_known());
         assert!(!v.is_unknown());
         assert!(v.get("missing").is_null());

@@ -1,0 +1,488 @@
+//! The single error type of the cloud-init renderer.
+//!
+//! Every variant names the attribute (or attribute path, Terraform style:
+//! `user.ssh_authorized_keys[1]`, `sysctls["vm.swappiness"]`, `write_files[0].path`)
+//! that caused it, so the resource can attach the diagnostic to the right
+//! place; [`CloudInitError::attribute`] returns that top-level attribute name.
+
+use thiserror::Error;
+
+/// Everything that can go wrong while validating or rendering a
+/// [`CloudInitSpec`](super::spec::CloudInitSpec).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum CloudInitError {
+    /// `hostname`, `fqdn` or a name in `hosts` is not an RFC 1123 host name.
+    #[error("{field}: {value:?} is not a valid host name: {reason}")]
+    InvalidHostname {
+        /// Attribute path, e.g. `hostname` or `hosts["10.0.0.2"][0]`.
+        field: String,
+        /// The offending value.
+        value: String,
+        /// Which rule it breaks.
+        reason: String,
+    },
+
+    /// `timezone` is not in the embedded IANA time zone list.
+    #[error(
+        "timezone: {value:?} is not a known IANA time zone name{suggestion} \
+         (examples: \"Etc/UTC\", \"Europe/Berlin\", \"America/New_York\")"
+    )]
+    UnknownTimezone {
+        /// The offending value.
+        value: String,
+        /// `"; did you mean \"Europe/Berlin\"?"` when only the case differed, else empty.
+        suggestion: String,
+    },
+
+    /// `locale` does not look like a glibc locale name.
+    #[error("locale: {value:?} is not a valid locale name (examples: \"en_US.UTF-8\", \"C.UTF-8\")")]
+    InvalidLocale {
+        /// The offending value.
+        value: String,
+    },
+
+    /// `kubernetes_version` is not `1.<minor>` or `1.<minor>.<patch>`.
+    #[error(
+        "kubernetes_version: {value:?} is not supported: {reason} \
+         (expected \"1.<minor>\" or \"1.<minor>.<patch>\", e.g. \"1.35\" or \"1.35.2\")"
+    )]
+    InvalidKubernetesVersion {
+        /// The offending value.
+        value: String,
+        /// Which rule it breaks.
+        reason: String,
+    },
+
+    /// No pause image is recorded for this minor and none was given explicitly.
+    #[error(
+        "container_runtime.sandbox_image: no pause image is recorded for Kubernetes {minor} \
+         (known: {known}); set container_runtime.sandbox_image to the image \
+         `kubeadm config images list` prints for that version"
+    )]
+    UnknownPauseImage {
+        /// `1.<minor>` of `kubernetes_version`.
+        minor: String,
+        /// Comma-separated minors the table knows.
+        known: String,
+    },
+
+    /// `container_runtime.sandbox_image` is not a plausible image reference.
+    #[error("container_runtime.sandbox_image: {value:?} is not a valid image reference: {reason}")]
+    InvalidSandboxImage {
+        /// The offending value.
+        value: String,
+        /// Which rule it breaks.
+        reason: String,
+    },
+
+    /// A file system path attribute is not an absolute, single-line path.
+    #[error("{field}: {value:?} is not a valid path: {reason}")]
+    InvalidPath {
+        /// Attribute path, e.g. `write_files[2].path` or `container_runtime.cni_bin_dir`.
+        field: String,
+        /// The offending value.
+        value: String,
+        /// Which rule it breaks.
+        reason: String,
+    },
+
+    /// A kernel module name contains characters modprobe does not accept.
+    #[error(
+        "{field}: {value:?} is not a valid kernel module name \
+         (letters, digits, '_' and '-', at most 55 characters)"
+    )]
+    InvalidKernelModule {
+        /// Attribute path, e.g. `kernel_modules[0]`.
+        field: String,
+        /// The offending value.
+        value: String,
+    },
+
+    /// A sysctl key or value cannot be written to a sysctl.d file.
+    #[error("{field}: {reason}")]
+    InvalidSysctl {
+        /// Attribute path, e.g. `sysctls["vm.swappiness"]`.
+        field: String,
+        /// Which rule it breaks.
+        reason: String,
+    },
+
+    /// A package name is not a Debian package name (optionally `=version`),
+    /// or is one the renderer installs itself.
+    #[error("{field}: {value:?} {reason}")]
+    InvalidPackage {
+        /// Attribute path, e.g. `packages[3]`.
+        field: String,
+        /// The offending value.
+        value: String,
+        /// Which rule it breaks.
+        reason: String,
+    },
+
+    /// The user name, a group, the shell or the sudo rule is unusable.
+    #[error("{field}: {value:?} {reason}")]
+    InvalidUser {
+        /// Attribute path, e.g. `user.name` or `user.groups[1]`.
+        field: String,
+        /// The offending value.
+        value: String,
+        /// Which rule it breaks.
+        reason: String,
+    },
+
+    /// An SSH public key line is malformed or of an unsupported type.
+    #[error("{field}: invalid SSH public key: {reason}")]
+    InvalidSshKey {
+        /// Attribute path, e.g. `user.github_keys[0]`, or `line 3` for
+        /// [`parse_authorized_keys`](super::ssh_key::parse_authorized_keys).
+        field: String,
+        /// Which rule it breaks.
+        reason: String,
+    },
+
+    /// The user would have no SSH key; with a locked password that makes the
+    /// node unreachable.
+    #[error(
+        "user: no SSH public key given; set user.ssh_authorized_keys or user.ssh_keys_from_github \
+         (the password is locked and password SSH login is disabled)"
+    )]
+    NoSshKeys,
+
+    /// A `hosts` entry is unusable (bad IP, no names, duplicate IP).
+    #[error("{field}: {reason}")]
+    InvalidHostsEntry {
+        /// Attribute path, e.g. `hosts["10.0.0.300"]`.
+        field: String,
+        /// Which rule it breaks.
+        reason: String,
+    },
+
+    /// `permissions` of a write_files entry is not an octal mode string.
+    #[error("{field}: {value:?} is not an octal file mode string such as \"0644\" or \"0755\"")]
+    InvalidPermissions {
+        /// Attribute path, e.g. `write_files[0].permissions`.
+        field: String,
+        /// The offending value.
+        value: String,
+    },
+
+    /// `owner` of a write_files entry is not `user` or `user:group`, or names
+    /// the managed user without `defer`.
+    #[error("{field}: {value:?} {reason}")]
+    InvalidOwner {
+        /// Attribute path, e.g. `write_files[0].owner`.
+        field: String,
+        /// The offending value.
+        value: String,
+        /// Which rule it breaks.
+        reason: String,
+    },
+
+    /// `encoding` of a write_files entry is not one cloud-init can apply to
+    /// text content.
+    #[error(
+        "{field}: {value:?} is not a supported encoding \
+         (one of: text/plain, b64, base64, gz+b64, gz+base64, gzip+b64, gzip+base64)"
+    )]
+    InvalidEncoding {
+        /// Attribute path, e.g. `write_files[0].encoding`.
+        field: String,
+        /// The offending value.
+        value: String,
+    },
+
+    /// `content` of a write_files entry does not match its encoding.
+    #[error("{field}: {reason}")]
+    InvalidContent {
+        /// Attribute path, e.g. `write_files[0].content`.
+        field: String,
+        /// Which rule it breaks.
+        reason: String,
+    },
+
+    /// A runcmd entry is empty or contains a NUL byte.
+    #[error("{field}: {reason}")]
+    InvalidRuncmd {
+        /// Attribute path, e.g. `runcmd[4]`.
+        field: String,
+        /// Which rule it breaks.
+        reason: String,
+    },
+
+    /// Two write_files entries target the same path and the later one does
+    /// not `append`; cloud-init would silently keep only one of them.
+    #[error(
+        "{field}: {path:?} is already written by {first}; \
+         remove one of them or set append = true on the later one"
+    )]
+    WriteFileConflict {
+        /// Attribute path of the later entry, e.g. `write_files[1].path` or
+        /// `base: write_files[0].path`.
+        field: String,
+        /// The doubly written path.
+        path: String,
+        /// Who writes it first, e.g. `the generated file for attribute "hosts"`.
+        first: String,
+    },
+
+    /// `base` does not start with the line `#cloud-config`.
+    #[error("base: the first line must be exactly \"#cloud-config\"")]
+    BaseMissingHeader,
+
+    /// `base` is not parseable YAML.
+    #[error("base: not valid YAML at line {line}, column {column}: {message}")]
+    BaseNotYaml {
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// Parser message.
+        message: String,
+    },
+
+    /// `base` parses, but its top level is not a mapping.
+    #[error("base: the document must be a YAML mapping (key: value pairs), found {found}")]
+    BaseNotMapping {
+        /// Kind of the top-level node, e.g. `a list`.
+        found: String,
+    },
+
+    /// `base` uses a YAML feature the renderer cannot carry over faithfully.
+    #[error("base: at {path}: {reason}")]
+    BaseUnsupported {
+        /// Path inside the base document, e.g. `write_files[0]`.
+        path: String,
+        /// What is unsupported and what to do instead.
+        reason: String,
+    },
+
+    /// `base` sets a key the resource owns to a different value.
+    #[error(
+        "base: key `{path}` is set by the resource; use the `{attribute}` attribute \
+         instead of setting it in base"
+    )]
+    OwnedKeyConflict {
+        /// Path inside the document, e.g. `timezone`.
+        path: String,
+        /// The attribute that owns it.
+        attribute: String,
+    },
+
+    /// `base` and the generated document disagree on the type of a node
+    /// (for example a list against a mapping).
+    #[error("base: key `{path}` is {generated} in the generated document but {base} in base")]
+    MergeTypeMismatch {
+        /// Path inside the document, e.g. `runcmd`.
+        path: String,
+        /// Kind in the generated document, e.g. `a list`.
+        generated: String,
+        /// Kind in base, e.g. `a string`.
+        base: String,
+    },
+
+    /// `gzip = true` without `base64_encode = true`: raw gzip bytes cannot
+    /// travel in a Terraform string.
+    #[error("gzip: gzip = true requires base64_encode = true (gzip output is binary)")]
+    GzipRequiresBase64,
+
+    /// Compressing the document failed (only possible on allocation failure).
+    #[error("gzip: compressing the document failed: {message}")]
+    Compression {
+        /// The I/O error text.
+        message: String,
+    },
+}
+
+/// One step of [`CloudInitError::attribute_path`], mirroring Terraform's
+/// attribute paths (kept independent of the plugin's own path type).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum AttributeStep {
+    /// An attribute or nested block.
+    Attribute(String),
+    /// A map key, e.g. the IP in `hosts["10.0.0.1"]`.
+    Key(String),
+    /// A list index.
+    Index(usize),
+}
+
+impl CloudInitError {
+    /// The attribute path as steps, for a Terraform diagnostic:
+    /// `user.ssh_authorized_keys[1]` gives `[Attribute("user"),
+    /// Attribute("ssh_authorized_keys"), Index(1)]`. Errors inside `base`
+    /// point at `base`; `line N` errors of
+    /// [`parse_authorized_keys`](super::ssh_key::parse_authorized_keys)
+    /// point at `user`.
+    #[must_use]
+    pub fn attribute_path(&self) -> Vec<AttributeStep> {
+        match self {
+            Self::UnknownPauseImage { .. } | Self::InvalidSandboxImage { .. } => vec![
+                AttributeStep::Attribute("container_runtime".to_owned()),
+                AttributeStep::Attribute("sandbox_image".to_owned()),
+            ],
+            _ => {
+                let field = self.field();
+                if field.contains(": ") {
+                    // "base: write_files[0].path" lives inside the base document.
+                    vec![AttributeStep::Attribute(self.attribute().to_owned())]
+                } else {
+                    parse_steps(field)
+                }
+            }
+        }
+    }
+
+    /// The attribute path as text (`user.groups[1]`, `sysctls["vm.x"]`, `base`).
+    fn field(&self) -> &str {
+        match self {
+            Self::InvalidHostname { field, .. }
+            | Self::InvalidPath { field, .. }
+            | Self::InvalidKernelModule { field, .. }
+            | Self::InvalidSysctl { field, .. }
+            | Self::InvalidPackage { field, .. }
+            | Self::InvalidUser { field, .. }
+            | Self::InvalidHostsEntry { field, .. }
+            | Self::InvalidPermissions { field, .. }
+            | Self::InvalidOwner { field, .. }
+            | Self::InvalidEncoding { field, .. }
+            | Self::InvalidContent { field, .. }
+            | Self::InvalidRuncmd { field, .. }
+            | Self::WriteFileConflict { field, .. } => field.as_str(),
+            // `line N` comes from an authorized_keys body (GitHub keys).
+            Self::InvalidSshKey { field, .. } if field.starts_with("line ") => "user",
+            Self::InvalidSshKey { field, .. } => field.as_str(),
+            Self::UnknownTimezone { .. } => "timezone",
+            Self::InvalidLocale { .. } => "locale",
+            Self::InvalidKubernetesVersion { .. } => "kubernetes_version",
+            Self::UnknownPauseImage { .. } | Self::InvalidSandboxImage { .. } => "container_runtime.sandbox_image",
+            Self::NoSshKeys => "user",
+            Self::BaseMissingHeader
+            | Self::BaseNotYaml { .. }
+            | Self::BaseNotMapping { .. }
+            | Self::BaseUnsupported { .. }
+            | Self::OwnedKeyConflict { .. }
+            | Self::MergeTypeMismatch { .. } => "base",
+            Self::GzipRequiresBase64 | Self::Compression { .. } => "gzip",
+        }
+    }
+
+    /// The top-level attribute the error belongs to (`hostname`, `user`,
+    /// `write_files`, `base`, ...), for attaching a Terraform diagnostic.
+    #[must_use]
+    pub fn attribute(&self) -> &str {
+        let field = self.field();
+        // `base: write_files[0].path` and `user.groups[1]` both belong to
+        // the leading identifier.
+        let end = field.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(field.len());
+        &field[..end]
+    }
+}
+
+/// Parses `a.b[1]["key"]` into steps; stops at anything else.
+fn parse_steps(field: &str) -> Vec<AttributeStep> {
+    let mut steps = Vec::new();
+    let mut rest = field;
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix("[\"") {
+            // A key written with `{:?}`: unescape \" and \\.
+            let mut key = String::new();
+            let mut chars = after.char_indices();
+            let mut end = None;
+            while let Some((i, c)) = chars.next() {
+                match c {
+                    '\\' => {
+                        if let Some((_, escaped)) = chars.next() {
+                            key.push(escaped);
+                        }
+                    }
+                    '"' => {
+                        end = Some(i);
+                        break;
+                    }
+                    c => key.push(c),
+                }
+            }
+            let Some(end) = end else { break };
+            steps.push(AttributeStep::Key(key));
+            rest = after[end + 1..].strip_prefix(']').unwrap_or("");
+        } else if let Some(after) = rest.strip_prefix('[') {
+            let Some((index, tail)) = after.split_once(']') else { break };
+            let Ok(index) = index.parse() else { break };
+            steps.push(AttributeStep::Index(index));
+            rest = tail;
+        } else {
+            let name_part = rest.strip_prefix('.').unwrap_or(rest);
+            let end = name_part.find(['.', '[']).unwrap_or(name_part.len());
+            if end == 0 {
+                break;
+            }
+            steps.push(AttributeStep::Attribute(name_part[..end].to_owned()));
+            rest = &name_part[end..];
+        }
+    }
+    steps
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attribute_is_the_leading_identifier() {
+        let e = CloudInitError::InvalidSshKey { field: "user.ssh_authorized_keys[1]".into(), reason: "x".into() };
+        assert_eq!(e.attribute(), "user");
+        let e = CloudInitError::WriteFileConflict {
+            field: "base: write_files[0].path".into(),
+            path: "/etc/hosts".into(),
+            first: "y".into(),
+        };
+        assert_eq!(e.attribute(), "base");
+        let e = CloudInitError::InvalidSysctl { field: "sysctls[\"a b\"]".into(), reason: "r".into() };
+        assert_eq!(e.attribute(), "sysctls");
+        assert_eq!(CloudInitError::GzipRequiresBase64.attribute(), "gzip");
+        assert_eq!(
+            CloudInitError::OwnedKeyConflict { path: "timezone".into(), attribute: "timezone".into() }.attribute(),
+            "base"
+        );
+    }
+
+    #[test]
+    fn attribute_paths_as_steps() {
+        use AttributeStep::{Attribute, Index, Key};
+        let e = CloudInitError::InvalidSshKey { field: "user.ssh_authorized_keys[1]".into(), reason: "x".into() };
+        assert_eq!(e.attribute_path(), [Attribute("user".into()), Attribute("ssh_authorized_keys".into()), Index(1)]);
+        let e = CloudInitError::InvalidHostname {
+            field: "hosts[\"fd00::1\"][2]".into(),
+            value: "v".into(),
+            reason: "r".into(),
+        };
+        assert_eq!(e.attribute_path(), [Attribute("hosts".into()), Key("fd00::1".into()), Index(2)]);
+        let e = CloudInitError::InvalidSysctl { field: format!("sysctls[{:?}]", "a\"b"), reason: "r".into() };
+        assert_eq!(e.attribute_path(), [Attribute("sysctls".into()), Key("a\"b".into())]);
+        let e = CloudInitError::InvalidPermissions { field: "write_files[0].permissions".into(), value: "x".into() };
+        assert_eq!(e.attribute_path(), [Attribute("write_files".into()), Index(0), Attribute("permissions".into())]);
+        let e = CloudInitError::WriteFileConflict {
+            field: "base: write_files[0].path".into(),
+            path: "/x".into(),
+            first: "y".into(),
+        };
+        assert_eq!(e.attribute_path(), [Attribute("base".into())]);
+        assert_eq!(CloudInitError::BaseMissingHeader.attribute_path(), [Attribute("base".into())]);
+        assert_eq!(
+            CloudInitError::UnknownPauseImage { minor: "1.99".into(), known: String::new() }.attribute_path(),
+            [Attribute("container_runtime".into()), Attribute("sandbox_image".into())]
+        );
+        let e = CloudInitError::InvalidSshKey { field: "line 3".into(), reason: "x".into() };
+        assert_eq!(e.attribute_path(), [Attribute("user".into())]);
+        assert_eq!(e.attribute(), "user");
+    }
+
+    #[test]
+    fn messages_name_the_attribute_and_the_fix() {
+        let e = CloudInitError::OwnedKeyConflict { path: "timezone".into(), attribute: "timezone".into() };
+        let msg = e.to_string();
+        assert!(msg.contains("`timezone`"), "{msg}");
+        assert!(msg.contains("attribute"), "{msg}");
+        let e = CloudInitError::UnknownPauseImage { minor: "1.99".into(), known: "1.35".into() };
+        assert!(e.to_string().contains("container_runtime.sandbox_image"));
+    }
+}

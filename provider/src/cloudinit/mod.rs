@@ -1,0 +1,43 @@
+//! cloud-init user-data for Debian 13 kubeadm nodes: a pure, deterministic
+//! renderer.
+//!
+//! [`render`] turns a [`CloudInitSpec`] into a `#cloud-config` document
+//! that prepares the VM (swap off, kernel modules, sysctls, containerd with
+//! systemd cgroups, kubelet/kubeadm/kubectl from pkgs.k8s.io, the login
+//! user, `/etc/hosts`), deep-merges the user's `base` document into it, and
+//! optionally gzips and base64-encodes it. Same input, same bytes.
+//!
+//! Modules:
+//! - [`spec`] holds the input/output types and defaults;
+//! - [`render`](mod@render) generates and encodes the document;
+//! - [`validate`](mod@validate) has the per-attribute validation helpers;
+//! - [`merge`] deep-merges `base` and lists the keys the resource owns;
+//! - [`yaml`] is the ordered YAML model, emitter and PyYAML-compatible parser;
+//! - [`ssh_key`] validates SSH public keys;
+//! - [`kubernetes`] parses versions and knows the apt repository and pause images;
+//! - [`error`] defines [`CloudInitError`].
+
+pub mod error;
+pub mod github_keys;
+pub mod kubernetes;
+pub mod merge;
+pub mod render;
+pub mod resource;
+pub mod spec;
+pub mod ssh_key;
+pub mod validate;
+pub mod yaml;
+
+#[cfg(test)]
+mod schema_tests;
+
+pub use error::{AttributeStep, CloudInitError};
+pub use kubernetes::{KubernetesVersion, PAUSE_IMAGES, PauseImage};
+pub use merge::{OWNED_KEYS, OwnedKey};
+pub use render::{GENERATED_KEY_ORDER, encode_content, render};
+pub use spec::{
+    CloudInitSpec, ContainerRuntime, DEFAULT_CNI_BIN_DIR, DEFAULT_CNI_CONF_DIR, DEFAULT_GROUPS, DEFAULT_SHELL,
+    DEFAULT_SUDO, DEFAULT_TIMEZONE, DEFAULT_USER, Rendered, User, WriteFile,
+};
+pub use ssh_key::{SshPublicKey, parse_authorized_keys, validate_ssh_public_key};
+pub use validate::{parse_base, validate, validate_all};

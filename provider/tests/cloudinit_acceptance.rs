@@ -1,0 +1,255 @@
+//! Acceptance tests: the real `terraform` CLI drives `cloudinit_config`
+//! through init (from a filesystem mirror), plan, apply, a second plan that
+//! must be empty, import, validation failures and destroy.
+
+mod support;
+
+use support::{KEY_A, KEY_B, KeyServer, Workspace, cloud_init_schema, cloudinit_required_providers, text};
+
+fn config(server: &KeyServer, hostname: &str) -> String {
+    format!(
+        r#"{providers}
+provider "cloudinit" {{
+  github_base_url = "{base}"
+}}
+
+resource "cloudinit_config" "minimal" {{
+  hostname           = "pve-vm-wk-1"
+  kubernetes_version = "1.35"
+
+  user {{
+    ssh_authorized_keys = ["{key_a}"]
+  }}
+}}
+
+resource "cloudinit_config" "full" {{
+  hostname           = "{hostname}"
+  fqdn               = "{hostname}.lab.internal"
+  timezone           = "Europe/Berlin"
+  locale             = "en_US.UTF-8"
+  kubernetes_version = "1.35.2"
+  kernel_modules     = ["ip_vs"]
+  sysctls            = {{ "vm.max_map_count" = "262144" }}
+  packages           = ["qemu-guest-agent"]
+  runcmd             = ["systemctl enable --now qemu-guest-agent"]
+
+  hosts = {{
+    "192.168.100.201" = ["pve-vm-cp-1"]
+    "192.168.100.211" = ["pve-vm-wk-1"]
+  }}
+
+  user {{
+    ssh_authorized_keys  = ["{key_b}"]
+    ssh_keys_from_github = ["octocat"]
+  }}
+
+  container_runtime {{
+    cni_bin_dir = "/opt/cni/bin"
+  }}
+
+  write_files = [{{
+    path        = "/etc/motd"
+    content     = "managed by terraform\n"
+    permissions = "0644"
+  }}]
+
+  base = <<-EOT
+    #cloud-config
+    package_upgrade: true
+    ntp:
+      enabled: true
+      servers: [192.168.100.1]
+  EOT
+}}
+
+resource "cloudinit_config" "encoded" {{
+  hostname           = "pve-vm-cp-2"
+  kubernetes_version = "1.35"
+  gzip               = true
+  base64_encode      = true
+
+  user {{
+    ssh_authorized_keys = ["{key_a}"]
+  }}
+}}
+
+output "full_rendered" {{
+  value = cloudinit_config.full.rendered
+}}
+
+output "full_sha256" {{
+  value = cloudinit_config.full.sha256
+}}
+
+output "minimal_rendered" {{
+  value = cloudinit_config.minimal.rendered
+}}
+
+output "encoded_rendered" {{
+  value = cloudinit_config.encoded.rendered
+}}
+"#,
+        providers = cloudinit_required_providers(),
+        base = server.base_url,
+        key_a = KEY_A,
+        key_b = KEY_B,
+    )
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn lifecycle_init_apply_noop_plan_replace_destroy() {
+    let server = KeyServer::start();
+    server.respond("/octocat.keys", 200, &format!("{KEY_A}\n"));
+    let Some(ws) = Workspace::new(&config(&server, "pve-vm-cp-1")) else { return };
+    ws.init();
+    assert!(ws.read(".terraform.lock.hcl").contains("terraform.local/homelab/cloudinit"));
+
+    // The plan already shows the rendered document: everything is known.
+    let plan = ws.ok(&["plan", "-no-color", "-input=false"]);
+    assert!(plan.contains("3 to add, 0 to change, 0 to destroy"), "{plan}");
+    assert!(plan.contains("#cloud-config"), "rendered should be known at plan time:\n{plan}");
+    assert!(!plan.contains("rendered = (known after apply)"), "{plan}");
+
+    ws.ok(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+    let rendered = ws.output_json("full_rendered");
+    let rendered = rendered.as_str().expect("rendered string");
+    assert!(rendered.starts_with("#cloud-config\n"), "{rendered}");
+    assert!(rendered.contains(KEY_A) && rendered.contains(KEY_B), "both key sources land in user-data");
+    assert!(rendered.contains("pkgs.k8s.io/core:/stable:/v1.35/deb/"), "{rendered}");
+    assert!(rendered.contains("package_upgrade: true"), "base merged:\n{rendered}");
+    assert_eq!(ws.output_json("full_sha256").as_str(), Some(sha256_hex(rendered.as_bytes()).as_str()));
+    for name in ["full_rendered", "minimal_rendered"] {
+        let doc = ws.output_json(name);
+        if let Some((valid, output)) = cloud_init_schema(doc.as_str().expect("string")) {
+            assert!(valid, "cloud-init schema rejected {name}:\n{output}");
+        }
+    }
+    let encoded = ws.output_json("encoded_rendered");
+    assert!(!encoded.as_str().expect("string").contains("cloud-config"), "gzip+base64 output is encoded");
+
+    // A second plan right after apply must be empty.
+    let again = ws.run(&["plan", "-detailed-exitcode", "-no-color", "-input=false"]);
+    assert_eq!(again.status.code(), Some(0), "second plan not empty:\n{}", text(&again));
+
+    // GitHub changing keys does not change the plan: they are pinned in state.
+    server.respond("/octocat.keys", 200, &format!("{KEY_B}\n"));
+    let pinned = ws.run(&["plan", "-detailed-exitcode", "-no-color", "-input=false"]);
+    assert_eq!(pinned.status.code(), Some(0), "pinned keys drifted:\n{}", text(&pinned));
+
+    // Changing one input shows exactly that resource being replaced.
+    ws.write("main.tf", &config(&server, "pve-vm-cp-9"));
+    let change = ws.run(&["plan", "-detailed-exitcode", "-no-color", "-input=false"]);
+    let change_text = text(&change);
+    assert_eq!(change.status.code(), Some(2), "{change_text}");
+    assert!(change_text.contains("forces replacement"), "{change_text}");
+    assert!(change_text.contains("1 to add, 0 to change, 1 to destroy"), "{change_text}");
+
+    ws.ok(&["destroy", "-auto-approve", "-no-color", "-input=false"]);
+    let state = ws.state_json();
+    assert!(state.get("values").is_none(), "state not empty after destroy: {state}");
+}
+
+fn expect_validate_error(resource_body: &str, expected: &[&str]) {
+    let main_tf =
+        format!("{}\nresource \"cloudinit_config\" \"bad\" {{\n{resource_body}\n}}\n", cloudinit_required_providers());
+    let Some(ws) = Workspace::new(&main_tf) else { return };
+    ws.init();
+    let output = ws.run(&["validate", "-no-color"]);
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(1), "validate should fail:\n{out}");
+    for needle in expected {
+        assert!(out.contains(needle), "expected {needle:?} in:\n{out}");
+    }
+}
+
+#[test]
+fn validate_unknown_timezone_points_at_the_attribute() {
+    expect_validate_error(
+        "  hostname = \"n1\"\n  kubernetes_version = \"1.35\"\n  timezone = \"Mars/Olympus\"",
+        &["Mars/Olympus", "timezone = \"Mars/Olympus\""],
+    );
+}
+
+#[test]
+fn validate_bad_version_string() {
+    expect_validate_error(
+        "  hostname = \"n1\"\n  kubernetes_version = \"v1.35.x\"",
+        &["kubernetes_version = \"v1.35.x\""],
+    );
+}
+
+#[test]
+fn validate_base_without_header() {
+    expect_validate_error(
+        "  hostname = \"n1\"\n  kubernetes_version = \"1.35\"\n  base = \"packages: [htop]\\n\"",
+        &["#cloud-config", "base = "],
+    );
+}
+
+#[test]
+fn validate_invalid_ssh_key() {
+    expect_validate_error(
+        "  hostname = \"n1\"\n  kubernetes_version = \"1.35\"\n  user {\n    ssh_authorized_keys = [\"ssh-ed25519 notbase64!!\"]\n  }",
+        &["ssh_authorized_keys"],
+    );
+}
+
+#[test]
+fn failed_github_fetch_is_a_plan_error_naming_the_url() {
+    let server = KeyServer::start();
+    let main_tf = format!(
+        "{}\nprovider \"cloudinit\" {{\n  github_base_url = \"{}\"\n}}\nresource \"cloudinit_config\" \"n\" {{\n  hostname = \"n1\"\n  kubernetes_version = \"1.35\"\n  user {{\n    ssh_keys_from_github = [\"ghost\"]\n  }}\n}}\n",
+        cloudinit_required_providers(),
+        server.base_url
+    );
+    let Some(ws) = Workspace::new(&main_tf) else { return };
+    ws.init();
+    let output = ws.run(&["plan", "-no-color", "-input=false"]);
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    assert!(out.contains(&format!("{}/ghost.keys", server.base_url)), "{out}");
+    assert!(out.contains("404"), "{out}");
+}
+
+#[test]
+fn import_explains_why_it_is_not_needed() {
+    let main_tf = format!(
+        "{}\nresource \"cloudinit_config\" \"n\" {{\n  hostname = \"n1\"\n  kubernetes_version = \"1.35\"\n  user {{\n    ssh_authorized_keys = [\"{KEY_A}\"]\n  }}\n}}\n",
+        cloudinit_required_providers()
+    );
+    let Some(ws) = Workspace::new(&main_tf) else { return };
+    ws.init();
+    let output = ws.run(&["import", "-no-color", "-input=false", "cloudinit_config.n", "anything"]);
+    let out = text(&output);
+    assert_ne!(output.status.code(), Some(0), "{out}");
+    assert!(out.contains("cannot be imported"), "{out}");
+    assert!(out.contains("terraform apply"), "the message says what to do instead:\n{out}");
+}
+
+#[test]
+fn provider_logs_reach_terraform_under_its_name_and_exit_cleanly() {
+    let main_tf = format!(
+        "{}\nresource \"cloudinit_config\" \"n\" {{\n  hostname = \"n1\"\n  kubernetes_version = \"1.35\"\n  user {{\n    ssh_authorized_keys = [\"{KEY_A}\"]\n  }}\n}}\n",
+        cloudinit_required_providers()
+    );
+    let Some(ws) = Workspace::new(&main_tf) else { return };
+    ws.init();
+    let started = std::time::Instant::now();
+    let output = ws.run_with_env(&["apply", "-auto-approve", "-no-color", "-input=false"], &[("TF_LOG", "trace")]);
+    let elapsed = started.elapsed();
+    let logs = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{}", text(&output));
+    // go-plugin re-emits parsed hclog lines under the plugin's name; a line
+    // it could not parse would appear raw, with our JSON keys in it.
+    assert!(logs.contains("provider.terraform-provider-cloudinit"), "no provider log lines:\n{logs}");
+    assert!(logs.contains("rpc started"), "no per-RPC span logs");
+    assert!(!logs.contains("\"@timestamp\""), "a provider log line was not parsed by the host");
+    // Without GRPCController.Shutdown Terraform waits and then kills us.
+    assert!(!logs.contains("plugin failed to exit gracefully"), "plugin was killed");
+    assert!(elapsed.as_secs() < 20, "apply took {elapsed:?}");
+}
