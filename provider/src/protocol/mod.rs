@@ -5,5 +5,7 @@
 
 mod convert;
 mod server;
+#[cfg(test)]
+mod tests;
 
 pub use server::ProviderService;

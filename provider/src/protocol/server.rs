@@ -15,10 +15,10 @@ use crate::value::{Type, Value};
 
 type RpcResult<T> = Result<Response<T>, Status>;
 
-struct ResourceEntry {
+pub(super) struct ResourceEntry {
     resource: Arc<dyn Resource>,
     schema: Schema,
-    value_type: Type,
+    pub(super) value_type: Type,
 }
 
 /// The gRPC service Terraform talks to, wrapping one `Provider`.
@@ -26,7 +26,7 @@ pub struct ProviderService {
     provider: Arc<dyn Provider>,
     provider_schema: Schema,
     provider_type: Type,
-    resources: BTreeMap<&'static str, ResourceEntry>,
+    pub(super) resources: BTreeMap<&'static str, ResourceEntry>,
     cancel: Mutex<CancellationToken>,
 }
 
