@@ -88,3 +88,51 @@ proptest! {
         prop_assert!(back.semantically_equal(&value), "{:?} != {:?}", back, value);
     }
 }
+
+/// Text that looks like YAML often enough to reach the merge code.
+fn yamlish() -> impl Strategy<Value = String> {
+    prop_oneof![
+        ".{0,80}",
+        "#cloud-config\n[a-z_]{1,10}: [a-z0-9 \\[\\]{}:,'\"-]{0,30}\n([a-z_]{1,10}:\n  - [a-z0-9 :]{0,20}\n){0,3}",
+        Just("#cloud-config\nhostname: other\n".to_string()),
+        Just("#cloud-config\nwrite_files: {a: 1}\n".to_string()),
+        Just("#cloud-config\n&a [*a]\n".to_string()),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1500, ..ProptestConfig::default() })]
+
+    #[test]
+    fn cloudinit_validation_and_rendering_never_panic(
+        hostname in "[a-zA-Z0-9.-]{0,70}",
+        timezone in prop_oneof![Just("Etc/UTC".to_string()), ".{0,20}"],
+        version in prop_oneof![Just("1.35".to_string()), "[0-9v.x]{0,8}"],
+        keys in prop::collection::vec(prop_oneof![Just(KEY.to_string()), ".{0,60}"], 0..3),
+        modules in prop::collection::vec(".{0,12}", 0..3),
+        sysctls in prop::collection::btree_map(".{0,12}", ".{0,12}", 0..3),
+        hosts in prop::collection::btree_map(".{0,16}", prop::collection::vec(".{0,10}", 0..2), 0..3),
+        base in prop::option::of(yamlish()),
+        gzip in any::<bool>(),
+        base64 in any::<bool>(),
+    ) {
+        use homelab_provider::cloudinit::{CloudInitSpec, render, validate_all};
+        let mut spec = CloudInitSpec::new(hostname, version);
+        spec.timezone = timezone;
+        spec.user.ssh_authorized_keys = keys;
+        spec.kernel_modules = modules;
+        spec.sysctls = sysctls;
+        spec.hosts = hosts;
+        spec.base = base;
+        spec.gzip = gzip;
+        spec.base64_encode = base64;
+        let errors = validate_all(&spec);
+        if let Ok(rendered) = render(&spec) {
+            // Whatever renders passed validation and is stable.
+            prop_assert!(errors.is_empty(), "rendered despite {:?}", errors);
+            prop_assert_eq!(render(&spec).unwrap(), rendered);
+        }
+    }
+}
+
+const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPRorcDhkzdXt4p6daKcX0R5awYGoVdOJNEO/RX5ANqY a@b";
