@@ -77,7 +77,7 @@ fn schema() -> Schema {
         Attribute::string("content").required().description("File content."),
         Attribute::string("permissions").description("Octal mode, e.g. `0644`."),
         Attribute::string("owner").description("`user:group`."),
-        Attribute::string("encoding").description("`b64`, `gzip` or `gz+b64` when `content` is encoded."),
+        Attribute::string("encoding").description("`b64` or `gz+b64` when `content` is encoded."),
         Attribute::bool("append").description("Append instead of replacing."),
         Attribute::bool("defer").description("Write in the final stage, after packages are installed."),
     ];
@@ -208,6 +208,12 @@ fn inputs_known(value: &Value) -> bool {
 }
 
 fn to_path(steps: &[AttributeStep]) -> AttributePath {
+    let user = AttributeStep::Attribute("user".into());
+    let github = AttributeStep::Attribute("github_keys".into());
+    if steps.starts_with(&[user, github]) {
+        // A fetched GitHub key: the input at fault is the user list.
+        return AttributePath::attr("user").with_attr("ssh_keys_from_github");
+    }
     let mut path = AttributePath::root();
     for step in steps {
         path = match step {
