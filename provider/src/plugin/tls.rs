@@ -9,8 +9,10 @@ use std::sync::Arc;
 
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair, KeyUsagePurpose,
+    KeyUsagePurpose, PublicKeyData, SigningKey,
 };
+use ring::rand::SystemRandom;
+use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair as _};
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, UnixTime};
@@ -42,7 +44,15 @@ impl ServerTls {
     /// the client to present exactly `expected_client_cert`.
     pub(crate) fn new(expected_client_cert: CertificateDer<'static>) -> Result<Self, PluginError> {
         let (certificate, key) = generate_server_identity()?;
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        // The TLS stack runs on ring, whose random numbers come straight from
+        // the OS; aws-lc seeds its generator with CPU jitter entropy, which
+        // costs about 30 ms before the handshake line could be printed.
+        // Only the client signature check needs aws-lc: ring has no P-521,
+        // and verifying needs no randomness.
+        let mut provider = rustls::crypto::ring::default_provider();
+        provider.signature_verification_algorithms =
+            rustls::crypto::aws_lc_rs::default_provider().signature_verification_algorithms;
+        let provider = Arc::new(provider);
         let verifier = Arc::new(ExactClientCertVerifier::new(
             expected_client_cert,
             &provider,
@@ -96,7 +106,7 @@ pub(crate) fn parse_client_cert_pem(pem: &str) -> Result<CertificateDer<'static>
 /// serverAuth with a DNS SAN.
 fn generate_server_identity()
 -> Result<(CertificateDer<'static>, PrivateKeyDer<'static>), PluginError> {
-    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
+    let key = RingP256Key::generate()?;
     let mut params = CertificateParams::new(vec![SERVER_NAME.to_owned()])?;
     let mut name = DistinguishedName::new();
     name.push(DnType::CommonName, SERVER_NAME);
@@ -117,8 +127,48 @@ fn generate_server_identity()
     params.not_before = now - Duration::seconds(30);
     params.not_after = now + Duration::days(30 * 365);
     let certificate = params.self_signed(&key)?;
-    let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+    let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.pkcs8));
     Ok((certificate.der().clone(), key_der))
+}
+
+/// The server's ECDSA P-256 key, generated and used through ring (see
+/// `ServerTls::new` for why not aws-lc) and handed to rcgen for signing.
+struct RingP256Key {
+    pair: EcdsaKeyPair,
+    pkcs8: Vec<u8>,
+    rng: SystemRandom,
+}
+
+impl RingP256Key {
+    fn generate() -> Result<Self, PluginError> {
+        let rng = SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng)
+            .map_err(|_| rcgen::Error::RingUnspecified)?
+            .as_ref()
+            .to_vec();
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &pkcs8, &rng)
+            .map_err(|err| rcgen::Error::RingKeyRejected(err.to_string()))?;
+        Ok(Self { pair, pkcs8, rng })
+    }
+}
+
+impl PublicKeyData for RingP256Key {
+    fn der_bytes(&self) -> &[u8] {
+        self.pair.public_key().as_ref()
+    }
+
+    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+        &rcgen::PKCS_ECDSA_P256_SHA256
+    }
+}
+
+impl SigningKey for RingP256Key {
+    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
+        self.pair
+            .sign(&self.rng, msg)
+            .map(|signature| signature.as_ref().to_vec())
+            .map_err(|_| rcgen::Error::RingUnspecified)
+    }
 }
 
 /// Accepts exactly one client certificate, compared as DER bytes.
@@ -202,7 +252,7 @@ mod tests {
     use super::*;
 
     fn cert_pem(alg: &'static rcgen::SignatureAlgorithm) -> (String, CertificateDer<'static>) {
-        let key = KeyPair::generate_for(alg).expect("key");
+        let key = rcgen::KeyPair::generate_for(alg).expect("key");
         let cert = CertificateParams::new(vec!["localhost".to_owned()])
             .expect("params")
             .self_signed(&key)
