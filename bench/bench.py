@@ -26,6 +26,7 @@ and the null provider; `bench/bench.py --help` lists the knobs.
 
 import argparse
 import dataclasses
+import json
 import os
 import platform
 import resource
@@ -106,6 +107,40 @@ def null_side(binary, count):
             "}\n" % count
         ),
     )
+
+
+def null_payload_side(binary, count):
+    """Control: null_resource carrying, per resource, a string as long as
+    one rendered cloud-config (filled in once ours has been applied), so the
+    comparison also holds at equal state size."""
+    side = null_side(binary, count)
+    side.label = "null 2.1.2 + same payload"
+    return side
+
+
+def payload_hcl(count, length):
+    line = "x" * 47  # 48 bytes a line with its newline, like a YAML document
+    lines = max(1, length // 48)
+    return (
+        "locals {\n"
+        '  payload = join("\\n", [for i in range(%d) : "%s"])\n'
+        "}\n"
+        'resource "null_resource" "n" {\n'
+        "  count    = %d\n"
+        '  triggers = { doc = "${local.payload}-${count.index}" }\n'
+        "}\n" % (lines, line, count)
+    )
+
+
+def rendered_length(state_path):
+    with open(state_path) as f:
+        state = json.load(f)
+    for resource in state.get("resources", []):
+        for instance in resource.get("instances", []):
+            rendered = instance.get("attributes", {}).get("rendered")
+            if rendered:
+                return len(rendered)
+    return 0
 
 
 # ---------------------------------------------------------------- (a) ----
@@ -286,8 +321,13 @@ def run_tf(terraform, args, cfg, tfrc, logpath, provider_exe):
 def bench_terraform(terraform, sides, reps, count, workdir, keep):
     keys = ("init", "plan", "apply", "apply_cpu", "apply_provider_cpu", "state_kib")
     res = {s.label: {k: [] for k in keys} for s in sides}
+    payload = 0
     for _ in range(reps):
         for s in sides:
+            if s.label.endswith("same payload"):
+                if not payload:
+                    raise RuntimeError("the payload control needs a rendered document from our run first")
+                s.resources_hcl = payload_hcl(count, payload)
             root, cfg, tfrc = tf_workdir(s, workdir)
             t, _, _, _ = run_tf(terraform, ["init", "-input=false", "-no-color"], cfg, tfrc,
                                 os.path.join(root, "init.log"), s.installed_name)
@@ -305,6 +345,8 @@ def bench_terraform(terraform, sides, reps, count, workdir, keep):
             res[s.label]["apply_cpu"].append(cpu)
             res[s.label]["apply_provider_cpu"].append(pcpu)
             res[s.label]["state_kib"].append(os.path.getsize(os.path.join(cfg, "terraform.tfstate")) / 1024)
+            if s.proto == 6 and not payload:
+                payload = rendered_length(os.path.join(cfg, "terraform.tfstate"))
             if not keep:
                 shutil.rmtree(root, ignore_errors=True)
     return res
@@ -393,13 +435,15 @@ def main():
                          ratio(max(ho), max(hn))])
             print_table(["provider", "proto/net", "start median", "start max", "VmHWM median", "VmHWM max"], rows)
         if not a.skip_terraform:
-            r = bench_terraform(a.terraform, sides, a.reps, a.count, workdir, a.keep)
+            control = null_payload_side(os.path.abspath(a.null), a.count)
+            tf_sides = sides + ([] if a.stand_in else [control])
+            r = bench_terraform(a.terraform, tf_sides, a.reps, a.count, workdir, a.keep)
             agg = "median of %d" % a.reps if a.reps > 1 else "1 run"
-            print("\n(b) terraform 1.0.3, %d resources, default -parallelism (10), fresh dir per run, "
+            print("\n(b) terraform (version above), %d resources, default -parallelism (10), fresh dir per run, "
                   "providers from a filesystem mirror; wall time, %s" % (a.count, agg))
             rows = []
             med = lambda label, k: statistics.median(r[label][k])  # noqa: E731
-            for s in sides:
+            for s in tf_sides:
                 rows.append([s.label] + [fmt_s(med(s.label, k)) for k in ("init", "plan", "apply")] + [
                     fmt_s(med(s.label, "apply_cpu") - med(s.label, "apply_provider_cpu")),
                     fmt_s(med(s.label, "apply_provider_cpu")),
@@ -410,12 +454,16 @@ def main():
                       med(null.label, "apply_cpu") - med(null.label, "apply_provider_cpu")),
                 ratio(med(ours.label, "apply_provider_cpu"), med(null.label, "apply_provider_cpu")),
                 ratio(med(ours.label, "state_kib"), med(null.label, "state_kib"))])
+            if not a.stand_in:
+                rows.append(["ratio ours/(null + same payload)"] + [
+                    ratio(med(ours.label, k), med(control.label, k)) for k in ("init", "plan", "apply")] + [
+                    "", "", ratio(med(ours.label, "state_kib"), med(control.label, "state_kib"))])
             print_table(["provider", "init", "plan", "apply",
                          "apply CPU: terraform", "provider", "tfstate"], rows)
             if a.reps > 1:
                 print("max: " + "; ".join(
                     "%s plan %s apply %s" % (s.label, fmt_s(max(r[s.label]["plan"])), fmt_s(max(r[s.label]["apply"])))
-                    for s in sides))
+                    for s in tf_sides))
     finally:
         if a.keep:
             print("\nkept %s" % workdir)

@@ -96,6 +96,14 @@ output "encoded_rendered" {{
     )
 }
 
+/// One valid node, for tests about the plugin rather than the rendering.
+fn single_node_config() -> String {
+    format!(
+        "{}\nresource \"cloudinit_config\" \"n\" {{\n  hostname = \"n1\"\n  kubernetes_version = \"1.35\"\n  user {{\n    ssh_authorized_keys = [\"{KEY_A}\"]\n  }}\n}}\n",
+        cloudinit_required_providers()
+    )
+}
+
 fn sha256_hex(data: &[u8]) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()
@@ -218,11 +226,7 @@ fn failed_github_fetch_is_a_plan_error_naming_the_url() {
 
 #[test]
 fn import_explains_why_it_is_not_needed() {
-    let main_tf = format!(
-        "{}\nresource \"cloudinit_config\" \"n\" {{\n  hostname = \"n1\"\n  kubernetes_version = \"1.35\"\n  user {{\n    ssh_authorized_keys = [\"{KEY_A}\"]\n  }}\n}}\n",
-        cloudinit_required_providers()
-    );
-    let Some(ws) = Workspace::new(&main_tf) else { return };
+    let Some(ws) = Workspace::new(&single_node_config()) else { return };
     ws.init();
     let output = ws.run(&["import", "-no-color", "-input=false", "cloudinit_config.n", "anything"]);
     let out = text(&output);
@@ -233,11 +237,7 @@ fn import_explains_why_it_is_not_needed() {
 
 #[test]
 fn provider_logs_reach_terraform_under_its_name_and_exit_cleanly() {
-    let main_tf = format!(
-        "{}\nresource \"cloudinit_config\" \"n\" {{\n  hostname = \"n1\"\n  kubernetes_version = \"1.35\"\n  user {{\n    ssh_authorized_keys = [\"{KEY_A}\"]\n  }}\n}}\n",
-        cloudinit_required_providers()
-    );
-    let Some(ws) = Workspace::new(&main_tf) else { return };
+    let Some(ws) = Workspace::new(&single_node_config()) else { return };
     ws.init();
     let started = std::time::Instant::now();
     let output = ws.run_with_env(&["apply", "-auto-approve", "-no-color", "-input=false"], &[("TF_LOG", "trace")]);
