@@ -11,10 +11,11 @@
 //! - [`value`]: Terraform's type system and its msgpack/JSON encodings;
 //! - [`providers`] and the resource modules ([`cloudinit`]): the logic.
 
+pub mod cloudinit;
 pub mod framework;
+pub mod plugin;
 pub mod proto;
 pub mod protocol;
-pub mod value;
-pub mod cloudinit;
-pub mod plugin;
 pub mod providers;
+pub mod ssh;
+pub mod value;
