@@ -1,0 +1,401 @@
+//! Local lab: N test hosts, each a network namespace with its own address and
+//! a real OpenSSH `sshd`, plus per-host state read by the `node-sim` tools.
+//!
+//! Only loopback and namespaces/links created here are ever used: addresses
+//! come from 10.213.X.0/24 on a bridge this lab creates.
+//!
+//! Later slice: the simulated HTTPS API server at the VIP would be started by
+//! [`Lab::up`] after the hosts (a VIP address on the bridge, serving
+//! `/readyz`, `/version`, nodes from `cluster.json`).
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io;
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Paths that each host sees as its own (bind-mounted per host).
+pub const PRIVATE_PATHS: [(&str, &str); 3] = [
+    ("etc-kubernetes", "/etc/kubernetes"),
+    ("var-lib-kubelet", "/var/lib/kubelet"),
+    ("var-lib-lab-node", "/var/lib/lab-node"),
+];
+
+/// Tool names installed as symlinks to `node-sim`.
+pub const TOOLS: [&str; 5] = ["kubeadm", "kubectl", "cloud-init", "systemctl", "crictl"];
+
+/// One host as written to `lab.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HostInfo {
+    pub name: String,
+    pub address: String,
+    pub ssh_port: u16,
+    pub user: String,
+    pub host_public_key: String,
+    pub netns: String,
+    pub sshd_pid: u32,
+}
+
+/// The whole lab as written to `DIR/lab.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LabInfo {
+    pub prefix: String,
+    pub dir: PathBuf,
+    pub bridge: String,
+    pub gateway: String,
+    pub private_key: PathBuf,
+    pub hosts: Vec<HostInfo>,
+}
+
+/// Per-host simulator state in `/var/lib/lab-node/state.json` (as the host
+/// sees it); the lab writes defaults and fault knobs into it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HostState {
+    /// `done`, `error`, or `running`.
+    pub cloud_init: String,
+    /// Unix seconds until which `running` lasts; then it reads `done`.
+    #[serde(default)]
+    pub cloud_init_running_until: u64,
+    pub services: BTreeMap<String, bool>,
+    pub kubeadm_version: String,
+    /// "tool sub" names whose next invocation exits 1 once.
+    #[serde(default)]
+    pub fail_once: Vec<String>,
+    /// Extra sleep inside slow steps, milliseconds.
+    #[serde(default)]
+    pub slow_ms: u64,
+    /// "tool sub" names that print part of their output then kill the session.
+    #[serde(default)]
+    pub drop_in: Vec<String>,
+}
+
+impl Default for HostState {
+    fn default() -> Self {
+        let mut services = BTreeMap::new();
+        services.insert("containerd".to_string(), true);
+        services.insert("kubelet".to_string(), false);
+        HostState {
+            cloud_init: "done".into(),
+            cloud_init_running_until: 0,
+            services,
+            kubeadm_version: "v1.35.0".into(),
+            fail_once: Vec::new(),
+            slow_ms: 0,
+            drop_in: Vec::new(),
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, String>;
+
+fn run(cmd: &mut Command) -> Result<String> {
+    let out = cmd.stdin(Stdio::null()).output().map_err(|e| format!("{cmd:?}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("{cmd:?} failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr).trim()));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Best effort: teardown must go on past errors.
+fn run_quiet(cmd: &mut Command) {
+    let _ = cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).status();
+}
+
+/// A lab rooted at a directory; names derive from the directory's hash so
+/// parallel labs do not collide.
+#[derive(Debug, Clone)]
+pub struct Lab {
+    pub dir: PathBuf,
+    pub prefix: String,
+    /// Third octet of 10.213.X.0/24.
+    pub subnet: u8,
+    /// Simulated `kubeadm init` / `join` durations, ms (set as session env).
+    pub init_ms: u64,
+    pub join_ms: u64,
+}
+
+impl Lab {
+    pub fn new(dir: &Path) -> Result<Lab> {
+        fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let dir = dir.canonicalize().map_err(|e| format!("{}: {e}", dir.display()))?;
+        let hash = Sha256::digest(dir.as_os_str().as_encoded_bytes());
+        let prefix: String = hash[..3].iter().map(|b| format!("{b:02x}")).collect();
+        // 1..=250 keeps clear of .0 and .255 style oddities.
+        let subnet = hash[3] % 250 + 1;
+        Ok(Lab { dir, prefix, subnet, init_ms: 0, join_ms: 0 })
+    }
+
+    pub fn bridge(&self) -> String {
+        format!("lb{}", self.prefix)
+    }
+    pub fn netns(&self, host: &str) -> String {
+        format!("lab-{}-{host}", self.prefix)
+    }
+    pub fn gateway(&self) -> String {
+        format!("10.213.{}.254", self.subnet)
+    }
+    pub fn host_name(i: usize) -> String {
+        format!("h{}", i + 1)
+    }
+    pub fn host_dir(&self, host: &str) -> PathBuf {
+        self.dir.join("hosts").join(host)
+    }
+    pub fn state_path(&self, host: &str) -> PathBuf {
+        self.host_dir(host).join("var-lib-lab-node/state.json")
+    }
+    pub fn info_path(&self) -> PathBuf {
+        self.dir.join("lab.json")
+    }
+
+    pub fn read_info(&self) -> Result<LabInfo> {
+        let text = fs::read_to_string(self.info_path()).map_err(|e| format!("lab.json: {e}"))?;
+        serde_json::from_str(&text).map_err(|e| format!("lab.json: {e}"))
+    }
+
+    /// Creates `n` hosts; tears down any previous lab in the same directory first.
+    pub fn up(&self, n: usize, node_sim: &Path) -> Result<LabInfo> {
+        if n == 0 || n > 200 {
+            return Err("--hosts must be 1..=200".into());
+        }
+        self.down();
+        fs::create_dir_all(&self.dir).map_err(|e| e.to_string())?;
+        let key = self.dir.join("id_ed25519");
+        run(Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-C", "lab", "-f"]).arg(&key))?;
+        fs::copy(key.with_extension("pub"), self.dir.join("authorized_keys")).map_err(|e| e.to_string())?;
+
+        let bin = self.dir.join("bin");
+        fs::create_dir_all(&bin).map_err(|e| e.to_string())?;
+        let sim = node_sim.canonicalize().map_err(|e| format!("{}: {e}", node_sim.display()))?;
+        for tool in TOOLS {
+            std::os::unix::fs::symlink(&sim, bin.join(tool)).map_err(|e| e.to_string())?;
+        }
+
+        // sshd's privilege separation directory and the mount points; the
+        // latter stay empty in the root namespace.
+        for p in ["/run/sshd"].into_iter().chain(PRIVATE_PATHS.iter().map(|(_, p)| *p)) {
+            fs::create_dir_all(p).map_err(|e| format!("{p}: {e}"))?;
+        }
+
+        let br = self.bridge();
+        run(Command::new("ip").args(["link", "add", &br, "type", "bridge"]))?;
+        run(Command::new("ip").args(["addr", "add", &format!("{}/24", self.gateway()), "dev", &br]))?;
+        run(Command::new("ip").args(["link", "set", &br, "up"]))?;
+
+        let mut hosts = Vec::new();
+        for i in 0..n {
+            hosts.push(self.host_up(i, &bin)?);
+        }
+        let info = LabInfo {
+            prefix: self.prefix.clone(),
+            dir: self.dir.clone(),
+            bridge: br,
+            gateway: self.gateway(),
+            private_key: key,
+            hosts,
+        };
+        self.write_info(&info)?;
+        // Wait until every sshd listens, so callers can ssh right away.
+        for h in &info.hosts {
+            wait_port(&h.address, h.ssh_port, Duration::from_secs(10))
+                .map_err(|e| format!("host {}: sshd not listening: {e}", h.name))?;
+        }
+        Ok(info)
+    }
+
+    fn write_info(&self, info: &LabInfo) -> Result<()> {
+        let text = serde_json::to_string_pretty(info).map_err(|e| e.to_string())?;
+        fs::write(self.info_path(), text).map_err(|e| e.to_string())
+    }
+
+    fn host_up(&self, i: usize, bin: &Path) -> Result<HostInfo> {
+        let name = Self::host_name(i);
+        let ns = self.netns(&name);
+        let hdir = self.host_dir(&name);
+        for (sub, _) in PRIVATE_PATHS {
+            fs::create_dir_all(hdir.join(sub)).map_err(|e| e.to_string())?;
+        }
+        self.write_state(&name, &HostState::default())?;
+        let address = format!("10.213.{}.{}", self.subnet, 10 + i);
+        // Interface names are limited to 15 bytes.
+        let veth_root = format!("v{}{}", self.prefix, i);
+        run(Command::new("ip").args(["netns", "add", &ns]))?;
+        run(Command::new("ip").args(["link", "add", &veth_root, "type", "veth", "peer", "name", "eth0", "netns", &ns]))?;
+        run(Command::new("ip").args(["link", "set", &veth_root, "master", &self.bridge(), "up"]))?;
+        let in_ns = |args: &[&str]| run(Command::new("ip").args(["netns", "exec", &ns, "ip"]).args(args));
+        in_ns(&["link", "set", "lo", "up"])?;
+        in_ns(&["addr", "add", &format!("{address}/24"), "dev", "eth0"])?;
+        in_ns(&["link", "set", "eth0", "up"])?;
+
+        let host_key = hdir.join("ssh_host_ed25519_key");
+        run(Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-C", &name, "-f"]).arg(&host_key))?;
+        let host_public_key =
+            fs::read_to_string(host_key.with_extension("pub")).map_err(|e| e.to_string())?.trim().to_string();
+        let pid_file = hdir.join("sshd.pid");
+        let path = format!("{}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", bin.display());
+        let cfg = format!(
+            "Port 22\nListenAddress {address}\nHostKey {hk}\nPidFile {pid}\n\
+             AuthorizedKeysFile {ak}\nPermitRootLogin prohibit-password\n\
+             PasswordAuthentication no\nKbdInteractiveAuthentication no\n\
+             StrictModes no\nUsePAM no\nUseDNS no\nMaxStartups 100\n\
+             SetEnv PATH={path} LAB_DIR={dir} LAB_HOST={name} LAB_INIT_MS={ims} LAB_JOIN_MS={jms}\n",
+            ims = self.init_ms,
+            jms = self.join_ms,
+            hk = host_key.display(),
+            pid = pid_file.display(),
+            ak = self.dir.join("authorized_keys").display(),
+            dir = self.dir.display(),
+        );
+        let cfg_path = hdir.join("sshd_config");
+        fs::write(&cfg_path, cfg).map_err(|e| e.to_string())?;
+        let mut script = String::new();
+        for (sub, target) in PRIVATE_PATHS {
+            script.push_str(&format!("mount --bind '{}' '{target}' && ", hdir.join(sub).display()));
+        }
+        script.push_str(&format!("exec /usr/sbin/sshd -D -e -f '{}'", cfg_path.display()));
+        let log = fs::File::create(hdir.join("sshd.log")).map_err(|e| e.to_string())?;
+        let child = Command::new("ip")
+            .args(["netns", "exec", &ns, "unshare", "--mount", "--propagation", "private", "sh", "-c", &script])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().map_err(|e| e.to_string())?)
+            .stderr(log)
+            .spawn()
+            .map_err(|e| format!("spawn sshd for {name}: {e}"))?;
+        // `ip netns exec` and `unshare` exec (no fork), so this is sshd's pid.
+        Ok(HostInfo {
+            name,
+            address,
+            ssh_port: 22,
+            user: "root".into(),
+            host_public_key,
+            netns: ns,
+            sshd_pid: child.id(),
+        })
+    }
+
+    pub fn read_state(&self, host: &str) -> Result<HostState> {
+        let text = fs::read_to_string(self.state_path(host)).map_err(|e| format!("host {host}: {e}"))?;
+        serde_json::from_str(&text).map_err(|e| format!("host {host}: state.json: {e}"))
+    }
+
+    pub fn write_state(&self, host: &str, st: &HostState) -> Result<()> {
+        let text = serde_json::to_string_pretty(st).map_err(|e| e.to_string())?;
+        fs::write(self.state_path(host), text).map_err(|e| e.to_string())
+    }
+
+    /// Sets a fault knob on a host. Knobs: `cloud-init` (`done`|`error`|
+    /// `running:SECS`), `fail-once` (`"tool sub"`), `slow-ms` (N), `drop-in`
+    /// (`"tool sub"`), `sshd` (`down`|`up`: link of the host down/up).
+    pub fn fault(&self, host: &str, knob: &str, value: &str) -> Result<()> {
+        let info = self.read_info()?;
+        let h = info.hosts.iter().find(|h| h.name == host).ok_or_else(|| format!("no host {host}"))?;
+        if knob == "sshd" {
+            // Link down inside the namespace: connections time out, like a host that never answers.
+            let state = if value == "down" { "down" } else { "up" };
+            run(Command::new("ip").args(["netns", "exec", &h.netns, "ip", "link", "set", "eth0", state]))?;
+            return Ok(());
+        }
+        let mut st = self.read_state(host)?;
+        match knob {
+            "cloud-init" => {
+                if let Some(secs) = value.strip_prefix("running:") {
+                    let secs: u64 = secs.parse().map_err(|_| format!("bad seconds: {secs}"))?;
+                    st.cloud_init = "running".into();
+                    st.cloud_init_running_until = now_secs() + secs;
+                } else if value == "done" || value == "error" {
+                    st.cloud_init = value.into();
+                } else {
+                    return Err(format!("cloud-init: want done|error|running:SECS, got {value}"));
+                }
+            }
+            "fail-once" => st.fail_once.push(value.into()),
+            "slow-ms" => st.slow_ms = value.parse().map_err(|_| format!("bad ms: {value}"))?,
+            "drop-in" => st.drop_in.push(value.into()),
+            _ => return Err(format!("unknown knob {knob}")),
+        }
+        self.write_state(host, &st)
+    }
+
+    /// Short human status: each host, whether its sshd listens.
+    pub fn status(&self) -> Result<String> {
+        let info = self.read_info()?;
+        let mut out = String::new();
+        for h in &info.hosts {
+            let up = wait_port(&h.address, h.ssh_port, Duration::from_millis(300)).is_ok();
+            out.push_str(&format!(
+                "{} {}:{} netns={} sshd={}\n",
+                h.name,
+                h.address,
+                h.ssh_port,
+                h.netns,
+                if up { "up" } else { "down" }
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Stops everything this lab started; idempotent and works without
+    /// `lab.json` (after a crash) because all names derive from the prefix.
+    pub fn down(&self) {
+        if let Ok(info) = self.read_info() {
+            for h in &info.hosts {
+                run_quiet(Command::new("kill").arg(h.sshd_pid.to_string()));
+            }
+        }
+        let marker = format!("lab-{}-", self.prefix);
+        let list = run(Command::new("ip").args(["netns", "list"])).unwrap_or_default();
+        for line in list.lines() {
+            let Some(ns) = line.split_whitespace().next() else { continue };
+            if !ns.starts_with(&marker) {
+                continue;
+            }
+            // Kill whatever still runs in it (sshd and its sessions).
+            if let Ok(pids) = run(Command::new("ip").args(["netns", "pids", ns])) {
+                for pid in pids.split_whitespace() {
+                    run_quiet(Command::new("kill").args(["-9", pid]));
+                }
+            }
+            run_quiet(Command::new("ip").args(["netns", "del", ns]));
+        }
+        // Deleting the netns removes the veth peers; the bridge is ours to remove.
+        run_quiet(Command::new("ip").args(["link", "del", &self.bridge()]));
+        for sub in [
+            "hosts",
+            "bin",
+            "lab.json",
+            "cluster.json",
+            "cluster.lock",
+            "id_ed25519",
+            "id_ed25519.pub",
+            "authorized_keys",
+        ] {
+            let p = self.dir.join(sub);
+            if p.is_dir() {
+                let _ = fs::remove_dir_all(&p);
+            } else {
+                let _ = fs::remove_file(&p);
+            }
+        }
+    }
+}
+
+pub fn now_secs() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+fn wait_port(addr: &str, port: u16, timeout: Duration) -> io::Result<()> {
+    let sa: SocketAddr =
+        format!("{addr}:{port}").parse().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("{e}")))?;
+    let start = Instant::now();
+    loop {
+        match TcpStream::connect_timeout(&sa, Duration::from_millis(200)) {
+            Ok(_) => return Ok(()),
+            Err(e) if start.elapsed() >= timeout => return Err(e),
+            Err(_) => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+}
