@@ -1,0 +1,66 @@
+//! Test 1: the Terraform version is pinned once and agrees everywhere.
+//! Atlantis does not read `.terraform-version` (tfenv does), so the same
+//! exact version must appear in the root module's `required_version`,
+//! `atlantis.yaml` (every project) and the phase-2 Atlantis values.
+
+mod common;
+
+use repo_checks::{hcl_blocks, read, string_literal};
+
+fn pinned() -> String {
+    let version = read(".terraform-version").trim().to_string();
+    let parts: Vec<&str> = version.split('.').collect();
+    assert!(
+        parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())),
+        ".terraform-version must hold one exact release like 1.14.9, found {version:?}"
+    );
+    version
+}
+
+#[test]
+fn root_required_version_is_exactly_terraform_version_file() {
+    let version = pinned();
+    let blocks = hcl_blocks(&read("terraform/terraform.tf"));
+    let terraform =
+        blocks.iter().find(|b| b.kind == "terraform").expect("terraform/terraform.tf has a terraform block");
+    let expr = terraform.attribute("required_version").expect("the root module sets required_version");
+    let required =
+        string_literal(&expr).unwrap_or_else(|| panic!("required_version must be a plain string, found {expr}"));
+    assert_eq!(
+        required, version,
+        "terraform/terraform.tf required_version must equal .terraform-version exactly (no operators)"
+    );
+}
+
+#[test]
+fn atlantis_projects_use_the_pinned_version() {
+    let version = pinned();
+    let config = common::yaml_doc("atlantis.yaml");
+    let projects = config["projects"].as_vec().expect("atlantis.yaml has projects");
+    assert!(!projects.is_empty());
+    for project in projects {
+        let dir = project["dir"].as_str().unwrap_or("?");
+        let found = common::scalar_text(&project["terraform_version"]).unwrap_or_else(|| {
+            panic!("project {dir} must set terraform_version (Atlantis ignores .terraform-version)")
+        });
+        assert_eq!(found.trim_start_matches('v'), version, "atlantis.yaml project {dir}: terraform_version");
+    }
+}
+
+#[test]
+fn phase_two_atlantis_default_version_is_pinned() {
+    let version = pinned();
+    let app = common::yaml_doc("gitops/apps/atlantis.yaml");
+    let found = common::scalar_text(common::at(&app, "spec.source.helm.valuesObject.defaultTFVersion"))
+        .expect("gitops/apps/atlantis.yaml sets defaultTFVersion");
+    assert_eq!(found.trim_start_matches('v'), version);
+}
+
+#[test]
+fn ci_reads_the_version_file() {
+    let workflow = read(".github/workflows/ci.yml");
+    assert!(
+        workflow.contains(".terraform-version"),
+        "the CI workflow must take Terraform's version from .terraform-version"
+    );
+}
