@@ -13,8 +13,7 @@ use super::PluginError;
 /// Environment variable through which Terraform proves it started the plugin.
 pub(crate) const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";
 /// The value Terraform sets for [`MAGIC_COOKIE_KEY`] (shared by all Terraform plugins).
-pub(crate) const MAGIC_COOKIE_VALUE: &str =
-    "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
+pub(crate) const MAGIC_COOKIE_VALUE: &str = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
 /// Comma list of app protocol versions the host can speak.
 pub(crate) const PROTOCOL_VERSIONS_KEY: &str = "PLUGIN_PROTOCOL_VERSIONS";
 /// go-plugin's own wire protocol version.
@@ -24,10 +23,7 @@ pub(crate) const APP_PROTOCOL_VERSION: u32 = 6;
 
 /// Fails unless the magic cookie is present and right: without it the binary
 /// was started by hand, and serving would only leave a socket nobody uses.
-pub(crate) fn check_magic_cookie(
-    name: &'static str,
-    value: Option<&OsStr>,
-) -> Result<(), PluginError> {
+pub(crate) fn check_magic_cookie(name: &'static str, value: Option<&OsStr>) -> Result<(), PluginError> {
     if value == Some(OsStr::new(MAGIC_COOKIE_VALUE)) {
         Ok(())
     } else {
@@ -43,15 +39,11 @@ pub(crate) fn negotiate_protocol(offered: Option<&str>) -> Result<u32, PluginErr
     let Some(offered) = offered.filter(|value| !value.trim().is_empty()) else {
         return Ok(APP_PROTOCOL_VERSION);
     };
-    let speaks_ours = offered
-        .split(',')
-        .any(|version| version.trim().parse::<u32>() == Ok(APP_PROTOCOL_VERSION));
+    let speaks_ours = offered.split(',').any(|version| version.trim().parse::<u32>() == Ok(APP_PROTOCOL_VERSION));
     if speaks_ours {
         Ok(APP_PROTOCOL_VERSION)
     } else {
-        Err(PluginError::UnsupportedProtocol {
-            offered: offered.to_owned(),
-        })
+        Err(PluginError::UnsupportedProtocol { offered: offered.to_owned() })
     }
 }
 
@@ -114,9 +106,7 @@ mod tests {
         assert_eq!(line, "1|6|unix|/tmp/plugin123/plugin.sock|grpc|+/+/AQ\n");
         let encoded = line.trim_end().rsplit('|').next().expect("cert field");
         assert!(!encoded.contains('='));
-        let decoded = base64::engine::general_purpose::STANDARD_NO_PAD
-            .decode(encoded)
-            .expect("decodes");
+        let decoded = base64::engine::general_purpose::STANDARD_NO_PAD.decode(encoded).expect("decodes");
         assert_eq!(decoded, cert.as_ref());
     }
 

@@ -30,17 +30,8 @@ pub const TF_LOG: &str = "TF_LOG";
 /// Crates of the gRPC/TLS stack whose debug and trace output is all frames and
 /// polls: at `TF_LOG=TRACE` they would bury the provider's own lines, so they
 /// are capped at INFO.
-const NOISY_TARGETS: &[&str] = &[
-    "h2",
-    "hyper",
-    "hyper_util",
-    "tonic",
-    "tower",
-    "rustls",
-    "tokio_rustls",
-    "mio",
-    "want",
-];
+const NOISY_TARGETS: &[&str] =
+    &["h2", "hyper", "hyper_util", "tonic", "tower", "rustls", "tokio_rustls", "mio", "want"];
 
 /// Installs the hclog layer on stderr as the global `tracing` subscriber, with
 /// the level taken from `TF_LOG_PROVIDER` or `TF_LOG`.
@@ -48,10 +39,7 @@ const NOISY_TARGETS: &[&str] = &[
 /// Calling it again (or after another subscriber was installed) does nothing,
 /// so tests and binaries can both call it.
 pub fn init(module_name: &str) {
-    let level = level_from_env(
-        std::env::var(TF_LOG_PROVIDER).ok().as_deref(),
-        std::env::var(TF_LOG).ok().as_deref(),
-    );
+    let level = level_from_env(std::env::var(TF_LOG_PROVIDER).ok().as_deref(), std::env::var(TF_LOG).ok().as_deref());
     let layer = HclogLayer::new(module_name, std::io::stderr).with_filter(targets_filter(level));
     // An error only means a global subscriber already exists; keep that one.
     let _ = tracing_subscriber::registry().with(layer).try_init();
@@ -63,9 +51,7 @@ pub fn targets_filter(level: LevelFilter) -> Targets {
     let capped = std::cmp::min(level, LevelFilter::INFO);
     NOISY_TARGETS
         .iter()
-        .fold(Targets::new().with_default(level), |targets, target| {
-            targets.with_target(*target, capped)
-        })
+        .fold(Targets::new().with_default(level), |targets, target| targets.with_target(*target, capped))
 }
 
 /// Picks the level from the values of `TF_LOG_PROVIDER` and `TF_LOG`.
@@ -76,11 +62,7 @@ pub fn targets_filter(level: LevelFilter) -> Targets {
 /// reach the host, which drops them unless its own logging is on. Any other
 /// value is TRACE, as Terraform itself treats an unknown `TF_LOG`.
 pub fn level_from_env(tf_log_provider: Option<&str>, tf_log: Option<&str>) -> LevelFilter {
-    let chosen = [tf_log_provider, tf_log]
-        .into_iter()
-        .flatten()
-        .map(str::trim)
-        .find(|value| !value.is_empty());
+    let chosen = [tf_log_provider, tf_log].into_iter().flatten().map(str::trim).find(|value| !value.is_empty());
     let Some(value) = chosen else {
         return LevelFilter::WARN;
     };
@@ -135,9 +117,7 @@ pub struct HclogLayer<W> {
 
 impl<W> fmt::Debug for HclogLayer<W> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HclogLayer")
-            .field("module", &self.module)
-            .finish_non_exhaustive()
+        f.debug_struct("HclogLayer").field("module", &self.module).finish_non_exhaustive()
     }
 }
 
@@ -147,10 +127,7 @@ where
 {
     /// A layer writing lines with `@module` set to `module` through `make_writer`.
     pub fn new(module: &str, make_writer: W) -> Self {
-        Self {
-            module: module.to_owned(),
-            make_writer,
-        }
+        Self { module: module.to_owned(), make_writer }
     }
 
     /// Builds the JSON line (with its newline) for one event.
@@ -159,17 +136,11 @@ where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
         let mut object = Map::new();
-        object.insert(
-            "@level".to_owned(),
-            Value::from(hclog_level(event.metadata().level())),
-        );
+        object.insert("@level".to_owned(), Value::from(hclog_level(event.metadata().level())));
         // Placeholder keeps key order; filled after visiting the fields.
         object.insert("@message".to_owned(), Value::from(""));
         object.insert("@module".to_owned(), Value::from(self.module.as_str()));
-        object.insert(
-            "@timestamp".to_owned(),
-            Value::from(hclog_timestamp(OffsetDateTime::now_utc())),
-        );
+        object.insert("@timestamp".to_owned(), Value::from(hclog_timestamp(OffsetDateTime::now_utc())));
 
         if let Some(scope) = ctx.event_scope(event) {
             for span in scope.from_root() {
@@ -182,10 +153,7 @@ where
         }
 
         let mut message = String::new();
-        let mut visitor = FieldVisitor {
-            fields: &mut object,
-            message: Some(&mut message),
-        };
+        let mut visitor = FieldVisitor { fields: &mut object, message: Some(&mut message) };
         event.record(&mut visitor);
         // go-plugin type-asserts `@message` to a string, so it must always be one.
         object.insert("@message".to_owned(), Value::from(message));
@@ -207,10 +175,7 @@ where
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
         let mut fields = Map::new();
-        attrs.record(&mut FieldVisitor {
-            fields: &mut fields,
-            message: None,
-        });
+        attrs.record(&mut FieldVisitor { fields: &mut fields, message: None });
         span.extensions_mut().replace(SpanFields(fields));
     }
 
@@ -218,16 +183,10 @@ where
         let Some(span) = ctx.span(id) else { return };
         let mut extensions = span.extensions_mut();
         match extensions.get_mut::<SpanFields>() {
-            Some(fields) => values.record(&mut FieldVisitor {
-                fields: &mut fields.0,
-                message: None,
-            }),
+            Some(fields) => values.record(&mut FieldVisitor { fields: &mut fields.0, message: None }),
             None => {
                 let mut fields = Map::new();
-                values.record(&mut FieldVisitor {
-                    fields: &mut fields,
-                    message: None,
-                });
+                values.record(&mut FieldVisitor { fields: &mut fields, message: None });
                 extensions.insert(SpanFields(fields));
             }
         }
@@ -277,8 +236,7 @@ impl FieldVisitor<'_> {
 impl Visit for FieldVisitor<'_> {
     fn record_f64(&mut self, field: &Field, value: f64) {
         // JSON has no NaN or infinities; those go as text.
-        let json =
-            Number::from_f64(value).map_or_else(|| Value::from(value.to_string()), Value::Number);
+        let json = Number::from_f64(value).map_or_else(|| Value::from(value.to_string()), Value::Number);
         self.put(field, json);
     }
 
@@ -291,14 +249,12 @@ impl Visit for FieldVisitor<'_> {
     }
 
     fn record_i128(&mut self, field: &Field, value: i128) {
-        let json =
-            i64::try_from(value).map_or_else(|_| Value::from(value.to_string()), Value::from);
+        let json = i64::try_from(value).map_or_else(|_| Value::from(value.to_string()), Value::from);
         self.put(field, json);
     }
 
     fn record_u128(&mut self, field: &Field, value: u128) {
-        let json =
-            u64::try_from(value).map_or_else(|_| Value::from(value.to_string()), Value::from);
+        let json = u64::try_from(value).map_or_else(|_| Value::from(value.to_string()), Value::from);
         self.put(field, json);
     }
 
@@ -332,13 +288,8 @@ mod tests {
         fn lines(&self) -> Vec<Value> {
             let bytes = self.0.lock().expect("buffer lock").clone();
             let text = String::from_utf8(bytes).expect("utf-8 output");
-            assert!(
-                text.ends_with('\n'),
-                "every line ends with a newline: {text:?}"
-            );
-            text.lines()
-                .map(|line| serde_json::from_str(line).expect("each line is JSON"))
-                .collect()
+            assert!(text.ends_with('\n'), "every line ends with a newline: {text:?}");
+            text.lines().map(|line| serde_json::from_str(line).expect("each line is JSON")).collect()
         }
     }
 
@@ -361,8 +312,7 @@ mod tests {
 
     fn capture(level: LevelFilter, body: impl FnOnce()) -> Vec<Value> {
         let buffer = Buffer::default();
-        let layer = HclogLayer::new("provider.test-plugin", buffer.clone())
-            .with_filter(targets_filter(level));
+        let layer = HclogLayer::new("provider.test-plugin", buffer.clone()).with_filter(targets_filter(level));
         let subscriber = tracing_subscriber::registry().with(layer);
         tracing::subscriber::with_default(subscriber, body);
         buffer.lines()
@@ -398,14 +348,7 @@ mod tests {
             let inner = tracing::debug_span!("resource", tf_resource_type = tracing::field::Empty);
             inner.record("tf_resource_type", "cloudinit_config");
             let _inner = inner.enter();
-            tracing::warn!(
-                count = 3_i64,
-                ok = true,
-                ratio = 0.5_f64,
-                attempt = 2_u64,
-                "planned {} parts",
-                3
-            );
+            tracing::warn!(count = 3_i64, ok = true, ratio = 0.5_f64, attempt = 2_u64, "planned {} parts", 3);
         });
         assert_eq!(lines.len(), 1);
         let line = lines[0].as_object().expect("object");
@@ -462,10 +405,7 @@ mod tests {
         assert_eq!(level_from_env(None, Some("OFF")), LevelFilter::WARN);
         assert_eq!(level_from_env(None, Some("json")), LevelFilter::TRACE);
         assert_eq!(level_from_env(None, Some("Debug")), LevelFilter::DEBUG);
-        assert_eq!(
-            level_from_env(Some("info"), Some("trace")),
-            LevelFilter::INFO
-        );
+        assert_eq!(level_from_env(Some("info"), Some("trace")), LevelFilter::INFO);
         assert_eq!(level_from_env(Some(""), Some("error")), LevelFilter::ERROR);
         assert_eq!(level_from_env(Some("warn"), None), LevelFilter::WARN);
         assert_eq!(level_from_env(None, Some("TRACE")), LevelFilter::TRACE);

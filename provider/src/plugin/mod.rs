@@ -152,16 +152,10 @@ where
 
     logging::init(&format!("provider.{}", options.name));
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(source) => {
-            let err = PluginError::Io {
-                context: "starting the tokio runtime",
-                source,
-            };
+            let err = PluginError::Io { context: "starting the tokio runtime", source };
             tracing::error!(error = %err, "plugin failed to start");
             return ExitCode::FAILURE;
         }
@@ -196,11 +190,7 @@ where
     let socket = server::bind_socket(socket_parent.as_deref())?;
     let routes = make_routes(shutdown.clone());
 
-    let line = handshake::handshake_line(
-        app_version,
-        &socket.path,
-        tls.as_ref().map(tls::ServerTls::certificate),
-    )?;
+    let line = handshake::handshake_line(app_version, &socket.path, tls.as_ref().map(tls::ServerTls::certificate))?;
     write_handshake(&line)?;
     tracing::debug!(
         socket = %socket.path.display(),
@@ -209,11 +199,7 @@ where
         "plugin server listening"
     );
 
-    let server::PluginSocket {
-        dir,
-        path: _,
-        listener,
-    } = socket;
+    let server::PluginSocket { dir, path: _, listener } = socket;
     let served = server::serve(routes, listener, tls.map(|tls| tls.config()), shutdown).await;
     tracing::debug!(ok = served.is_ok(), "plugin server stopped");
     if let Err(err) = dir.close() {
@@ -238,10 +224,7 @@ fn write_handshake(line: &str) -> Result<(), PluginError> {
     stdout
         .write_all(line.as_bytes())
         .and_then(|()| stdout.flush())
-        .map_err(|source| PluginError::Io {
-            context: "writing the handshake to stdout",
-            source,
-        })
+        .map_err(|source| PluginError::Io { context: "writing the handshake to stdout", source })
 }
 
 /// SIGINT is caught and ignored: Ctrl-C in Terraform's terminal reaches the
@@ -251,10 +234,7 @@ fn write_handshake(line: &str) -> Result<(), PluginError> {
 /// SIGTERM starts a graceful shutdown, so the socket directory is removed.
 fn watch_signals(shutdown: &ShutdownSignal) -> Result<(), PluginError> {
     use tokio::signal::unix::{SignalKind, signal};
-    let io_error = |source| PluginError::Io {
-        context: "installing signal handlers",
-        source,
-    };
+    let io_error = |source| PluginError::Io { context: "installing signal handlers", source };
     let mut interrupts = signal(SignalKind::interrupt()).map_err(io_error)?;
     let mut terminates = signal(SignalKind::terminate()).map_err(io_error)?;
     tokio::spawn(async move {

@@ -52,27 +52,16 @@ pub(crate) struct PluginSocket {
 /// tokio runtime.
 pub(crate) fn bind_socket(parent: Option<&Path>) -> Result<PluginSocket, PluginError> {
     let mut builder = tempfile::Builder::new();
-    builder
-        .prefix("plugin")
-        .permissions(std::fs::Permissions::from_mode(0o700));
+    builder.prefix("plugin").permissions(std::fs::Permissions::from_mode(0o700));
     let dir = match parent {
         Some(parent) => builder.tempdir_in(parent),
         None => builder.tempdir(),
     }
-    .map_err(|source| PluginError::Io {
-        context: "creating the socket directory",
-        source,
-    })?;
+    .map_err(|source| PluginError::Io { context: "creating the socket directory", source })?;
     let path = dir.path().join("plugin.sock");
-    let listener = UnixListener::bind(&path).map_err(|source| PluginError::Io {
-        context: "listening on the plugin socket",
-        source,
-    })?;
-    Ok(PluginSocket {
-        dir,
-        path,
-        listener,
-    })
+    let listener = UnixListener::bind(&path)
+        .map_err(|source| PluginError::Io { context: "listening on the plugin socket", source })?;
+    Ok(PluginSocket { dir, path, listener })
 }
 
 /// One accepted connection, plain or after a successful TLS handshake.
@@ -96,11 +85,7 @@ impl Connected for PluginConn {
 }
 
 impl AsyncRead for PluginConn {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Self::Plain(stream) => Pin::new(stream).poll_read(cx, buf),
             Self::Tls(stream) => Pin::new(stream.as_mut()).poll_read(cx, buf),
@@ -109,11 +94,7 @@ impl AsyncRead for PluginConn {
 }
 
 impl AsyncWrite for PluginConn {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Self::Plain(stream) => Pin::new(stream).poll_write(cx, buf),
             Self::Tls(stream) => Pin::new(stream.as_mut()).poll_write(cx, buf),
@@ -220,22 +201,14 @@ pub(crate) async fn serve(
     shutdown: ShutdownSignal,
 ) -> Result<(), PluginError> {
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
-    health_reporter
-        .set_service_status(HEALTH_SERVICE_NAME, ServingStatus::Serving)
-        .await;
+    health_reporter.set_service_status(HEALTH_SERVICE_NAME, ServingStatus::Serving).await;
 
     let router = Server::builder()
         .add_routes(routes)
         .add_service(health_service)
-        .add_service(GrpcControllerServer::new(Controller {
-            shutdown: shutdown.clone(),
-        }))
-        .add_service(GrpcStdioServer::new(Stdio {
-            shutdown: shutdown.clone(),
-        }))
-        .add_service(GrpcBrokerServer::new(Broker {
-            shutdown: shutdown.clone(),
-        }));
+        .add_service(GrpcControllerServer::new(Controller { shutdown: shutdown.clone() }))
+        .add_service(GrpcStdioServer::new(Stdio { shutdown: shutdown.clone() }))
+        .add_service(GrpcBrokerServer::new(Broker { shutdown: shutdown.clone() }));
 
     let incoming = accept_connections(listener, tls, shutdown.clone()).map(Ok::<_, Infallible>);
     let server = router.serve_with_incoming_shutdown(incoming, shutdown.clone().triggered_owned());

@@ -49,13 +49,8 @@ pub(crate) struct Stdio {
 impl GrpcStdio for Stdio {
     type StreamStdioStream = Pin<Box<dyn Stream<Item = Result<StdioData, Status>> + Send>>;
 
-    async fn stream_stdio(
-        &self,
-        _request: Request<()>,
-    ) -> Result<Response<Self::StreamStdioStream>, Status> {
-        Ok(Response::new(silent_until(
-            self.shutdown.clone().triggered_owned(),
-        )))
+    async fn stream_stdio(&self, _request: Request<()>) -> Result<Response<Self::StreamStdioStream>, Status> {
+        Ok(Response::new(silent_until(self.shutdown.clone().triggered_owned())))
     }
 }
 

@@ -10,10 +10,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use hyper_util::rt::TokioIo;
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
-    KeyUsagePurpose,
-};
+use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
@@ -48,12 +45,8 @@ struct ClientIdentity {
 fn terraform_like_client_identity() -> ClientIdentity {
     let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).expect("P-521 key");
     let mut params = CertificateParams::new(vec!["localhost".to_owned()]).expect("params");
-    params
-        .distinguished_name
-        .push(DnType::CommonName, "localhost");
-    params
-        .distinguished_name
-        .push(DnType::OrganizationName, "HashiCorp");
+    params.distinguished_name.push(DnType::CommonName, "localhost");
+    params.distinguished_name.push(DnType::OrganizationName, "HashiCorp");
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     params.key_usages = vec![
         KeyUsagePurpose::DigitalSignature,
@@ -61,10 +54,7 @@ fn terraform_like_client_identity() -> ClientIdentity {
         KeyUsagePurpose::KeyAgreement,
         KeyUsagePurpose::KeyCertSign,
     ];
-    params.extended_key_usages = vec![
-        ExtendedKeyUsagePurpose::ClientAuth,
-        ExtendedKeyUsagePurpose::ServerAuth,
-    ];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth, ExtendedKeyUsagePurpose::ServerAuth];
     let cert = params.self_signed(&key).expect("self-signed");
     ClientIdentity {
         cert: cert.der().clone(),
@@ -94,9 +84,7 @@ impl ServerCertVerifier for PinnedServer {
         if end_entity.as_ref() == self.cert.as_ref() {
             Ok(ServerCertVerified::assertion())
         } else {
-            Err(rustls::Error::InvalidCertificate(
-                rustls::CertificateError::UnknownIssuer,
-            ))
+            Err(rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer))
         }
     }
 
@@ -129,10 +117,8 @@ fn client_config(
     version: &'static rustls::SupportedProtocolVersion,
 ) -> Arc<ClientConfig> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let verifier = Arc::new(PinnedServer {
-        cert: server_cert.clone(),
-        algorithms: provider.signature_verification_algorithms,
-    });
+    let verifier =
+        Arc::new(PinnedServer { cert: server_cert.clone(), algorithms: provider.signature_verification_algorithms });
     let builder = ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&[version])
         .expect("protocol versions")
@@ -171,33 +157,21 @@ impl tonic::codegen::Service<Uri> for TlsUnixConnector {
         Box::pin(async move {
             let stream = UnixStream::connect(&this.path).await?;
             let name = ServerName::try_from("localhost").expect("server name");
-            let tls = TlsConnector::from(this.config)
-                .connect(name, stream)
-                .await?;
+            let tls = TlsConnector::from(this.config).connect(name, stream).await?;
             Ok(TokioIo::new(tls))
         })
     }
 }
 
-async fn tls_channel(
-    path: &Path,
-    config: Arc<ClientConfig>,
-) -> Result<Channel, tonic::transport::Error> {
+async fn tls_channel(path: &Path, config: Arc<ClientConfig>) -> Result<Channel, tonic::transport::Error> {
     Endpoint::from_static("http://localhost")
         .connect_timeout(WAIT)
-        .connect_with_connector(TlsUnixConnector {
-            path: path.to_path_buf(),
-            config,
-        })
+        .connect_with_connector(TlsUnixConnector { path: path.to_path_buf(), config })
         .await
 }
 
 async fn health_of_plugin(channel: Channel) -> Result<i32, tonic::Status> {
-    let response = HealthClient::new(channel)
-        .check(HealthCheckRequest {
-            service: "plugin".to_owned(),
-        })
-        .await?;
+    let response = HealthClient::new(channel).check(HealthCheckRequest { service: "plugin".to_owned() }).await?;
     Ok(response.into_inner().status)
 }
 
@@ -215,12 +189,8 @@ fn start(expected: Option<&CertificateDer<'static>>) -> Running {
     let tls = expected.map(|cert| ServerTls::new(cert.clone()).expect("server tls"));
     let socket = bind_socket(None).expect("socket");
     let shutdown = ShutdownSignal::new();
-    let task = tokio::spawn(serve(
-        Routes::default(),
-        socket.listener,
-        tls.as_ref().map(ServerTls::config),
-        shutdown.clone(),
-    ));
+    let task =
+        tokio::spawn(serve(Routes::default(), socket.listener, tls.as_ref().map(ServerTls::config), shutdown.clone()));
     Running {
         path: socket.path,
         server_cert: tls.map(|tls| tls.certificate().clone()),
@@ -239,19 +209,13 @@ async fn p521_client_passes_mtls_on_tls13_and_tls12() {
     for version in [&rustls::version::TLS13, &rustls::version::TLS12] {
         let config = client_config(&server_cert, Some(&client), version);
         let channel = tls_channel(&running.path, config).await.expect("connects");
-        let status = tokio::time::timeout(WAIT, health_of_plugin(channel))
-            .await
-            .expect("in time")
-            .expect("health check");
+        let status =
+            tokio::time::timeout(WAIT, health_of_plugin(channel)).await.expect("in time").expect("health check");
         assert_eq!(status, ServingStatus::Serving as i32, "{version:?}");
     }
 
     running.shutdown.trigger();
-    tokio::time::timeout(WAIT, running.task)
-        .await
-        .expect("server stops")
-        .expect("task")
-        .expect("clean stop");
+    tokio::time::timeout(WAIT, running.task).await.expect("server stops").expect("task").expect("clean stop");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -265,17 +229,12 @@ async fn other_or_missing_client_certificate_is_rejected() {
         for version in [&rustls::version::TLS13, &rustls::version::TLS12] {
             let config = client_config(&server_cert, identity, version);
             let outcome = tokio::time::timeout(WAIT, async {
-                let channel = tls_channel(&running.path, config.clone())
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let channel = tls_channel(&running.path, config.clone()).await.map_err(|e| e.to_string())?;
                 health_of_plugin(channel).await.map_err(|e| e.to_string())
             })
             .await
             .expect("rejection is prompt");
-            assert!(
-                outcome.is_err(),
-                "{label} {version:?} was accepted: {outcome:?}"
-            );
+            assert!(outcome.is_err(), "{label} {version:?} was accepted: {outcome:?}");
 
             // At the TLS level the server's refusal arrives as an alert.
             let stream = UnixStream::connect(&running.path).await.expect("dial");
@@ -287,27 +246,17 @@ async fn other_or_missing_client_certificate_is_rejected() {
                     tls.read(&mut byte).await.expect_err("server must refuse")
                 }
             };
-            let alert = refused
-                .get_ref()
-                .and_then(|inner| inner.downcast_ref::<rustls::Error>());
-            assert!(
-                matches!(alert, Some(rustls::Error::AlertReceived(_))),
-                "{label} {version:?}: {refused}"
-            );
+            let alert = refused.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>());
+            assert!(matches!(alert, Some(rustls::Error::AlertReceived(_))), "{label} {version:?}: {refused}");
         }
     }
 
     // Rejected clients did not disturb the server.
     let config = client_config(&server_cert, Some(&client), &rustls::version::TLS13);
     let channel = tls_channel(&running.path, config).await.expect("connects");
-    assert_eq!(
-        health_of_plugin(channel).await.expect("health"),
-        ServingStatus::Serving as i32
-    );
+    assert_eq!(health_of_plugin(channel).await.expect("health"), ServingStatus::Serving as i32);
     running.shutdown.trigger();
-    let _ = tokio::time::timeout(WAIT, running.task)
-        .await
-        .expect("server stops");
+    let _ = tokio::time::timeout(WAIT, running.task).await.expect("server stops");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -318,55 +267,30 @@ async fn controller_shutdown_ends_streams_and_server() {
     let config = client_config(&server_cert, Some(&client), &rustls::version::TLS13);
     let channel = tls_channel(&running.path, config).await.expect("connects");
 
-    let mut stdio = GrpcStdioClient::new(channel.clone())
-        .stream_stdio(())
-        .await
-        .expect("stdio stream")
-        .into_inner();
+    let mut stdio = GrpcStdioClient::new(channel.clone()).stream_stdio(()).await.expect("stdio stream").into_inner();
     let (broker_tx, broker_rx) = tokio::sync::mpsc::channel::<ConnInfo>(1);
     let mut broker = GrpcBrokerClient::new(channel.clone())
         .start_stream(tokio_stream::wrappers::ReceiverStream::new(broker_rx))
         .await
         .expect("broker stream")
         .into_inner();
-    broker_tx
-        .send(ConnInfo {
-            service_id: 1,
-            ..ConnInfo::default()
-        })
-        .await
-        .expect("broker accepts messages");
+    broker_tx.send(ConnInfo { service_id: 1, ..ConnInfo::default() }).await.expect("broker accepts messages");
 
     // Both streams stay open and silent before shutdown.
-    assert!(
-        tokio::time::timeout(Duration::from_millis(200), stdio.message())
-            .await
-            .is_err()
-    );
+    assert!(tokio::time::timeout(Duration::from_millis(200), stdio.message()).await.is_err());
     assert!(!running.shutdown.is_triggered());
 
-    GrpcControllerClient::new(channel)
-        .shutdown(Empty {})
-        .await
-        .expect("shutdown is answered");
+    GrpcControllerClient::new(channel).shutdown(Empty {}).await.expect("shutdown is answered");
     assert!(running.shutdown.is_triggered());
 
-    let stdio_end = tokio::time::timeout(WAIT, stdio.message())
-        .await
-        .expect("stdio ends");
+    let stdio_end = tokio::time::timeout(WAIT, stdio.message()).await.expect("stdio ends");
     assert!(matches!(stdio_end, Ok(None)), "{stdio_end:?}");
-    let broker_end = tokio::time::timeout(WAIT, broker.message())
-        .await
-        .expect("broker ends");
+    let broker_end = tokio::time::timeout(WAIT, broker.message()).await.expect("broker ends");
     assert!(matches!(broker_end, Ok(None)), "{broker_end:?}");
 
     // The broker's request stream is still open (broker_tx alive), yet the
     // server finishes within its grace period.
-    tokio::time::timeout(WAIT, running.task)
-        .await
-        .expect("server stops")
-        .expect("task")
-        .expect("clean stop");
+    tokio::time::timeout(WAIT, running.task).await.expect("server stops").expect("task").expect("clean stop");
     drop(broker_tx);
 }
 
@@ -379,16 +303,9 @@ async fn plaintext_when_no_client_certificate_is_configured() {
         .connect()
         .await
         .expect("connects");
-    assert_eq!(
-        health_of_plugin(channel).await.expect("health"),
-        ServingStatus::Serving as i32
-    );
+    assert_eq!(health_of_plugin(channel).await.expect("health"), ServingStatus::Serving as i32);
     running.shutdown.trigger();
-    tokio::time::timeout(WAIT, running.task)
-        .await
-        .expect("server stops")
-        .expect("task")
-        .expect("clean stop");
+    tokio::time::timeout(WAIT, running.task).await.expect("server stops").expect("task").expect("clean stop");
 }
 
 #[tokio::test]

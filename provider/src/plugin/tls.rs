@@ -8,8 +8,8 @@
 use std::sync::Arc;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyUsagePurpose, PublicKeyData, SigningKey,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, KeyUsagePurpose,
+    PublicKeyData, SigningKey,
 };
 use ring::rand::SystemRandom;
 use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair as _};
@@ -17,10 +17,7 @@ use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
-use rustls::{
-    CertificateError, DigitallySignedStruct, DistinguishedName as TlsName, Error as TlsError,
-    ServerConfig,
-};
+use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName as TlsName, Error as TlsError, ServerConfig};
 use time::{Duration, OffsetDateTime};
 
 use super::PluginError;
@@ -53,10 +50,7 @@ impl ServerTls {
         provider.signature_verification_algorithms =
             rustls::crypto::aws_lc_rs::default_provider().signature_verification_algorithms;
         let provider = Arc::new(provider);
-        let verifier = Arc::new(ExactClientCertVerifier::new(
-            expected_client_cert,
-            &provider,
-        ));
+        let verifier = Arc::new(ExactClientCertVerifier::new(expected_client_cert, &provider));
         let mut config = ServerConfig::builder_with_provider(provider)
             .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
             .with_client_cert_verifier(verifier)
@@ -64,10 +58,7 @@ impl ServerTls {
         // gRPC is HTTP/2 only, and newer grpc-go clients refuse a server
         // that does not confirm h2 through ALPN.
         config.alpn_protocols = vec![b"h2".to_vec()];
-        Ok(Self {
-            config: Arc::new(config),
-            certificate,
-        })
+        Ok(Self { config: Arc::new(config), certificate })
     }
 
     /// The server certificate (DER) for the handshake line.
@@ -91,12 +82,8 @@ pub(crate) fn parse_client_cert_pem(pem: &str) -> Result<CertificateDer<'static>
         .map_err(|err| PluginError::ClientCert(format!("unreadable PEM: {err}")))?;
     match certs.len() {
         1 => Ok(certs.remove(0)),
-        0 => Err(PluginError::ClientCert(
-            "no CERTIFICATE block found".to_owned(),
-        )),
-        n => Err(PluginError::ClientCert(format!(
-            "expected one certificate, found {n}"
-        ))),
+        0 => Err(PluginError::ClientCert("no CERTIFICATE block found".to_owned())),
+        n => Err(PluginError::ClientCert(format!("expected one certificate, found {n}"))),
     }
 }
 
@@ -104,23 +91,16 @@ pub(crate) fn parse_client_cert_pem(pem: &str) -> Result<CertificateDer<'static>
 /// the Go client puts it in its RootCAs and checks it as a server certificate
 /// for "localhost", so it is a CA (to be a root) that is also valid for
 /// serverAuth with a DNS SAN.
-fn generate_server_identity()
--> Result<(CertificateDer<'static>, PrivateKeyDer<'static>), PluginError> {
+fn generate_server_identity() -> Result<(CertificateDer<'static>, PrivateKeyDer<'static>), PluginError> {
     let key = RingP256Key::generate()?;
     let mut params = CertificateParams::new(vec![SERVER_NAME.to_owned()])?;
     let mut name = DistinguishedName::new();
     name.push(DnType::CommonName, SERVER_NAME);
     params.distinguished_name = name;
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::KeyEncipherment,
-        KeyUsagePurpose::KeyCertSign,
-    ];
-    params.extended_key_usages = vec![
-        ExtendedKeyUsagePurpose::ServerAuth,
-        ExtendedKeyUsagePurpose::ClientAuth,
-    ];
+    params.key_usages =
+        vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment, KeyUsagePurpose::KeyCertSign];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
     // Back-dated like go-plugin's, against small clock differences; the far
     // end does not matter since the certificate lives only as long as the process.
     let now = OffsetDateTime::now_utc();
@@ -186,10 +166,7 @@ pub(crate) struct ExactClientCertVerifier {
 
 impl ExactClientCertVerifier {
     pub(crate) fn new(expected: CertificateDer<'static>, provider: &CryptoProvider) -> Self {
-        Self {
-            expected,
-            algorithms: provider.signature_verification_algorithms,
-        }
+        Self { expected, algorithms: provider.signature_verification_algorithms }
     }
 }
 
@@ -218,9 +195,7 @@ impl ClientCertVerifier for ExactClientCertVerifier {
         if intermediates.is_empty() && end_entity.as_ref() == self.expected.as_ref() {
             Ok(ClientCertVerified::assertion())
         } else {
-            Err(TlsError::InvalidCertificate(
-                CertificateError::ApplicationVerificationFailure,
-            ))
+            Err(TlsError::InvalidCertificate(CertificateError::ApplicationVerificationFailure))
         }
     }
 
@@ -253,10 +228,8 @@ mod tests {
 
     fn cert_pem(alg: &'static rcgen::SignatureAlgorithm) -> (String, CertificateDer<'static>) {
         let key = rcgen::KeyPair::generate_for(alg).expect("key");
-        let cert = CertificateParams::new(vec!["localhost".to_owned()])
-            .expect("params")
-            .self_signed(&key)
-            .expect("cert");
+        let cert =
+            CertificateParams::new(vec!["localhost".to_owned()]).expect("params").self_signed(&key).expect("cert");
         (cert.pem(), cert.der().clone())
     }
 
@@ -282,16 +255,8 @@ mod tests {
         let now = UnixTime::now();
         assert!(verifier.verify_client_cert(&expected, &[], now).is_ok());
         assert!(verifier.verify_client_cert(&other, &[], now).is_err());
-        assert!(
-            verifier
-                .verify_client_cert(&expected, std::slice::from_ref(&other), now)
-                .is_err()
-        );
-        assert!(
-            verifier
-                .supported_verify_schemes()
-                .contains(&rustls::SignatureScheme::ECDSA_NISTP521_SHA512)
-        );
+        assert!(verifier.verify_client_cert(&expected, std::slice::from_ref(&other), now).is_err());
+        assert!(verifier.supported_verify_schemes().contains(&rustls::SignatureScheme::ECDSA_NISTP521_SHA512));
     }
 
     #[test]
@@ -299,11 +264,7 @@ mod tests {
         let (_, expected) = cert_pem(&rcgen::PKCS_ECDSA_P521_SHA512);
         let a = ServerTls::new(expected.clone()).expect("tls");
         let b = ServerTls::new(expected).expect("tls");
-        assert_ne!(
-            a.certificate(),
-            b.certificate(),
-            "a new certificate per run"
-        );
+        assert_ne!(a.certificate(), b.certificate(), "a new certificate per run");
         assert_eq!(a.config().alpn_protocols, vec![b"h2".to_vec()]);
     }
 }
