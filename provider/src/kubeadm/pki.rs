@@ -1,0 +1,793 @@
+//! Cluster secrets, generated in the provider at plan time.
+//!
+//! kubeadm keeps CA files that already exist, so placing these on the init
+//! node before `kubeadm init` makes the cluster's identity (CA hash, admin
+//! kubeconfig, join token) known in the plan instead of only after apply.
+//! Everything is ECDSA P-256, matching `encryptionAlgorithm: ECDSA-P256` in
+//! the ClusterConfiguration, so the certificates kubeadm makes itself agree.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, DnValue, ExtendedKeyUsagePurpose, IsCa, Issuer,
+    KeyIdMethod, KeyUsagePurpose, PublicKeyData, SigningKey,
+};
+use ring::rand::{SecureRandom, SystemRandom};
+use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair as _};
+use rustls::pki_types::PrivateKeyDer;
+use sha2::{Digest, Sha256};
+use time::{Duration, OffsetDateTime};
+use yaml_rust2::Yaml;
+use yaml_rust2::yaml::Hash;
+
+/// A PEM certificate and its PEM private key.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CertPair {
+    pub cert_pem: String,
+    pub key_pem: String,
+}
+
+/// Everything the provider generates for a new cluster.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ClusterSecrets {
+    /// Cluster CA, CN "kubernetes": `/etc/kubernetes/pki/ca.{crt,key}`.
+    pub ca: CertPair,
+    /// Front proxy CA, CN "front-proxy-ca": `pki/front-proxy-ca.{crt,key}`.
+    pub front_proxy_ca: CertPair,
+    /// etcd CA, CN "etcd-ca": `pki/etcd/ca.{crt,key}`.
+    pub etcd_ca: CertPair,
+    /// Service-account signing key (PKCS#8 PEM): `pki/sa.key`.
+    pub service_account_key_pem: String,
+    /// Its public key (SPKI PEM): `pki/sa.pub`.
+    pub service_account_public_pem: String,
+    /// Admin client certificate signed by `ca`, as in kubeadm's admin.conf.
+    pub admin: CertPair,
+    /// `[a-z0-9]{6}.[a-z0-9]{16}`.
+    pub bootstrap_token: String,
+    /// 64 lowercase hex characters, kubeadm's `--certificate-key` format.
+    pub certificate_key: String,
+}
+
+/// Errors from generating or reading certificates and keys.
+#[derive(Debug, thiserror::Error)]
+pub enum PkiError {
+    /// rcgen refused the certificate parameters or failed to sign.
+    #[error("certificate generation failed: {0}")]
+    Generate(#[from] rcgen::Error),
+    /// The operating system's random number generator failed.
+    #[error("the system random number generator failed")]
+    Random,
+    /// The text holds no PEM block of the expected kind.
+    #[error("no {0} PEM block found")]
+    NoPem(&'static str),
+    /// The PEM text could not be read.
+    #[error("unreadable PEM: {0}")]
+    Pem(String),
+    /// The certificate's DER structure is not what X.509 prescribes.
+    #[error("malformed certificate: {0}")]
+    Malformed(&'static str),
+    /// The private key is of a kind this provider cannot sign with.
+    #[error("unsupported private key: {0}")]
+    UnsupportedKey(String),
+    /// The CA certificate's subject cannot be reproduced as an issuer name,
+    /// so certificates signed with it would not chain to it.
+    #[error("unsupported CA subject: {0}")]
+    UnsupportedCaSubject(String),
+}
+
+/// kubeadm's CA lifetime.
+const CA_VALIDITY: Duration = Duration::days(3650);
+/// kubeadm's lifetime for leaf certificates (`certificateValidityPeriod`).
+const LEAF_VALIDITY: Duration = Duration::days(365);
+/// notBefore is moved back by this much: the provider's clock and the nodes'
+/// clocks may disagree, and a certificate from "the future" is rejected.
+const BACKDATE: Duration = Duration::minutes(5);
+
+const TOKEN_ALPHABET: &[u8; 36] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+
+/// Generates the CAs, the service-account key pair, an admin certificate,
+/// a bootstrap token and a certificate key.
+pub fn generate(now: OffsetDateTime) -> Result<ClusterSecrets, PkiError> {
+    let rng = SystemRandom::new();
+    let (ca, ca_key) = new_ca("kubernetes", now, &rng)?;
+    let (front_proxy_ca, _) = new_ca("front-proxy-ca", now, &rng)?;
+    let (etcd_ca, _) = new_ca("etcd-ca", now, &rng)?;
+    let sa = P256Key::generate(&rng)?;
+    let issuer = Issuer::new(ca_params("kubernetes", now), &ca_key);
+    let admin = sign_admin(&issuer, now, &rng)?;
+    Ok(ClusterSecrets {
+        ca,
+        front_proxy_ca,
+        etcd_ca,
+        service_account_key_pem: pem("PRIVATE KEY", &sa.pkcs8),
+        service_account_public_pem: pem("PUBLIC KEY", &sa.subject_public_key_info()),
+        admin,
+        bootstrap_token: token_from(&rng)?,
+        certificate_key: certificate_key_from(&rng)?,
+    })
+}
+
+/// Files to place on the init node: (absolute path, contents, mode) for the
+/// CA certificates and keys and `sa.key`/`sa.pub`.
+pub fn init_node_files(s: &ClusterSecrets) -> Vec<(&'static str, String, u32)> {
+    vec![
+        ("/etc/kubernetes/pki/ca.crt", s.ca.cert_pem.clone(), 0o644),
+        ("/etc/kubernetes/pki/ca.key", s.ca.key_pem.clone(), 0o600),
+        ("/etc/kubernetes/pki/front-proxy-ca.crt", s.front_proxy_ca.cert_pem.clone(), 0o644),
+        ("/etc/kubernetes/pki/front-proxy-ca.key", s.front_proxy_ca.key_pem.clone(), 0o600),
+        ("/etc/kubernetes/pki/etcd/ca.crt", s.etcd_ca.cert_pem.clone(), 0o644),
+        ("/etc/kubernetes/pki/etcd/ca.key", s.etcd_ca.key_pem.clone(), 0o600),
+        ("/etc/kubernetes/pki/sa.key", s.service_account_key_pem.clone(), 0o600),
+        ("/etc/kubernetes/pki/sa.pub", s.service_account_public_pem.clone(), 0o644),
+    ]
+}
+
+/// kubeadm's discovery hash: `sha256:` + hex(SHA-256 of the CA certificate's
+/// DER SubjectPublicKeyInfo).
+pub fn ca_cert_hash(ca_cert_pem: &str) -> Result<String, PkiError> {
+    let der = cert_der(ca_cert_pem)?;
+    let cert = ParsedCert::parse(&der)?;
+    Ok(format!("sha256:{}", hex(&Sha256::digest(cert.spki))))
+}
+
+/// notAfter of a PEM certificate.
+pub fn not_after(cert_pem: &str) -> Result<OffsetDateTime, PkiError> {
+    let der = cert_der(cert_pem)?;
+    Ok(ParsedCert::parse(&der)?.not_after)
+}
+
+/// A new admin client certificate signed by `ca` (renewal).
+///
+/// The CA may be one this provider made or an existing cluster's: its
+/// subject is copied byte for byte into the issuer name and its subject key
+/// identifier into the authority key identifier, which is how Go and OpenSSL
+/// find the issuer when verifying.
+pub fn issue_admin(ca: &CertPair, now: OffsetDateTime) -> Result<CertPair, PkiError> {
+    let rng = SystemRandom::new();
+    let ca_der = cert_der(&ca.cert_pem)?;
+    let parsed = ParsedCert::parse(&ca_der)?;
+    let mut params = CertificateParams::default();
+    params.distinguished_name = parse_name(parsed.subject)?;
+    if let Some(ski) = parsed.subject_key_id {
+        params.key_identifier_method = KeyIdMethod::PreSpecified(ski.to_vec());
+    }
+    let key = rustls_pemfile::private_key(&mut ca.key_pem.as_bytes())
+        .map_err(|err| PkiError::Pem(err.to_string()))?
+        .ok_or(PkiError::NoPem("PRIVATE KEY"))?;
+    // Keys this provider made are PKCS#8 P-256 and sign through ring; an
+    // imported CA's key (SEC1, RSA) goes through rcgen's own loader.
+    let admin = match P256Key::from_pkcs8(&key, &rng) {
+        Some(ring_key) => sign_admin(&Issuer::new(params, ring_key), now, &rng)?,
+        None => {
+            let other = rcgen::KeyPair::try_from(&key).map_err(|err| PkiError::UnsupportedKey(err.to_string()))?;
+            sign_admin(&Issuer::new(params, other), now, &rng)?
+        }
+    };
+    // A reproduced name that differs in encoding would yield a certificate
+    // that verifies against nothing; better to fail here than at kubectl.
+    let issued = cert_der(&admin.cert_pem)?;
+    if ParsedCert::parse(&issued)?.issuer != parsed.subject {
+        return Err(PkiError::UnsupportedCaSubject("the subject could not be reproduced exactly".to_owned()));
+    }
+    Ok(admin)
+}
+
+/// A random bootstrap token from the OS random number generator.
+pub fn new_bootstrap_token() -> String {
+    token_from(&SystemRandom::new()).unwrap_or_else(|err| panic!("{err}"))
+}
+
+/// A random certificate key (32 bytes, lowercase hex).
+pub fn new_certificate_key() -> String {
+    certificate_key_from(&SystemRandom::new()).unwrap_or_else(|err| panic!("{err}"))
+}
+
+/// True when `s` is a well-formed bootstrap token, `[a-z0-9]{6}.[a-z0-9]{16}`.
+pub fn is_bootstrap_token(s: &str) -> bool {
+    let ok = |part: &str, len: usize| part.len() == len && part.bytes().all(|b| TOKEN_ALPHABET.contains(&b));
+    s.split_once('.').is_some_and(|(id, secret)| ok(id, 6) && ok(secret, 16))
+}
+
+/// True when `s` is a well-formed certificate key: 64 lowercase hex characters.
+pub fn is_certificate_key(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// A kubeconfig for `server` (`https://host:port`) with the CA and the admin
+/// client certificate embedded, named the way kubeadm names admin.conf's.
+pub fn admin_kubeconfig(cluster_name: &str, server: &str, ca_cert_pem: &str, admin: &CertPair) -> String {
+    let user = "kubernetes-admin";
+    let context = format!("{user}@{cluster_name}");
+    let cluster = map([
+        ("cluster", map([("certificate-authority-data", s(&BASE64.encode(ca_cert_pem))), ("server", s(server))])),
+        ("name", s(cluster_name)),
+    ]);
+    let ctx = map([("context", map([("cluster", s(cluster_name)), ("user", s(user))])), ("name", s(&context))]);
+    let usr = map([
+        ("name", s(user)),
+        (
+            "user",
+            map([
+                ("client-certificate-data", s(&BASE64.encode(&admin.cert_pem))),
+                ("client-key-data", s(&BASE64.encode(&admin.key_pem))),
+            ]),
+        ),
+    ]);
+    let doc = map([
+        ("apiVersion", s("v1")),
+        ("kind", s("Config")),
+        ("clusters", Yaml::Array(vec![cluster])),
+        ("contexts", Yaml::Array(vec![ctx])),
+        ("current-context", s(&context)),
+        ("preferences", Yaml::Hash(Hash::new())),
+        ("users", Yaml::Array(vec![usr])),
+    ]);
+    super::config::emit_yaml(&doc)
+}
+
+fn s(v: &str) -> Yaml {
+    Yaml::String(v.to_owned())
+}
+
+fn map<const N: usize>(entries: [(&str, Yaml); N]) -> Yaml {
+    Yaml::Hash(entries.into_iter().map(|(k, v)| (s(k), v)).collect())
+}
+
+fn ca_params(common_name: &str, now: OffsetDateTime) -> CertificateParams {
+    let mut params = CertificateParams::default();
+    let mut name = DistinguishedName::new();
+    name.push(DnType::CommonName, common_name);
+    params.distinguished_name = name;
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    // keyEncipherment is left out: it means nothing for an EC key.
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyCertSign];
+    params.not_before = now - BACKDATE;
+    params.not_after = now + CA_VALIDITY;
+    params
+}
+
+fn new_ca(common_name: &str, now: OffsetDateTime, rng: &SystemRandom) -> Result<(CertPair, P256Key), PkiError> {
+    let key = P256Key::generate(rng)?;
+    let cert = ca_params(common_name, now).self_signed(&key)?;
+    Ok((CertPair { cert_pem: cert.pem(), key_pem: pem("PRIVATE KEY", &key.pkcs8) }, key))
+}
+
+fn sign_admin<S: SigningKey>(
+    issuer: &Issuer<'_, S>,
+    now: OffsetDateTime,
+    rng: &SystemRandom,
+) -> Result<CertPair, PkiError> {
+    let key = P256Key::generate(rng)?;
+    let mut params = CertificateParams::default();
+    let mut name = DistinguishedName::new();
+    // kubeadm binds this group to cluster-admin (clusterrolebinding
+    // kubeadm:cluster-admins), unlike system:masters it can be revoked.
+    name.push(DnType::OrganizationName, "kubeadm:cluster-admins");
+    name.push(DnType::CommonName, "kubernetes-admin");
+    params.distinguished_name = name;
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    params.use_authority_key_identifier_extension = true;
+    params.not_before = now - BACKDATE;
+    params.not_after = now + LEAF_VALIDITY;
+    let cert = params.signed_by(&key, issuer)?;
+    Ok(CertPair { cert_pem: cert.pem(), key_pem: pem("PRIVATE KEY", &key.pkcs8) })
+}
+
+fn token_from(rng: &SystemRandom) -> Result<String, PkiError> {
+    let mut out = String::with_capacity(23);
+    let mut buf = [0u8; 32];
+    while out.len() < 23 {
+        rng.fill(&mut buf).map_err(|_| PkiError::Random)?;
+        // Only bytes below 252 (= 7 * 36) are used, so every character is
+        // equally likely.
+        for b in buf.iter().filter(|&&b| b < 252) {
+            if out.len() == 6 {
+                out.push('.');
+            }
+            if out.len() == 23 {
+                break;
+            }
+            out.push(char::from(TOKEN_ALPHABET[usize::from(b % 36)]));
+        }
+    }
+    Ok(out)
+}
+
+fn certificate_key_from(rng: &SystemRandom) -> Result<String, PkiError> {
+    let mut key = [0u8; 32];
+    rng.fill(&mut key).map_err(|_| PkiError::Random)?;
+    Ok(hex(&key))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn pem(label: &str, der: &[u8]) -> String {
+    let b64 = BASE64.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(line));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
+fn cert_der(cert_pem: &str) -> Result<Vec<u8>, PkiError> {
+    let first = rustls_pemfile::certs(&mut cert_pem.as_bytes())
+        .next()
+        .ok_or(PkiError::NoPem("CERTIFICATE"))?
+        .map_err(|err| PkiError::Pem(err.to_string()))?;
+    Ok(first.to_vec())
+}
+
+/// An ECDSA P-256 key generated and used through ring: its random numbers
+/// come straight from the OS, where aws-lc first seeds a generator from CPU
+/// jitter, which costs tens of milliseconds per process.
+struct P256Key {
+    pair: EcdsaKeyPair,
+    pkcs8: Vec<u8>,
+    rng: SystemRandom,
+}
+
+impl P256Key {
+    fn generate(rng: &SystemRandom) -> Result<Self, PkiError> {
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, rng)
+            .map_err(|_| PkiError::Random)?
+            .as_ref()
+            .to_vec();
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &pkcs8, rng)
+            .map_err(|err| PkiError::UnsupportedKey(err.to_string()))?;
+        Ok(Self { pair, pkcs8, rng: rng.clone() })
+    }
+
+    /// The key when it is a PKCS#8 P-256 key, else None.
+    fn from_pkcs8(key: &PrivateKeyDer<'_>, rng: &SystemRandom) -> Option<Self> {
+        let PrivateKeyDer::Pkcs8(pkcs8) = key else { return None };
+        let der = pkcs8.secret_pkcs8_der().to_vec();
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &der, rng).ok()?;
+        Some(Self { pair, pkcs8: der, rng: rng.clone() })
+    }
+}
+
+impl PublicKeyData for P256Key {
+    fn der_bytes(&self) -> &[u8] {
+        self.pair.public_key().as_ref()
+    }
+
+    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+        &rcgen::PKCS_ECDSA_P256_SHA256
+    }
+}
+
+impl SigningKey for P256Key {
+    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
+        self.pair.sign(&self.rng, msg).map(|sig| sig.as_ref().to_vec()).map_err(|_| rcgen::Error::RingUnspecified)
+    }
+}
+
+/// The few certificate fields this module reads, as slices of the DER.
+struct ParsedCert<'a> {
+    /// Issuer Name, whole TLV.
+    issuer: &'a [u8],
+    /// Subject Name, whole TLV.
+    subject: &'a [u8],
+    /// SubjectPublicKeyInfo, whole TLV.
+    spki: &'a [u8],
+    not_after: OffsetDateTime,
+    subject_key_id: Option<&'a [u8]>,
+}
+
+const SEQUENCE: u8 = 0x30;
+const SET: u8 = 0x31;
+const OID: u8 = 0x06;
+const OCTET_STRING: u8 = 0x04;
+const BOOLEAN: u8 = 0x01;
+const UTC_TIME: u8 = 0x17;
+const GENERALIZED_TIME: u8 = 0x18;
+const UTF8_STRING: u8 = 0x0c;
+const PRINTABLE_STRING: u8 = 0x13;
+/// id-ce-subjectKeyIdentifier, 2.5.29.14.
+const OID_SUBJECT_KEY_ID: &[u8] = &[0x55, 0x1d, 0x0e];
+
+/// One DER element: its tag, its contents and the whole encoding.
+struct Tlv<'a> {
+    tag: u8,
+    content: &'a [u8],
+    whole: &'a [u8],
+}
+
+/// Reads the next DER element from `input`, advancing it.
+fn next_tlv<'a>(input: &mut &'a [u8]) -> Result<Tlv<'a>, PkiError> {
+    let data = *input;
+    let truncated = PkiError::Malformed("truncated DER");
+    let (&tag, rest) = data.split_first().ok_or(PkiError::Malformed("truncated DER"))?;
+    let (&first, mut rest) = rest.split_first().ok_or(truncated)?;
+    let len = if first < 0x80 {
+        usize::from(first)
+    } else {
+        let n = usize::from(first & 0x7f);
+        // Four length bytes cover anything a certificate could be.
+        if n == 0 || n > 4 || rest.len() < n {
+            return Err(PkiError::Malformed("bad DER length"));
+        }
+        let len = rest[..n].iter().fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+        rest = &rest[n..];
+        len
+    };
+    if rest.len() < len {
+        return Err(PkiError::Malformed("truncated DER"));
+    }
+    let header = data.len() - rest.len();
+    *input = &rest[len..];
+    Ok(Tlv { tag, content: &rest[..len], whole: &data[..header + len] })
+}
+
+fn expect<'a>(input: &mut &'a [u8], tag: u8, what: &'static str) -> Result<Tlv<'a>, PkiError> {
+    let tlv = next_tlv(input)?;
+    if tlv.tag == tag { Ok(tlv) } else { Err(PkiError::Malformed(what)) }
+}
+
+impl<'a> ParsedCert<'a> {
+    fn parse(der: &'a [u8]) -> Result<Self, PkiError> {
+        let mut input = der;
+        let mut cert = expect(&mut input, SEQUENCE, "not a certificate")?.content;
+        let mut tbs = expect(&mut cert, SEQUENCE, "no tbsCertificate")?.content;
+        let mut field = next_tlv(&mut tbs)?;
+        if field.tag == 0xa0 {
+            // Explicit version; the serial number follows.
+            field = next_tlv(&mut tbs)?;
+        }
+        if field.tag != 0x02 {
+            return Err(PkiError::Malformed("no serial number"));
+        }
+        expect(&mut tbs, SEQUENCE, "no signature algorithm")?;
+        let issuer = expect(&mut tbs, SEQUENCE, "no issuer")?.whole;
+        let mut validity = expect(&mut tbs, SEQUENCE, "no validity")?.content;
+        next_tlv(&mut validity)?;
+        let not_after = parse_time(&next_tlv(&mut validity)?)?;
+        let subject = expect(&mut tbs, SEQUENCE, "no subject")?.whole;
+        let spki = expect(&mut tbs, SEQUENCE, "no subjectPublicKeyInfo")?.whole;
+        let mut subject_key_id = None;
+        while !tbs.is_empty() {
+            let item = next_tlv(&mut tbs)?;
+            // [3] extensions; [1]/[2] unique IDs are skipped.
+            if item.tag != 0xa3 {
+                continue;
+            }
+            let mut wrapper = item.content;
+            let mut exts = expect(&mut wrapper, SEQUENCE, "bad extensions")?.content;
+            while !exts.is_empty() {
+                let mut ext = expect(&mut exts, SEQUENCE, "bad extension")?.content;
+                let oid = expect(&mut ext, OID, "bad extension id")?.content;
+                let mut value = next_tlv(&mut ext)?;
+                if value.tag == BOOLEAN {
+                    value = next_tlv(&mut ext)?;
+                }
+                if oid == OID_SUBJECT_KEY_ID && value.tag == OCTET_STRING {
+                    let mut inner = value.content;
+                    subject_key_id = Some(expect(&mut inner, OCTET_STRING, "bad subject key identifier")?.content);
+                }
+            }
+        }
+        Ok(Self { issuer, subject, spki, not_after, subject_key_id })
+    }
+}
+
+/// UTCTime (`YYMMDDHHMMSSZ`) or GeneralizedTime (`YYYYMMDDHHMMSSZ`), the
+/// only forms RFC 5280 allows.
+fn parse_time(tlv: &Tlv<'_>) -> Result<OffsetDateTime, PkiError> {
+    let bad = || PkiError::Malformed("bad time");
+    let text = std::str::from_utf8(tlv.content).map_err(|_| bad())?;
+    let digits = text.strip_suffix('Z').ok_or_else(bad)?;
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let (year, rest) = match (tlv.tag, digits.len()) {
+        (UTC_TIME, 12) => {
+            let yy: i32 = digits[..2].parse().map_err(|_| bad())?;
+            // RFC 5280: two-digit years 50..99 are 19xx, 00..49 are 20xx.
+            (if yy >= 50 { 1900 + yy } else { 2000 + yy }, &digits[2..])
+        }
+        (GENERALIZED_TIME, 14) => (digits[..4].parse().map_err(|_| bad())?, &digits[4..]),
+        _ => return Err(bad()),
+    };
+    let num = |i: usize| rest[i..i + 2].parse::<u8>().map_err(|_| bad());
+    let month = time::Month::try_from(num(0)?).map_err(|_| bad())?;
+    let date = time::Date::from_calendar_date(year, month, num(2)?).map_err(|_| bad())?;
+    let at = date.with_hms(num(4)?, num(6)?, num(8)?).map_err(|_| bad())?;
+    Ok(at.assume_utc())
+}
+
+/// Rebuilds a Name as rcgen values that encode to the same bytes: one
+/// attribute per RDN, UTF8String or PrintableString (what Go, OpenSSL and
+/// rcgen write).
+fn parse_name(name: &[u8]) -> Result<DistinguishedName, PkiError> {
+    let unsupported = |why: &str| PkiError::UnsupportedCaSubject(why.to_owned());
+    let mut input = name;
+    let mut rdns = expect(&mut input, SEQUENCE, "bad name")?.content;
+    let mut dn = DistinguishedName::new();
+    while !rdns.is_empty() {
+        let mut set = expect(&mut rdns, SET, "bad name")?.content;
+        let mut attr = expect(&mut set, SEQUENCE, "bad name")?.content;
+        if !set.is_empty() {
+            return Err(unsupported("multi-valued RDN"));
+        }
+        let oid = decode_oid(expect(&mut attr, OID, "bad name")?.content)?;
+        let value = next_tlv(&mut attr)?;
+        let text =
+            String::from_utf8(value.content.to_vec()).map_err(|_| unsupported("attribute value is not UTF-8"))?;
+        let value = match value.tag {
+            UTF8_STRING => DnValue::Utf8String(text),
+            PRINTABLE_STRING => {
+                DnValue::PrintableString(text.try_into().map_err(|_| unsupported("invalid PrintableString"))?)
+            }
+            _ => return Err(unsupported("attribute string type")),
+        };
+        let ty = DnType::from_oid(&oid);
+        if dn.get(&ty).is_some() {
+            return Err(unsupported("repeated attribute"));
+        }
+        dn.push(ty, value);
+    }
+    Ok(dn)
+}
+
+fn decode_oid(bytes: &[u8]) -> Result<Vec<u64>, PkiError> {
+    let mut arcs = Vec::new();
+    let mut acc: u64 = 0;
+    for &b in bytes {
+        acc = acc.checked_mul(128).ok_or(PkiError::Malformed("OID arc too large"))? | u64::from(b & 0x7f);
+        if b & 0x80 == 0 {
+            if arcs.is_empty() {
+                let first = (acc / 40).min(2);
+                arcs.push(first);
+                arcs.push(acc - first * 40);
+            } else {
+                arcs.push(acc);
+            }
+            acc = 0;
+        }
+    }
+    if arcs.is_empty() || bytes.last().is_some_and(|b| b & 0x80 != 0) {
+        return Err(PkiError::Malformed("bad OID"));
+    }
+    Ok(arcs)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::process::Command;
+
+    use yaml_rust2::YamlLoader;
+
+    use super::*;
+
+    fn now() -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+
+    /// Runs `openssl` with `args` and returns stdout; panics with stderr on failure.
+    fn openssl(args: &[&str], stdin: Option<&[u8]>) -> Vec<u8> {
+        use std::io::Write as _;
+        let mut child = Command::new("openssl")
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("openssl is installed");
+        if let Some(input) = stdin {
+            child.stdin.take().expect("stdin").write_all(input).expect("write stdin");
+        }
+        drop(child.stdin.take());
+        let out = child.wait_with_output().expect("openssl ran");
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        out.stdout
+    }
+
+    fn text(cert_pem: &str) -> String {
+        String::from_utf8(openssl(&["x509", "-noout", "-text"], Some(cert_pem.as_bytes()))).expect("utf8")
+    }
+
+    fn write(dir: &tempfile::TempDir, name: &str, body: &str) -> String {
+        let path = dir.path().join(name);
+        std::fs::write(&path, body).expect("write");
+        path.to_string_lossy().into_owned()
+    }
+
+    #[test]
+    fn generate_is_fast_and_complete() {
+        let t = now();
+        let started = std::time::Instant::now();
+        let s = generate(t).expect("generate");
+        let took = started.elapsed();
+        println!("generate() took {took:?}");
+        // Plan time must not be slowed by secrets; debug builds included.
+        assert!(took < std::time::Duration::from_millis(500), "took {took:?}");
+        assert!(is_bootstrap_token(&s.bootstrap_token), "{}", s.bootstrap_token);
+        assert!(is_certificate_key(&s.certificate_key), "{}", s.certificate_key);
+        assert!(s.service_account_key_pem.starts_with("-----BEGIN PRIVATE KEY-----\n"));
+        assert!(s.service_account_public_pem.starts_with("-----BEGIN PUBLIC KEY-----\n"));
+        let other = generate(t).expect("generate");
+        assert_ne!(s.ca, other.ca);
+        assert_ne!(s.bootstrap_token, other.bootstrap_token);
+        assert_ne!(s.certificate_key, other.certificate_key);
+    }
+
+    #[test]
+    fn cas_are_what_kubeadm_expects() {
+        let s = generate(now()).expect("generate");
+        for (pair, cn) in [(&s.ca, "kubernetes"), (&s.front_proxy_ca, "front-proxy-ca"), (&s.etcd_ca, "etcd-ca")] {
+            let t = text(&pair.cert_pem);
+            assert!(t.contains(&format!("Subject: CN = {cn}\n")), "{t}");
+            assert!(t.contains("CA:TRUE"), "{t}");
+            assert!(t.contains("Certificate Sign"), "{t}");
+            assert!(t.contains("Digital Signature"), "{t}");
+            assert!(t.contains("X509v3 Subject Key Identifier"), "{t}");
+            assert!(t.contains("prime256v1"), "{t}");
+            // The key file matches the certificate.
+            let from_cert = openssl(&["x509", "-noout", "-pubkey"], Some(pair.cert_pem.as_bytes()));
+            let from_key = openssl(&["pkey", "-pubout"], Some(pair.key_pem.as_bytes()));
+            assert_eq!(from_cert, from_key, "{cn}");
+        }
+        let sa_pub = openssl(&["pkey", "-pubout"], Some(s.service_account_key_pem.as_bytes()));
+        assert_eq!(String::from_utf8(sa_pub).expect("utf8"), s.service_account_public_pem);
+    }
+
+    #[test]
+    fn admin_certificate_verifies_against_the_ca() {
+        let s = generate(now()).expect("generate");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ca = write(&dir, "ca.crt", &s.ca.cert_pem);
+        let admin = write(&dir, "admin.crt", &s.admin.cert_pem);
+        let out = openssl(&["verify", "-purpose", "sslclient", "-CAfile", &ca, &admin], None);
+        assert!(String::from_utf8_lossy(&out).contains(": OK"));
+        let t = text(&s.admin.cert_pem);
+        assert!(t.contains("Subject: O = kubeadm:cluster-admins, CN = kubernetes-admin\n"), "{t}");
+        assert!(t.contains("TLS Web Client Authentication"), "{t}");
+        assert!(!t.contains("CA:TRUE"), "{t}");
+        // Signed by the other CAs it must not verify.
+        let etcd = write(&dir, "etcd.crt", &s.etcd_ca.cert_pem);
+        let status =
+            Command::new("openssl").args(["verify", "-CAfile", &etcd, &admin]).output().expect("openssl ran").status;
+        assert!(!status.success());
+    }
+
+    #[test]
+    fn validity_periods() {
+        let t = now();
+        let s = generate(t).expect("generate");
+        let close = |a: OffsetDateTime, b: OffsetDateTime| (a - b).abs() < Duration::seconds(2);
+        assert!(close(not_after(&s.admin.cert_pem).expect("admin"), t + Duration::days(365)));
+        assert!(close(not_after(&s.ca.cert_pem).expect("ca"), t + Duration::days(3650)));
+        let start = String::from_utf8(openssl(&["x509", "-noout", "-startdate"], Some(s.ca.cert_pem.as_bytes())))
+            .expect("utf8");
+        let expected = (t - Duration::minutes(5))
+            .format(
+                &time::format_description::parse("[month repr:short] [day padding:space] [hour]:[minute]")
+                    .expect("fmt"),
+            )
+            .expect("format");
+        assert!(start.contains(&expected), "{start} vs {expected}");
+        // Past 2049 RFC 5280 switches to GeneralizedTime.
+        let far = time::Date::from_calendar_date(2045, time::Month::June, 1).expect("date").midnight().assume_utc();
+        let s = generate(far).expect("generate");
+        assert_eq!(not_after(&s.ca.cert_pem).expect("ca"), far + Duration::days(3650));
+    }
+
+    #[test]
+    fn ca_cert_hash_matches_the_kubeadm_docs_recipe() {
+        let s = generate(now()).expect("generate");
+        let pubkey = openssl(&["x509", "-pubkey", "-noout"], Some(s.ca.cert_pem.as_bytes()));
+        let der = openssl(&["pkey", "-pubin", "-outform", "der"], Some(&pubkey));
+        let expected = format!("sha256:{}", hex(&Sha256::digest(&der)));
+        assert_eq!(ca_cert_hash(&s.ca.cert_pem).expect("hash"), expected);
+        assert_eq!(expected.len(), 7 + 64);
+        assert!(matches!(ca_cert_hash("nothing here"), Err(PkiError::NoPem(_))));
+        let garbage = pem("CERTIFICATE", b"\x30\x03\x02\x01");
+        assert!(matches!(ca_cert_hash(&garbage), Err(PkiError::Malformed(_))));
+    }
+
+    #[test]
+    fn renewal_issues_a_fresh_admin_certificate() {
+        let t = now();
+        let s = generate(t).expect("generate");
+        let later = t + Duration::days(300);
+        let renewed = issue_admin(&s.ca, later).expect("issue");
+        assert_ne!(renewed, s.admin);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ca = write(&dir, "ca.crt", &s.ca.cert_pem);
+        let admin = write(&dir, "admin.crt", &renewed.cert_pem);
+        // -attime: the renewed certificate only starts in 300 days.
+        let at = (later + Duration::minutes(1)).unix_timestamp().to_string();
+        openssl(&["verify", "-attime", &at, "-CAfile", &ca, &admin], None);
+        let close = |a: OffsetDateTime, b: OffsetDateTime| (a - b).abs() < Duration::seconds(2);
+        assert!(close(not_after(&renewed.cert_pem).expect("after"), later + Duration::days(365)));
+    }
+
+    #[test]
+    fn renewal_works_with_an_openssl_made_ca() {
+        // An existing cluster's CA: SEC1 key, PrintableString subject, SHA-1 key ID.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key = dir.path().join("ca.key").to_string_lossy().into_owned();
+        let crt = dir.path().join("ca.crt").to_string_lossy().into_owned();
+        openssl(&["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", &key], None);
+        openssl(&["req", "-x509", "-new", "-key", &key, "-subj", "/CN=kubernetes", "-days", "30", "-out", &crt], None);
+        let ca = CertPair {
+            cert_pem: std::fs::read_to_string(&crt).expect("crt"),
+            key_pem: std::fs::read_to_string(&key).expect("key"),
+        };
+        assert!(ca.key_pem.contains("EC PRIVATE KEY"));
+        let admin = issue_admin(&ca, now()).expect("issue");
+        let path = write(&dir, "admin.crt", &admin.cert_pem);
+        openssl(&["verify", "-CAfile", &crt, &path], None);
+    }
+
+    #[test]
+    fn token_and_key_formats() {
+        let tokens: Vec<String> = (0..50).map(|_| new_bootstrap_token()).collect();
+        for t in &tokens {
+            assert!(is_bootstrap_token(t), "{t}");
+        }
+        let distinct: std::collections::BTreeSet<_> = tokens.iter().collect();
+        assert_eq!(distinct.len(), tokens.len());
+        let a = new_certificate_key();
+        assert!(is_certificate_key(&a));
+        assert_ne!(a, new_certificate_key());
+        for bad in [
+            "",
+            "abcdef.0123456789abcde",
+            "ABCDEF.0123456789abcdef",
+            "abcdef-0123456789abcdef",
+            "abcde.0123456789abcdefg",
+        ] {
+            assert!(!is_bootstrap_token(bad), "{bad}");
+        }
+        assert!(is_bootstrap_token("abcdef.0123456789abcdef"));
+        assert!(!is_certificate_key(&a.to_uppercase()));
+        assert!(!is_certificate_key(&a[1..]));
+        assert!(!is_certificate_key(&format!("{}g", &a[1..])));
+    }
+
+    #[test]
+    fn init_node_files_cover_the_pki() {
+        let s = generate(now()).expect("generate");
+        let files = init_node_files(&s);
+        let paths: Vec<_> = files.iter().map(|(p, _, _)| *p).collect();
+        assert!(paths.contains(&"/etc/kubernetes/pki/etcd/ca.key"));
+        assert!(paths.contains(&"/etc/kubernetes/pki/sa.pub"));
+        for (path, body, mode) in &files {
+            assert!(!body.is_empty());
+            assert_eq!(*mode, if path.ends_with(".key") { 0o600 } else { 0o644 }, "{path}");
+        }
+    }
+
+    #[test]
+    fn kubeconfig_embeds_the_credentials() {
+        let s = generate(now()).expect("generate");
+        let server = "https://192.168.100.200:6443";
+        let text = admin_kubeconfig("home: lab #1", server, &s.ca.cert_pem, &s.admin);
+        let docs = YamlLoader::load_from_str(&text).expect("yaml");
+        let doc = &docs[0];
+        let decode = |v: &Yaml| String::from_utf8(BASE64.decode(v.as_str().expect("str")).expect("b64")).expect("utf8");
+        assert_eq!(doc["kind"].as_str(), Some("Config"));
+        assert_eq!(doc["clusters"][0]["name"].as_str(), Some("home: lab #1"));
+        assert_eq!(doc["clusters"][0]["cluster"]["server"].as_str(), Some(server));
+        assert_eq!(decode(&doc["clusters"][0]["cluster"]["certificate-authority-data"]), s.ca.cert_pem);
+        assert_eq!(doc["current-context"].as_str(), Some("kubernetes-admin@home: lab #1"));
+        assert_eq!(doc["contexts"][0]["context"]["user"].as_str(), Some("kubernetes-admin"));
+        assert_eq!(doc["users"][0]["name"].as_str(), Some("kubernetes-admin"));
+        assert_eq!(decode(&doc["users"][0]["user"]["client-certificate-data"]), s.admin.cert_pem);
+        assert_eq!(decode(&doc["users"][0]["user"]["client-key-data"]), s.admin.key_pem);
+    }
+
+    #[test]
+    fn secrets_round_trip_through_json() {
+        let s = generate(now()).expect("generate");
+        let json = serde_json::to_string(&s).expect("json");
+        assert_eq!(serde_json::from_str::<ClusterSecrets>(&json).expect("back"), s);
+    }
+}
