@@ -1,17 +1,20 @@
 //! Local lab: N test hosts, each a network namespace with its own address and
-//! a real OpenSSH `sshd`, plus per-host state read by the `node-sim` tools.
+//! a real OpenSSH `sshd`, plus per-host state read by the `node-sim` tools,
+//! and a simulated HTTPS Kubernetes API server at a VIP ([`apiserver`]).
 //!
 //! Only loopback and namespaces/links created here are ever used: addresses
-//! come from 10.213.X.0/24 on a bridge this lab creates.
-//!
-//! Later slice: the simulated HTTPS API server at the VIP would be started by
-//! [`Lab::up`] after the hosts (a VIP address on the bridge, serving
-//! `/readyz`, `/version`, nodes from `cluster.json`).
+//! come from 10.213.X.0/24 on a bridge this lab creates; the VIP is
+//! 10.213.X.200 on that bridge (root namespace), reachable from the hosts.
+
+pub mod apiserver;
+pub mod cluster;
+pub mod pki;
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::io;
 use std::net::{SocketAddr, TcpStream};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -32,11 +35,17 @@ pub const TOOLS: [&str; 5] = ["kubeadm", "kubectl", "cloud-init", "systemctl", "
 /// One host as written to `lab.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HostInfo {
+    /// `cp-N` or `wk-N`.
     pub name: String,
+    /// `control-plane` or `worker`.
+    pub role: String,
     pub address: String,
     pub ssh_port: u16,
     pub user: String,
+    /// OpenSSH one-line form (`ssh-ed25519 AAAA... name`).
     pub host_public_key: String,
+    /// The lab's private key (same for all hosts).
+    pub private_key: PathBuf,
     pub netns: String,
     pub sshd_pid: u32,
 }
@@ -48,6 +57,11 @@ pub struct LabInfo {
     pub dir: PathBuf,
     pub bridge: String,
     pub gateway: String,
+    /// API server VIP (an extra address on the bridge).
+    pub vip: String,
+    /// `VIP:6443`.
+    pub api_server: String,
+    pub apiserver_pid: u32,
     pub private_key: PathBuf,
     pub hosts: Vec<HostInfo>,
 }
@@ -72,6 +86,9 @@ pub struct HostState {
     /// "tool sub" names that print part of their output then kill the session.
     #[serde(default)]
     pub drop_in: Vec<String>,
+    /// The host's link is down (`fault H sshd down`): its Node reads NotReady.
+    #[serde(default)]
+    pub host_down: bool,
 }
 
 impl Default for HostState {
@@ -87,6 +104,7 @@ impl Default for HostState {
             fail_once: Vec::new(),
             slow_ms: 0,
             drop_in: Vec::new(),
+            host_down: false,
         }
     }
 }
@@ -139,8 +157,15 @@ impl Lab {
     pub fn gateway(&self) -> String {
         format!("10.213.{}.254", self.subnet)
     }
-    pub fn host_name(i: usize) -> String {
-        format!("h{}", i + 1)
+    pub fn vip(&self) -> String {
+        format!("10.213.{}.200", self.subnet)
+    }
+    /// Host names and roles: control planes `cp-1..N`, then workers `wk-1..M`.
+    pub fn host_names(control_planes: usize, workers: usize) -> Vec<(String, &'static str)> {
+        (1..=control_planes)
+            .map(|i| (format!("cp-{i}"), "control-plane"))
+            .chain((1..=workers).map(|i| (format!("wk-{i}"), "worker")))
+            .collect()
     }
     pub fn host_dir(&self, host: &str) -> PathBuf {
         self.dir.join("hosts").join(host)
@@ -157,10 +182,12 @@ impl Lab {
         serde_json::from_str(&text).map_err(|e| format!("lab.json: {e}"))
     }
 
-    /// Creates `n` hosts; tears down any previous lab in the same directory first.
-    pub fn up(&self, n: usize, node_sim: &Path) -> Result<LabInfo> {
-        if n == 0 || n > 200 {
-            return Err("--hosts must be 1..=200".into());
+    /// Creates `control_planes + workers` hosts and the API server process
+    /// (`lab_exe apiserver`); tears down any previous lab in the same directory first.
+    pub fn up(&self, control_planes: usize, workers: usize, node_sim: &Path, lab_exe: &Path) -> Result<LabInfo> {
+        let n = control_planes + workers;
+        if n == 0 || n > MAX_HOSTS {
+            return Err(format!("control planes + workers must be 1..={MAX_HOSTS}"));
         }
         self.down();
         fs::create_dir_all(&self.dir).map_err(|e| e.to_string())?;
@@ -184,17 +211,51 @@ impl Lab {
         let br = self.bridge();
         run(Command::new("ip").args(["link", "add", &br, "type", "bridge"]))?;
         run(Command::new("ip").args(["addr", "add", &format!("{}/24", self.gateway()), "dev", &br]))?;
+        run(Command::new("ip").args(["addr", "add", &format!("{}/32", self.vip()), "dev", &br]))?;
         run(Command::new("ip").args(["link", "set", &br, "up"]))?;
 
+        // Hosts in parallel: each is a handful of `ip` calls, ssh-keygen and a spawn.
+        let names = Self::host_names(control_planes, workers);
+        let mut results: Vec<Option<Result<HostInfo>>> = (0..n).map(|_| None).collect();
+        let threads = 8.min(n);
+        std::thread::scope(|sc| {
+            let chunks: Vec<_> = results.chunks_mut(n.div_ceil(threads)).enumerate().collect();
+            let per = n.div_ceil(threads);
+            for (c, chunk) in chunks {
+                let (names, bin, key) = (&names, &bin, &key);
+                sc.spawn(move || {
+                    for (j, slot) in chunk.iter_mut().enumerate() {
+                        let i = c * per + j;
+                        *slot = Some(self.host_up(i, &names[i].0, names[i].1, bin, key));
+                    }
+                });
+            }
+        });
         let mut hosts = Vec::new();
-        for i in 0..n {
-            hosts.push(self.host_up(i, &bin)?);
+        for r in results {
+            hosts.push(r.ok_or("host thread did not run")??);
         }
+        let vip = self.vip();
+        let log = fs::File::create(self.dir.join("apiserver.log")).map_err(|e| e.to_string())?;
+        let child = Command::new(lab_exe)
+            .arg("--dir")
+            .arg(&self.dir)
+            .args(["apiserver", "--vip", &vip])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().map_err(|e| e.to_string())?)
+            .stderr(log)
+            .process_group(0)
+            .spawn()
+            .map_err(|e| format!("spawn apiserver: {e}"))?;
+        fs::write(self.dir.join("apiserver.pid"), child.id().to_string()).map_err(|e| e.to_string())?;
         let info = LabInfo {
             prefix: self.prefix.clone(),
             dir: self.dir.clone(),
             bridge: br,
             gateway: self.gateway(),
+            api_server: format!("{vip}:{}", apiserver::PORT),
+            vip,
+            apiserver_pid: child.id(),
             private_key: key,
             hosts,
         };
@@ -207,13 +268,26 @@ impl Lab {
         Ok(info)
     }
 
+    /// SSH connections each host's sshd accepted so far ("Accepted publickey" log lines).
+    pub fn sessions(&self) -> Result<BTreeMap<String, usize>> {
+        let info = self.read_info()?;
+        Ok(info
+            .hosts
+            .iter()
+            .map(|h| {
+                let log = fs::read_to_string(self.host_dir(&h.name).join("sshd.log")).unwrap_or_default();
+                (h.name.clone(), log.lines().filter(|l| l.contains("Accepted publickey")).count())
+            })
+            .collect())
+    }
+
     fn write_info(&self, info: &LabInfo) -> Result<()> {
         let text = serde_json::to_string_pretty(info).map_err(|e| e.to_string())?;
         fs::write(self.info_path(), text).map_err(|e| e.to_string())
     }
 
-    fn host_up(&self, i: usize, bin: &Path) -> Result<HostInfo> {
-        let name = Self::host_name(i);
+    fn host_up(&self, i: usize, name: &str, role: &str, bin: &Path, key: &Path) -> Result<HostInfo> {
+        let name = name.to_string();
         let ns = self.netns(&name);
         let hdir = self.host_dir(&name);
         for (sub, _) in PRIVATE_PATHS {
@@ -252,14 +326,27 @@ impl Lab {
         );
         let cfg_path = hdir.join("sshd_config");
         fs::write(&cfg_path, cfg).map_err(|e| e.to_string())?;
-        let mut script = String::new();
+        // Own UTS namespace: `hostname` on the host prints its lab name.
+        let mut script = format!("hostname '{name}' && ");
         for (sub, target) in PRIVATE_PATHS {
             script.push_str(&format!("mount --bind '{}' '{target}' && ", hdir.join(sub).display()));
         }
         script.push_str(&format!("exec /usr/sbin/sshd -D -e -f '{}'", cfg_path.display()));
         let log = fs::File::create(hdir.join("sshd.log")).map_err(|e| e.to_string())?;
         let child = Command::new("ip")
-            .args(["netns", "exec", &ns, "unshare", "--mount", "--propagation", "private", "sh", "-c", &script])
+            .args([
+                "netns",
+                "exec",
+                &ns,
+                "unshare",
+                "--mount",
+                "--uts",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                &script,
+            ])
             .stdin(Stdio::null())
             .stdout(log.try_clone().map_err(|e| e.to_string())?)
             .stderr(log)
@@ -268,10 +355,12 @@ impl Lab {
         // `ip netns exec` and `unshare` exec (no fork), so this is sshd's pid.
         Ok(HostInfo {
             name,
+            role: role.to_string(),
             address,
             ssh_port: 22,
             user: "root".into(),
             host_public_key,
+            private_key: key.to_path_buf(),
             netns: ns,
             sshd_pid: child.id(),
         })
@@ -289,7 +378,8 @@ impl Lab {
 
     /// Sets a fault knob on a host. Knobs: `cloud-init` (`done`|`error`|
     /// `running:SECS`), `fail-once` (`"tool sub"`), `slow-ms` (N), `drop-in`
-    /// (`"tool sub"`), `sshd` (`down`|`up`: link of the host down/up).
+    /// (`"tool sub"`), `sshd` (`down`|`up`: link of the host down/up), `kubelet`
+    /// (`running`|`stopped`).
     pub fn fault(&self, host: &str, knob: &str, value: &str) -> Result<()> {
         let info = self.read_info()?;
         let h = info.hosts.iter().find(|h| h.name == host).ok_or_else(|| format!("no host {host}"))?;
@@ -297,7 +387,9 @@ impl Lab {
             // Link down inside the namespace: connections time out, like a host that never answers.
             let state = if value == "down" { "down" } else { "up" };
             run(Command::new("ip").args(["netns", "exec", &h.netns, "ip", "link", "set", "eth0", state]))?;
-            return Ok(());
+            let mut st = self.read_state(host)?;
+            st.host_down = state == "down";
+            return self.write_state(host, &st);
         }
         let mut st = self.read_state(host)?;
         match knob {
@@ -315,15 +407,31 @@ impl Lab {
             "fail-once" => st.fail_once.push(value.into()),
             "slow-ms" => st.slow_ms = value.parse().map_err(|_| format!("bad ms: {value}"))?,
             "drop-in" => st.drop_in.push(value.into()),
+            "kubelet" => match value {
+                "running" | "up" => {
+                    st.services.insert("kubelet".into(), true);
+                }
+                "stopped" | "down" => {
+                    st.services.insert("kubelet".into(), false);
+                }
+                _ => return Err(format!("kubelet: want running|stopped, got {value}")),
+            },
             _ => return Err(format!("unknown knob {knob}")),
         }
         self.write_state(host, &st)
     }
 
-    /// Short human status: each host, whether its sshd listens.
+    /// Short human status: each host, whether its sshd listens; the API server.
     pub fn status(&self) -> Result<String> {
         let info = self.read_info()?;
-        let mut out = String::new();
+        let api = wait_port(&info.vip, apiserver::PORT, Duration::from_millis(300)).is_ok();
+        let mut out = format!(
+            "api_server {} pid={} alive={} listening={}\n",
+            info.api_server,
+            info.apiserver_pid,
+            pid_is_apiserver(info.apiserver_pid, &self.dir),
+            if api { "yes" } else { "no" }
+        );
         for h in &info.hosts {
             let up = wait_port(&h.address, h.ssh_port, Duration::from_millis(300)).is_ok();
             out.push_str(&format!(
@@ -341,9 +449,12 @@ impl Lab {
     /// Stops everything this lab started; idempotent and works without
     /// `lab.json` (after a crash) because all names derive from the prefix.
     pub fn down(&self) {
-        if let Ok(info) = self.read_info() {
-            for h in &info.hosts {
-                run_quiet(Command::new("kill").arg(h.sshd_pid.to_string()));
+        let pid = fs::read_to_string(self.dir.join("apiserver.pid")).ok().and_then(|p| p.trim().parse::<u32>().ok());
+        if let Some(pid) = pid.filter(|p| pid_is_apiserver(*p, &self.dir)) {
+            run_quiet(Command::new("kill").args(["-9", &pid.to_string()]));
+            let start = Instant::now();
+            while pid_is_apiserver(pid, &self.dir) && start.elapsed() < Duration::from_secs(2) {
+                std::thread::sleep(Duration::from_millis(10));
             }
         }
         let marker = format!("lab-{}-", self.prefix);
@@ -369,6 +480,8 @@ impl Lab {
             "lab.json",
             "cluster.json",
             "cluster.lock",
+            "apiserver.pid",
+            "apiserver.log",
             "id_ed25519",
             "id_ed25519.pub",
             "authorized_keys",
@@ -381,6 +494,17 @@ impl Lab {
             }
         }
     }
+}
+
+/// Maximum hosts: addresses .10 up to .199 (.200 is the VIP).
+pub const MAX_HOSTS: usize = 190;
+
+/// Whether `pid` is this lab's API server (guards against a reused pid).
+fn pid_is_apiserver(pid: u32, dir: &Path) -> bool {
+    let Ok(cmd) = fs::read(format!("/proc/{pid}/cmdline")) else { return false };
+    // A zombie has an empty cmdline; it is gone for our purposes.
+    let args: Vec<&[u8]> = cmd.split(|b| *b == 0).collect();
+    args.contains(&b"apiserver".as_slice()) && args.contains(&dir.as_os_str().as_encoded_bytes())
 }
 
 pub fn now_secs() -> u64 {

@@ -1,8 +1,12 @@
-//! `homelab-lab up [--hosts N] [--init-ms MS] [--join-ms MS] [--dir DIR] | status | down | fault HOST KNOB VALUE`
+//! `homelab-lab [--dir DIR] up --control-planes N --workers M [--init-ms MS] [--join-ms MS] [--out FILE]`
+//! `| status | down | sessions | fault HOST KNOB VALUE | apiserver --vip IP` (the latter is started by `up`).
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Instant;
 
 use homelab_lab::Lab;
+
+const USAGE: &str = "usage: homelab-lab [--dir DIR] up --control-planes N --workers M [--init-ms MS] [--join-ms MS] [--out FILE]\n       homelab-lab [--dir DIR] status | down | sessions | fault HOST KNOB VALUE";
 
 fn main() -> ExitCode {
     match real_main() {
@@ -14,26 +18,31 @@ fn main() -> ExitCode {
     }
 }
 
+fn num<T: std::str::FromStr>(it: &mut impl Iterator<Item = String>, name: &str) -> Result<T, String> {
+    it.next().ok_or(format!("{name} needs a value"))?.parse().map_err(|_| format!("{name} wants a number"))
+}
+
 fn real_main() -> Result<(), String> {
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
     let mut dir = PathBuf::from(std::env::var("LAB_DIR").unwrap_or_else(|_| "/tmp/homelab-lab".into()));
-    let mut hosts = 3usize;
+    let (mut cps, mut workers, mut hosts) = (None, None, None);
     let (mut init_ms, mut join_ms) = (0u64, 0u64);
+    let (mut out, mut vip) = (None::<PathBuf>, None::<String>);
     let mut rest = Vec::new();
-    let mut it = args.drain(..);
+    let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
             "--dir" => dir = it.next().ok_or("--dir needs a value")?.into(),
-            "--hosts" => {
-                hosts = it.next().ok_or("--hosts needs a value")?.parse().map_err(|_| "--hosts wants a number")?
-            }
-            "--init-ms" | "--join-ms" => {
-                let v = it
-                    .next()
-                    .ok_or("--init-ms/--join-ms need a value")?
-                    .parse()
-                    .map_err(|_| "--init-ms/--join-ms want milliseconds")?;
-                if a == "--init-ms" { init_ms = v } else { join_ms = v }
+            "--out" => out = Some(it.next().ok_or("--out needs a value")?.into()),
+            "--vip" => vip = Some(it.next().ok_or("--vip needs a value")?),
+            "--control-planes" => cps = Some(num::<usize>(&mut it, &a)?),
+            "--workers" => workers = Some(num::<usize>(&mut it, &a)?),
+            // Old form: N hosts, all workers.
+            "--hosts" => hosts = Some(num::<usize>(&mut it, &a)?),
+            "--init-ms" => init_ms = num(&mut it, &a)?,
+            "--join-ms" => join_ms = num(&mut it, &a)?,
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return Ok(());
             }
             _ => rest.push(a),
         }
@@ -43,13 +52,31 @@ fn real_main() -> Result<(), String> {
     lab.join_ms = join_ms;
     match rest.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["up"] => {
+            let (cps, workers) = match (cps, workers, hosts) {
+                (None, None, Some(h)) => (0, h),
+                (None, None, None) => (1, 2),
+                (c, w, None) => (c.unwrap_or(0), w.unwrap_or(0)),
+                _ => return Err("--hosts cannot be combined with --control-planes/--workers".into()),
+            };
             // node-sim is built next to this binary; LAB_NODE_SIM overrides.
+            let exe = std::env::current_exe().map_err(|e| e.to_string())?;
             let sim = match std::env::var_os("LAB_NODE_SIM") {
                 Some(p) => PathBuf::from(p),
-                None => std::env::current_exe().map_err(|e| e.to_string())?.with_file_name("node-sim"),
+                None => exe.with_file_name("node-sim"),
             };
-            let info = lab.up(hosts, &sim)?;
-            println!("{}", serde_json::to_string_pretty(&info).map_err(|e| e.to_string())?);
+            let start = Instant::now();
+            let info = lab.up(cps, workers, &sim, &exe)?;
+            let json = serde_json::to_string_pretty(&info).map_err(|e| e.to_string())?;
+            if let Some(out) = out {
+                std::fs::write(&out, &json).map_err(|e| format!("{}: {e}", out.display()))?;
+            }
+            println!("{json}");
+            eprintln!(
+                "homelab-lab: up {} hosts ({cps} control planes, {workers} workers) in {:.2}s; API server at https://{}",
+                info.hosts.len(),
+                start.elapsed().as_secs_f64(),
+                info.api_server
+            );
             Ok(())
         }
         ["status"] => {
@@ -60,7 +87,16 @@ fn real_main() -> Result<(), String> {
             lab.down();
             Ok(())
         }
+        ["sessions"] => {
+            let s = lab.sessions()?;
+            println!("{}", serde_json::to_string_pretty(&s).map_err(|e| e.to_string())?);
+            Ok(())
+        }
         ["fault", host, knob, value] => lab.fault(host, knob, value),
-        _ => Err("usage: homelab-lab [--dir DIR] up [--hosts N] [--init-ms MS] [--join-ms MS] | status | down | fault HOST KNOB VALUE".into()),
+        ["apiserver"] => {
+            let vip = vip.unwrap_or_else(|| lab.vip());
+            homelab_lab::apiserver::serve(&lab.dir, &vip)
+        }
+        _ => Err(USAGE.into()),
     }
 }

@@ -8,9 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use homelab_lab::{HostState, now_secs};
-use rcgen::PublicKeyData;
-use serde::{Deserialize, Serialize};
+use homelab_lab::cluster::{self, Cluster, ClusterFile, EtcdMember, Node, Taint, Token};
+use homelab_lab::{HostState, LabInfo, now_secs, pki};
 use sha2::{Digest, Sha256};
 use yaml_rust2::{Yaml, YamlLoader};
 
@@ -169,32 +168,10 @@ fn crictl(_st: &HostState, args: &[String]) -> R {
 
 // ---------------------------------------------------------------- cluster state
 
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct ClusterFile {
-    clusters: Vec<Cluster>,
-}
-#[derive(Debug, Serialize, Deserialize)]
-struct Cluster {
-    name: String,
-    endpoint: String,
-    ca_hash: String,
-    tokens: Vec<Token>,
-    certificate_key: Option<Token>,
-    nodes: Vec<Node>,
-    etcd_members: Vec<String>,
-}
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Token {
-    value: String,
-    expires: u64,
-}
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Node {
-    name: String,
-    role: String,
-    address: String,
-    #[serde(default)]
-    unschedulable: bool,
+impl From<String> for Fail {
+    fn from(e: String) -> Self {
+        Fail(1, e)
+    }
 }
 
 fn lab_dir() -> Result<PathBuf, Fail> {
@@ -203,37 +180,18 @@ fn lab_dir() -> Result<PathBuf, Fail> {
 fn host_name() -> String {
     std::env::var("LAB_HOST").unwrap_or_else(|_| "unknown".into())
 }
-
-/// Exclusive lock via create_new on a lock file (no unsafe flock available).
-struct Lock(PathBuf);
-impl Drop for Lock {
-    fn drop(&mut self) {
-        let _ = fs::remove_file(&self.0);
-    }
+/// This host's lab address (from `lab.json`).
+fn host_address() -> String {
+    let Ok(dir) = lab_dir() else { return String::new() };
+    let info: Option<LabInfo> =
+        fs::read_to_string(dir.join("lab.json")).ok().and_then(|t| serde_json::from_str(&t).ok());
+    let me = host_name();
+    info.and_then(|i| i.hosts.into_iter().find(|h| h.name == me)).map(|h| h.address).unwrap_or_default()
 }
+
+/// `cluster.json` under its lock; never sleep inside `f`.
 fn with_cluster<T>(f: impl FnOnce(&mut ClusterFile) -> Result<T, Fail>) -> Result<T, Fail> {
-    let dir = lab_dir()?;
-    let lock_path = dir.join("cluster.lock");
-    let mut tries = 0;
-    let _lock = loop {
-        match fs::OpenOptions::new().write(true).create_new(true).open(&lock_path) {
-            Ok(_) => break Lock(lock_path.clone()),
-            Err(_) if tries < 400 => {
-                tries += 1;
-                std::thread::sleep(Duration::from_millis(25));
-            }
-            Err(e) => return fail(1, format!("cluster lock: {e}")),
-        }
-    };
-    let path = dir.join("cluster.json");
-    let mut cf: ClusterFile = match fs::read_to_string(&path) {
-        Ok(t) => serde_json::from_str(&t).or_else(|e| fail(1, format!("cluster.json: {e}")))?,
-        Err(_) => ClusterFile::default(),
-    };
-    let out = f(&mut cf)?;
-    let t = serde_json::to_string_pretty(&cf).or_else(|e| fail(1, e.to_string()))?;
-    fs::write(&path, t).or_else(|e| fail(1, e.to_string()))?;
-    Ok(out)
+    cluster::with_clusters(&lab_dir()?, f)
 }
 
 fn random_hex(n: usize) -> String {
@@ -301,6 +259,7 @@ fn maybe_drop(st: &HostState, sub: &str) {
 }
 
 fn kubeadm(st: &mut HostState, args: &[String], sub: &str) -> R {
+    let second = args.get(1).map(String::as_str);
     match args.first().map(String::as_str) {
         Some("version") => {
             if flag(args, "-o").or_else(|| flag(args, "--output")).as_deref() == Some("short") {
@@ -313,8 +272,9 @@ fn kubeadm(st: &mut HostState, args: &[String], sub: &str) -> R {
             }
             Ok(())
         }
-        Some("init") if args.get(1).map(String::as_str) == Some("phase") => kubeadm_upload_certs(args),
-        Some("token") if args.get(1).map(String::as_str) == Some("create") => kubeadm_token_create(args),
+        Some("init") if second == Some("phase") => kubeadm_upload_certs(args),
+        Some("token") if second == Some("create") => kubeadm_token_create(args),
+        Some("token") if second == Some("list") => kubeadm_token_list(args),
         Some("init") => kubeadm_init(st, args, sub),
         Some("join") => kubeadm_join(st, args, sub),
         Some("reset") => kubeadm_reset(st, args),
@@ -428,9 +388,74 @@ fn parse_config(path: &str, allowed: &[&str]) -> Result<Vec<(String, Yaml)>, Fai
                 );
             }
         }
+        if d["nodeRegistration"]["kubeletExtraArgs"].as_hash().is_some() {
+            return fail(
+                1,
+                format!(
+                    "error unmarshaling configuration schema.GroupVersionKind{{Group:\"kubeadm.k8s.io\", Version:\"v1beta4\", Kind:\"{kind}\"}}: json: cannot unmarshal object into Go struct field NodeRegistrationOptions.nodeRegistration.kubeletExtraArgs of type []v1beta4.Arg"
+                ),
+            );
+        }
         out.push((kind, d));
     }
     Ok(out)
+}
+
+/// v1beta4 `[{name, value}]` list (kubeletExtraArgs, extraArgs): the value of `name`.
+fn arg_value(list: &Yaml, name: &str) -> Option<String> {
+    list.as_vec()?
+        .iter()
+        .find(|a| a["name"].as_str() == Some(name))
+        .and_then(|a| a["value"].as_str())
+        .map(str::to_string)
+}
+
+/// The Node record kubelet registers from `nodeRegistration` (node-ip, node-labels, taints).
+fn register_node(st: &HostState, reg: &Yaml, name: &str, control_plane: bool, advertise: &str) -> Node {
+    let extra = &reg["kubeletExtraArgs"];
+    let address = arg_value(extra, "node-ip")
+        .or_else(|| (!advertise.is_empty()).then(|| advertise.to_string()))
+        .unwrap_or_else(host_address);
+    let mut labels = cluster::default_labels(name, control_plane);
+    for kv in arg_value(extra, "node-labels").unwrap_or_default().split(',').filter(|s| !s.is_empty()) {
+        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+        labels.insert(k.to_string(), v.to_string());
+    }
+    // kubeadm: nil taints -> the control-plane default; an explicit list (even []) is used as is.
+    let taints = match reg["taints"].as_vec() {
+        Some(list) => list
+            .iter()
+            .map(|t| Taint {
+                key: t["key"].as_str().unwrap_or("").to_string(),
+                value: t["value"].as_str().map(str::to_string),
+                effect: t["effect"].as_str().unwrap_or("").to_string(),
+            })
+            .collect(),
+        None if control_plane => vec![cluster::control_plane_taint()],
+        None => Vec::new(),
+    };
+    Node {
+        name: name.to_string(),
+        role: if control_plane { "control-plane" } else { "worker" }.into(),
+        address,
+        host: host_name(),
+        unschedulable: false,
+        kubelet_version: st.kubeadm_version.clone(),
+        labels,
+        annotations: Default::default(),
+        taints,
+        created: now_secs(),
+        resource_version: 0,
+    }
+}
+
+fn etcd_member(node: &Node) -> EtcdMember {
+    let seed = format!("{}{}{:?}", node.name, node.address, std::time::SystemTime::now());
+    EtcdMember { id: cluster::id_from(&seed), name: node.name.clone(), address: node.address.clone() }
+}
+
+fn io_err<T>(what: &str, r: std::io::Result<T>) -> Result<T, Fail> {
+    r.or_else(|e| fail(1, format!("{what}: {e}")))
 }
 
 fn kubeadm_init(st: &mut HostState, args: &[String], sub: &str) -> R {
@@ -456,66 +481,100 @@ fn kubeadm_init(st: &mut HostState, args: &[String], sub: &str) -> R {
     if !errs.is_empty() {
         return preflight(&errs);
     }
-    println!("[init] Using Kubernetes version: {}", cc["kubernetesVersion"].as_str().unwrap_or(&st.kubeadm_version));
+    let version = cc["kubernetesVersion"].as_str().unwrap_or(&st.kubeadm_version).to_string();
+    println!("[init] Using Kubernetes version: {version}");
     println!("[preflight] Running pre-flight checks");
     maybe_drop(st, sub);
     // Use an existing CA like real kubeadm, else generate one.
-    let pki = format!("{K8S}/pki");
-    fs::create_dir_all(&pki).or_else(|e| fail(1, e.to_string()))?;
-    let key_path = format!("{pki}/ca.key");
-    let key = match fs::read_to_string(&key_path) {
-        Ok(pem) => {
+    let pki_dir = format!("{K8S}/pki");
+    io_err(&pki_dir, fs::create_dir_all(&pki_dir))?;
+    let (crt_path, key_path) = (format!("{pki_dir}/ca.crt"), format!("{pki_dir}/ca.key"));
+    let (ca_crt, ca_key) = match (fs::read_to_string(&crt_path), fs::read_to_string(&key_path)) {
+        (Ok(c), Ok(k)) => {
             println!("[certs] Using the existing \"ca\" certificate and key");
-            rcgen::KeyPair::from_pem(&pem).or_else(|e| fail(1, format!("failure loading ca key: {e}")))?
+            (c, k)
         }
-        Err(_) => {
-            let kp = rcgen::KeyPair::generate().or_else(|e| fail(1, e.to_string()))?;
-            let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).or_else(|e| fail(1, e.to_string()))?;
-            params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-            params.distinguished_name.push(rcgen::DnType::CommonName, "kubernetes");
-            let cert = params.self_signed(&kp).or_else(|e| fail(1, e.to_string()))?;
-            fs::write(format!("{pki}/ca.crt"), cert.pem()).or_else(|e| fail(1, e.to_string()))?;
-            fs::write(&key_path, kp.serialize_pem()).or_else(|e| fail(1, e.to_string()))?;
+        (Err(_), Err(_)) => {
+            let (c, k) = pki::new_ca("kubernetes")?;
+            io_err(&crt_path, fs::write(&crt_path, &c))?;
+            io_err(&key_path, fs::write(&key_path, &k))?;
             println!("[certs] Generating \"ca\" certificate and key");
-            kp
+            (c, k)
         }
+        (Err(e), _) => return fail(1, format!("error execution phase certs/ca: failure loading ca certificate: {e}")),
+        (_, Err(e)) => return fail(1, format!("error execution phase certs/ca: failure loading ca key: {e}")),
     };
     // kubeadm's CA hash: sha256 over the CA's SubjectPublicKeyInfo.
-    let hash: String = Sha256::digest(key.subject_public_key_info()).iter().map(|b| format!("{b:02x}")).collect();
-    let address = init["localAPIEndpoint"]["advertiseAddress"].as_str().unwrap_or("").to_string();
+    let hash = pki::ca_hash(&ca_key).map_err(|e| Fail(1, format!("failure loading ca key: {e}")))?;
+    let advertise = init["localAPIEndpoint"]["advertiseAddress"].as_str().unwrap_or("").to_string();
+    let reg = &init["nodeRegistration"];
+    let node_name = reg["name"].as_str().map(str::to_string).unwrap_or_else(host_name);
+    let node = register_node(st, reg, &node_name, true, &advertise);
+    let address = if advertise.is_empty() { node.address.clone() } else { advertise.clone() };
     let endpoint = cc["controlPlaneEndpoint"].as_str().map(str::to_string).unwrap_or_else(|| format!("{address}:6443"));
     let name = cc["clusterName"].as_str().unwrap_or("kubernetes").to_string();
-    let node = init["nodeRegistration"]["name"].as_str().map(str::to_string).unwrap_or_else(host_name);
     let mut tokens = Vec::new();
     if let Some(list) = init["bootstrapTokens"].as_vec() {
         for t in list {
             if let Some(v) = t["token"].as_str() {
-                tokens.push(Token { value: v.into(), expires: now_secs() + 24 * 3600 });
+                let ttl = t["ttl"].as_str().and_then(parse_duration).unwrap_or(24 * 3600);
+                let expires = if ttl == 0 { u64::MAX } else { now_secs() + ttl };
+                let description = t["description"].as_str().unwrap_or("").to_string();
+                tokens.push(Token { value: v.into(), expires, description });
             }
         }
     }
     if tokens.is_empty() {
-        tokens.push(Token { value: new_token(), expires: now_secs() + 24 * 3600 });
+        tokens.push(Token { value: new_token(), expires: now_secs() + 24 * 3600, description: String::new() });
     }
     let cert_key = if args.iter().any(|a| a == "--upload-certs") {
         let k = init["certificateKey"].as_str().map(str::to_string).unwrap_or_else(|| random_hex(64));
-        Some(Token { value: k, expires: now_secs() + 2 * 3600 })
+        Some(Token { value: k, expires: now_secs() + 2 * 3600, description: String::new() })
     } else {
         None
     };
     slow(st, "LAB_INIT_MS", 0);
-    fs::create_dir_all(format!("{K8S}/manifests")).or_else(|e| fail(1, e.to_string()))?;
+    io_err("manifests", fs::create_dir_all(format!("{K8S}/manifests")))?;
     for m in ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"] {
         let body = format!("apiVersion: v1\nkind: Pod\nmetadata:\n  name: {m}\n  namespace: kube-system\n# lab stub\n");
-        fs::write(format!("{K8S}/manifests/{m}.yaml"), body).or_else(|e| fail(1, e.to_string()))?;
+        io_err(m, fs::write(format!("{K8S}/manifests/{m}.yaml"), body))?;
     }
-    for f in ["admin.conf", "super-admin.conf", "kubelet.conf", "controller-manager.conf", "scheduler.conf"] {
-        write_kubeconfig(&format!("{K8S}/{f}"), &name, &endpoint)?;
-    }
+    let kc = |file: &str, user: &str, orgs: &[&str]| {
+        write_kubeconfig(&format!("{K8S}/{file}"), &name, &endpoint, &ca_crt, Some((&ca_key, user, orgs)))
+    };
+    kc("admin.conf", "kubernetes-admin", &["kubeadm:cluster-admins"])?;
+    kc("super-admin.conf", "kubernetes-super-admin", &["system:masters"])?;
+    kc("kubelet.conf", &format!("system:node:{node_name}"), &["system:nodes"])?;
+    kc("controller-manager.conf", "system:kube-controller-manager", &[])?;
+    kc("scheduler.conf", "system:kube-scheduler", &[])?;
     st.services.insert("kubelet".into(), true);
     save_state(st)?;
+    println!(
+        "[wait-control-plane] Waiting for the kubelet to boot up the control plane as static Pods from directory \"/etc/kubernetes/manifests\""
+    );
+    println!("[control-plane-check] Checking kube-apiserver at https://{address}:6443/livez");
+    println!("[control-plane-check] kube-apiserver is healthy");
+    // kubeadm >= 1.29: admin.conf has no rights until init binds kubeadm:cluster-admins, so a
+    // kube-vip static pod using it never takes the lease and the VIP never comes up.
+    let vip_manifest = fs::read_to_string(format!("{K8S}/manifests/kube-vip.yaml")).unwrap_or_default();
+    if vip_manifest.contains("/etc/kubernetes/admin.conf") && !vip_manifest.contains("/etc/kubernetes/super-admin.conf")
+    {
+        let ep = &endpoint;
+        return fail(
+            1,
+            format!(
+                "[upload-config] Storing the configuration used in ConfigMap \"kubeadm-config\" in the \"kube-system\" Namespace\nerror execution phase upload-config/kubeadm: could not reach the API server through the control plane endpoint: Post \"https://{ep}/api/v1/namespaces/kube-system/configmaps?timeout=10s\": dial tcp {ep}: connect: no route to host\nTo see the stack trace of this error execute with --v=5 or higher"
+            ),
+        );
+    }
     let token = tokens[0].value.clone();
     let ck = cert_key.as_ref().map(|c| c.value.clone());
+    let member = etcd_member(&node);
+    let sans: Vec<String> = cc["apiServer"]["certSANs"]
+        .as_vec()
+        .map(|v| v.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+        .unwrap_or_default();
+    let dns_domain = cc["networking"]["dnsDomain"].as_str().unwrap_or("cluster.local").to_string();
     with_cluster(|cf| {
         cf.clusters.retain(|c| c.endpoint != endpoint);
         cf.clusters.push(Cluster {
@@ -524,8 +583,14 @@ fn kubeadm_init(st: &mut HostState, args: &[String], sub: &str) -> R {
             ca_hash: hash.clone(),
             tokens,
             certificate_key: cert_key,
-            nodes: vec![Node { name: node.clone(), role: "control-plane".into(), address, unschedulable: false }],
-            etcd_members: vec![node.clone()],
+            pods: cluster::pods_for(&node.name, true),
+            nodes: vec![node],
+            etcd_members: vec![member],
+            ca_cert_pem: ca_crt.clone(),
+            ca_key_pem: ca_key.clone(),
+            kubernetes_version: version.clone(),
+            cert_sans: sans,
+            dns_domain,
         });
         Ok(())
     })?;
@@ -539,12 +604,35 @@ fn kubeadm_init(st: &mut HostState, args: &[String], sub: &str) -> R {
     Ok(())
 }
 
-fn write_kubeconfig(path: &str, cluster: &str, endpoint: &str) -> R {
-    let ca = fs::read(format!("{K8S}/pki/ca.crt")).unwrap_or_default();
-    let ca_b64: String = ca.iter().map(|b| format!("{b:02x}")).collect();
-    let body = format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: https://{endpoint}\n    # lab: hex, not base64, of ca.crt\n    certificate-authority-data: {ca_b64}\n  name: {cluster}\ncontexts: []\nusers: []\n"
+fn b64(data: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(data)
+}
+
+/// A real kubeconfig: base64 CA data and, given the CA key, a client
+/// certificate for `user` (CN) in `orgs` (O) signed by the CA.
+fn write_kubeconfig(
+    path: &str,
+    cluster: &str,
+    endpoint: &str,
+    ca_crt: &str,
+    client: Option<(&str, &str, &[&str])>,
+) -> R {
+    let mut body = format!(
+        "apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: {}\n    server: https://{endpoint}\n  name: {cluster}\n",
+        b64(ca_crt.as_bytes())
     );
+    match client {
+        Some((ca_key, user, orgs)) => {
+            let (crt, key) = pki::client_cert(ca_crt, ca_key, user, orgs)?;
+            body.push_str(&format!(
+                "contexts:\n- context:\n    cluster: {cluster}\n    user: {user}\n  name: {user}@{cluster}\ncurrent-context: {user}@{cluster}\nkind: Config\npreferences: {{}}\nusers:\n- name: {user}\n  user:\n    client-certificate-data: {}\n    client-key-data: {}\n",
+                b64(crt.as_bytes()),
+                b64(key.as_bytes())
+            ));
+        }
+        None => body.push_str("contexts: []\nkind: Config\nusers: []\n"),
+    }
     fs::write(path, body).or_else(|e| fail(1, format!("{path}: {e}")))
 }
 
@@ -557,6 +645,8 @@ fn kubeadm_join(st: &mut HostState, args: &[String], sub: &str) -> R {
         flag(args, "--certificate-key"),
         flag(args, "--node-name"),
     );
+    let mut reg = Yaml::BadValue;
+    let mut advertise = flag(args, "--apiserver-advertise-address").unwrap_or_default();
     if let Some(cfg) = flag(args, "--config") {
         let docs = parse_config(&cfg, &["JoinConfiguration"])?;
         if let Some((_, d)) = docs.first() {
@@ -567,6 +657,8 @@ fn kubeadm_join(st: &mut HostState, args: &[String], sub: &str) -> R {
             cp = !d["controlPlane"].is_badvalue() && !d["controlPlane"].is_null();
             ck = d["controlPlane"]["certificateKey"].as_str().map(str::to_string);
             node = d["nodeRegistration"]["name"].as_str().map(str::to_string);
+            advertise = d["controlPlane"]["localAPIEndpoint"]["advertiseAddress"].as_str().unwrap_or("").to_string();
+            reg = d["nodeRegistration"].clone();
         }
     }
     let Some(endpoint) = endpoint else {
@@ -575,15 +667,25 @@ fn kubeadm_join(st: &mut HostState, args: &[String], sub: &str) -> R {
     let Some(token) = token else {
         return fail(1, "discovery.bootstrapToken.token: Invalid value: \"\": the bootstrap token is invalid");
     };
-    if Path::new(&format!("{K8S}/kubelet.conf")).exists() {
-        return preflight(&[
-            "FileAvailable--etc-kubernetes-kubelet.conf]: /etc/kubernetes/kubelet.conf already exists".to_string(),
-        ]);
+    let mut errs = Vec::new();
+    let manifests_busy = fs::read_dir(format!("{K8S}/manifests")).map(|mut d| d.next().is_some()).unwrap_or(false);
+    if manifests_busy {
+        errs.push("DirAvailable--etc-kubernetes-manifests]: /etc/kubernetes/manifests is not empty".to_string());
+    }
+    for f in ["kubelet.conf", "bootstrap-kubelet.conf"] {
+        if Path::new(&format!("{K8S}/{f}")).exists() {
+            let id = f.replace('/', "-");
+            errs.push(format!("FileAvailable--etc-kubernetes-{id}]: /etc/kubernetes/{f} already exists"));
+        }
+    }
+    if !errs.is_empty() {
+        return preflight(&errs);
     }
     let node = node.unwrap_or_else(host_name);
     println!("[preflight] Running pre-flight checks");
     maybe_drop(st, sub);
-    let (name, _) = with_cluster(|cf| {
+    let record = register_node(st, &reg, &node, cp, &advertise);
+    let (name, ca_crt, ca_key) = with_cluster(|cf| {
         let Some(c) = cf.clusters.iter_mut().find(|c| c.endpoint == endpoint) else {
             return fail(
                 1,
@@ -643,20 +745,44 @@ fn kubeadm_join(st: &mut HostState, args: &[String], sub: &str) -> R {
                     );
                 }
             }
-            c.etcd_members.push(node.clone());
+            c.etcd_members.retain(|m| m.name != node);
+            c.etcd_members.push(etcd_member(&record));
         }
-        c.nodes.push(Node {
-            name: node.clone(),
-            role: if cp { "control-plane" } else { "worker" }.into(),
-            address: String::new(),
-            unschedulable: false,
-        });
-        Ok((c.name.clone(), ()))
+        c.pods.retain(|p| p.node != node);
+        c.pods.extend(cluster::pods_for(&node, cp));
+        c.nodes.push(record.clone());
+        Ok((c.name.clone(), c.ca_cert_pem.clone(), c.ca_key_pem.clone()))
     })?;
+    // The step's duration, outside the lock: joins on different hosts run in parallel.
     slow(st, "LAB_JOIN_MS", 0);
-    write_kubeconfig(&format!("{K8S}/kubelet.conf"), &name, &endpoint)?;
+    let pki_dir = format!("{K8S}/pki");
+    io_err(&pki_dir, fs::create_dir_all(&pki_dir))?;
+    io_err("ca.crt", fs::write(format!("{pki_dir}/ca.crt"), &ca_crt))?;
+    let key = (!ca_key.is_empty()).then_some(ca_key.as_str());
+    let kubelet_user = format!("system:node:{node}");
+    write_kubeconfig(
+        &format!("{K8S}/kubelet.conf"),
+        &name,
+        &endpoint,
+        &ca_crt,
+        key.map(|k| (k, kubelet_user.as_str(), &["system:nodes"][..])),
+    )?;
     if cp {
-        write_kubeconfig(&format!("{K8S}/admin.conf"), &name, &endpoint)?;
+        // control-plane-prepare/download-certs: the shared CA from kubeadm-certs.
+        io_err("ca.key", fs::write(format!("{pki_dir}/ca.key"), &ca_key))?;
+        io_err("manifests", fs::create_dir_all(format!("{K8S}/manifests")))?;
+        for m in ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"] {
+            let body =
+                format!("apiVersion: v1\nkind: Pod\nmetadata:\n  name: {m}\n  namespace: kube-system\n# lab stub\n");
+            io_err(m, fs::write(format!("{K8S}/manifests/{m}.yaml"), body))?;
+        }
+        write_kubeconfig(
+            &format!("{K8S}/admin.conf"),
+            &name,
+            &endpoint,
+            &ca_crt,
+            key.map(|k| (k, "kubernetes-admin", &["kubeadm:cluster-admins"][..])),
+        )?;
     }
     st.services.insert("kubelet".into(), true);
     save_state(st)?;
@@ -672,7 +798,7 @@ fn kubeadm_reset(st: &mut HostState, args: &[String]) -> R {
     // Real reset removes this control plane's etcd member; the Node object stays.
     let _ = with_cluster(|cf| {
         for c in &mut cf.clusters {
-            c.etcd_members.retain(|m| *m != node);
+            c.etcd_members.retain(|m| m.name != node);
         }
         Ok(())
     });
@@ -706,9 +832,24 @@ fn kubeconfig_endpoint(path: &str) -> Option<String> {
     text.lines().find_map(|l| l.trim().strip_prefix("server: https://")).map(str::to_string)
 }
 
+fn age(created: u64) -> String {
+    let s = now_secs().saturating_sub(created);
+    match s {
+        0..120 => format!("{s}s"),
+        120..7200 => format!("{}m", s / 60),
+        7200..172_800 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86400),
+    }
+}
+
 /// kubectl on cluster.json: the cluster is the one whose endpoint the
 /// kubeconfig names.
 fn kubectl(args: &[String]) -> R {
+    // `--` ends kubectl's own arguments (exec).
+    let (args, cmd) = match args.iter().position(|a| a == "--") {
+        Some(i) => (&args[..i], &args[i + 1..]),
+        None => (args, &[][..]),
+    };
     let kc = flag(args, "--kubeconfig")
         .or_else(|| std::env::var("KUBECONFIG").ok())
         .unwrap_or_else(|| "/root/.kube/config".into());
@@ -718,13 +859,16 @@ fn kubectl(args: &[String]) -> R {
             "The connection to the server localhost:8080 was refused - did you specify the right host or port?",
         );
     };
+    let namespace = flag(args, "-n").or_else(|| flag(args, "--namespace")).unwrap_or_else(|| "default".into());
     // Positional words, skipping values of flags that take one.
     let mut pos: Vec<String> = Vec::new();
     let mut skip = false;
     for a in args {
         if skip {
             skip = false;
-        } else if ["--kubeconfig", "-o", "--timeout"].contains(&a.as_str()) {
+        } else if ["--kubeconfig", "-o", "--output", "--timeout", "-n", "--namespace", "-c", "--container"]
+            .contains(&a.as_str())
+        {
             skip = true;
         } else if !a.starts_with('-') {
             pos.push(a.clone());
@@ -732,6 +876,8 @@ fn kubectl(args: &[String]) -> R {
     }
     let word = |i: usize| pos.get(i).cloned().unwrap_or_default();
     let verb = word(0);
+    let output = flag(args, "-o").or_else(|| flag(args, "--output")).unwrap_or_default();
+    let dir = lab_dir()?;
     with_cluster(|cf| {
         let Some(c) = cf.clusters.iter_mut().find(|c| c.endpoint == endpoint) else {
             return fail(
@@ -740,36 +886,44 @@ fn kubectl(args: &[String]) -> R {
             );
         };
         match (verb.as_str(), word(1).as_str()) {
-            ("get", "nodes") | ("get", "node") => {
-                let items: Vec<serde_json::Value> = c
-                    .nodes
-                    .iter()
-                    .map(|n| {
-                        let labels = if n.role == "control-plane" {
-                            serde_json::json!({"node-role.kubernetes.io/control-plane": ""})
-                        } else {
-                            serde_json::json!({})
-                        };
-                        serde_json::json!({
-                            "apiVersion": "v1", "kind": "Node",
-                            "metadata": {"name": n.name, "labels": labels},
-                            "spec": {"unschedulable": n.unschedulable},
-                            "status": {"conditions": [{"type": "Ready", "status": "True"}],
-                                       "nodeInfo": {"kubeletVersion": "v1.35.0"}}
-                        })
-                    })
-                    .collect();
-                let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items});
-                println!("{}", serde_json::to_string_pretty(&list).unwrap_or_default());
+            ("get", "nodes" | "node" | "no") => {
+                let nodes: Vec<&Node> = c.nodes.iter().filter(|n| word(2).is_empty() || n.name == word(2)).collect();
+                if !word(2).is_empty() && nodes.is_empty() {
+                    return fail(1, format!("Error from server (NotFound): nodes \"{}\" not found", word(2)));
+                }
+                if output == "json" {
+                    let items: Vec<serde_json::Value> =
+                        nodes.iter().map(|n| cluster::node_json(n, cluster::node_ready(&dir, n))).collect();
+                    let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items, "metadata": {"resourceVersion": ""}});
+                    println!("{}", serde_json::to_string_pretty(&list).unwrap_or_default());
+                } else {
+                    println!("{:<20} {:<26} {:<15} {:<5} VERSION", "NAME", "STATUS", "ROLES", "AGE");
+                    for n in nodes {
+                        let mut status = if cluster::node_ready(&dir, n) { "Ready" } else { "NotReady" }.to_string();
+                        if n.unschedulable {
+                            status.push_str(",SchedulingDisabled");
+                        }
+                        let roles = if n.role == "control-plane" { "control-plane" } else { "<none>" };
+                        println!(
+                            "{:<20} {:<26} {:<15} {:<5} {}",
+                            n.name,
+                            status,
+                            roles,
+                            age(n.created),
+                            n.kubelet_version
+                        );
+                    }
+                }
                 Ok(())
             }
-            ("delete", "node") => {
+            ("delete", "node" | "nodes" | "no") => {
                 let n = word(2);
                 let before = c.nodes.len();
                 c.nodes.retain(|x| x.name != n);
                 if before == c.nodes.len() {
                     return fail(1, format!("Error from server (NotFound): nodes \"{n}\" not found"));
                 }
+                c.pods.retain(|p| p.node != n);
                 println!("node \"{n}\" deleted");
                 Ok(())
             }
@@ -778,29 +932,189 @@ fn kubectl(args: &[String]) -> R {
                     return fail(1, format!("Error from server (NotFound): nodes \"{n}\" not found"));
                 };
                 node.unschedulable = verb != "uncordon";
+                node.resource_version += 1;
                 let done = if verb == "drain" { "drained" } else { "cordoned" };
+                if verb == "drain" {
+                    println!("node/{n} cordoned");
+                    let ds: Vec<String> = c
+                        .pods
+                        .iter()
+                        .filter(|p| p.node == n && p.owner == "DaemonSet")
+                        .map(|p| format!("{}/{}", p.namespace, p.name))
+                        .collect();
+                    if !ds.is_empty() && !args.iter().any(|a| a.starts_with("--ignore-daemonsets")) {
+                        return fail(
+                            1,
+                            format!(
+                                "error: unable to drain node \"{n}\" due to error: cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): {}, continuing command...",
+                                ds.join(", ")
+                            ),
+                        );
+                    }
+                    for p in c.pods.iter().filter(|p| p.node == n && p.owner != "DaemonSet") {
+                        println!("evicting pod {}/{}", p.namespace, p.name);
+                    }
+                    c.pods.retain(|p| p.node != n || p.owner == "DaemonSet");
+                }
                 println!("node/{n} {}", if verb == "uncordon" { "uncordoned" } else { done });
                 Ok(())
             }
+            ("exec", pod) => etcdctl(c, &namespace, pod, cmd),
             _ => fail(1, format!("lab: kubectl {verb} is not simulated")),
         }
     })
 }
 
-fn kubeadm_token_create(args: &[String]) -> R {
-    let ttl = flag(args, "--ttl").unwrap_or_else(|| "24h".into());
-    let secs = parse_duration(&ttl).ok_or(Fail(1, format!("invalid argument \"{ttl}\" for \"--ttl\" flag")))?;
-    let token = new_token();
-    // ttl 0 means the token never expires.
-    let expires = if secs == 0 { u64::MAX } else { now_secs() + secs };
-    let Some(endpoint) = kubeconfig_endpoint(&format!("{K8S}/admin.conf")) else {
-        return fail(1, "failed to load admin kubeconfig: open /etc/kubernetes/admin.conf: no such file or directory");
+/// `kubectl -n kube-system exec etcd-NODE -- etcdctl ... member list|remove`.
+fn etcdctl(c: &mut Cluster, namespace: &str, pod: &str, cmd: &[String]) -> R {
+    let on =
+        pod.strip_prefix("etcd-").filter(|n| namespace == "kube-system" && c.etcd_members.iter().any(|m| m.name == *n));
+    let Some(on) = on.map(str::to_string) else {
+        return fail(1, format!("Error from server (NotFound): pods \"{pod}\" not found"));
     };
+    if cmd.first().map(String::as_str) != Some("etcdctl") {
+        return fail(1, "lab: only etcdctl is simulated in the etcd pod");
+    }
+    let mut pos = Vec::new();
+    let mut write_out = "simple".to_string();
+    let mut it = cmd[1..].iter();
+    while let Some(a) = it.next() {
+        if a == "-w" || a == "--write-out" {
+            write_out = it.next().cloned().unwrap_or_default();
+        } else if let Some(v) = a.strip_prefix("--write-out=").or_else(|| a.strip_prefix("-w=")) {
+            write_out = v.to_string();
+        } else if ["--endpoints", "--cacert", "--cert", "--key", "--command-timeout", "--dial-timeout"]
+            .contains(&a.as_str())
+        {
+            it.next();
+        } else if !a.starts_with('-') {
+            pos.push(a.as_str());
+        }
+    }
+    let cluster_id = cluster::id_from(&format!("etcd-cluster:{}", c.ca_hash));
+    let me = c.etcd_members.iter().find(|m| m.name == on).map(|m| m.id).unwrap_or(0);
+    let header = serde_json::json!({"cluster_id": cluster_id, "member_id": me, "raft_term": 2 + c.etcd_members.len()});
+    match pos.as_slice() {
+        ["member", "list"] => {
+            match write_out.as_str() {
+                "json" => {
+                    let members: Vec<serde_json::Value> = c
+                        .etcd_members
+                        .iter()
+                        .map(|m| {
+                            serde_json::json!({"ID": m.id, "name": m.name,
+                                "peerURLs": [format!("https://{}:2380", m.address)],
+                                "clientURLs": [format!("https://{}:2379", m.address)]})
+                        })
+                        .collect();
+                    println!("{}", serde_json::json!({"header": header, "members": members}));
+                }
+                "simple" => {
+                    for m in &c.etcd_members {
+                        println!(
+                            "{:x}, started, {}, https://{a}:2380, https://{a}:2379, false",
+                            m.id,
+                            m.name,
+                            a = m.address
+                        );
+                    }
+                }
+                other => return fail(1, format!("Error: unsupported output format \"{other}\"")),
+            }
+            Ok(())
+        }
+        ["member", "remove", id] => {
+            let Ok(id) = u64::from_str_radix(id, 16) else {
+                return fail(
+                    1,
+                    format!(
+                        "Error: bad member ID arg (strconv.ParseUint: parsing \"{id}\": invalid syntax), expecting ID in Hex"
+                    ),
+                );
+            };
+            let Some(i) = c.etcd_members.iter().position(|m| m.id == id) else {
+                return fail(1, "Error: etcdserver: member not found");
+            };
+            c.etcd_members.remove(i);
+            if c.etcd_members.is_empty() {
+                eprintln!("lab: warning: the last etcd member was removed; the cluster has no quorum");
+            }
+            println!("Member {id:16x} removed from cluster {cluster_id:16x}");
+            Ok(())
+        }
+        _ => fail(1, format!("lab: etcdctl {} is not simulated", pos.join(" "))),
+    }
+}
+
+fn admin_endpoint(args: &[String]) -> Result<String, Fail> {
+    let kc = flag(args, "--kubeconfig").unwrap_or_else(|| format!("{K8S}/admin.conf"));
+    match kubeconfig_endpoint(&kc) {
+        Some(ep) => Ok(ep),
+        None => fail(1, format!("failed to load admin kubeconfig: open {kc}: no such file or directory")),
+    }
+}
+
+fn valid_token(t: &str) -> bool {
+    let ok = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    t.split_once('.').is_some_and(|(id, secret)| ok(id, 6) && ok(secret, 16))
+}
+
+/// `kubeadm token create [TOKEN] [--ttl D] [--description S] [--print-join-command] [--config F]`:
+/// with `--config` the InitConfiguration's bootstrapTokens are created or updated (UpdateOrCreateTokens).
+fn kubeadm_token_create(args: &[String]) -> R {
+    let mut wanted: Vec<Token> = Vec::new();
+    if let Some(cfg) = flag(args, "--config") {
+        let docs = parse_config(&cfg, &["InitConfiguration", "ClusterConfiguration"])?;
+        for (kind, d) in &docs {
+            if kind != "InitConfiguration" {
+                continue;
+            }
+            for t in d["bootstrapTokens"].as_vec().cloned().unwrap_or_default() {
+                let ttl = t["ttl"].as_str().unwrap_or("24h");
+                let secs =
+                    parse_duration(ttl).ok_or(Fail(1, format!("bootstrapTokens.ttl: invalid duration \"{ttl}\"")))?;
+                wanted.push(Token {
+                    value: t["token"].as_str().map(str::to_string).unwrap_or_else(new_token),
+                    expires: if secs == 0 { u64::MAX } else { now_secs() + secs },
+                    description: t["description"].as_str().unwrap_or("").to_string(),
+                });
+            }
+        }
+    }
+    if wanted.is_empty() {
+        let ttl = flag(args, "--ttl").unwrap_or_else(|| "24h".into());
+        let secs = parse_duration(&ttl).ok_or(Fail(1, format!("invalid argument \"{ttl}\" for \"--ttl\" flag")))?;
+        let given = args.iter().skip(2).find(|a| !a.starts_with('-') && a.contains('.')).cloned();
+        wanted.push(Token {
+            value: given.unwrap_or_else(new_token),
+            // ttl 0 means the token never expires.
+            expires: if secs == 0 { u64::MAX } else { now_secs() + secs },
+            description: flag(args, "--description").unwrap_or_default(),
+        });
+    }
+    for t in &wanted {
+        if !valid_token(&t.value) {
+            return fail(
+                1,
+                format!(
+                    "the bootstrap token \"{}\" was not of the form \"\\\\A([a-z0-9]{{6}})\\\\.([a-z0-9]{{16}})\\\\z\"",
+                    t.value
+                ),
+            );
+        }
+    }
+    let endpoint = admin_endpoint(args)?;
+    let token = wanted[0].value.clone();
     let hash = with_cluster(|cf| {
         let Some(c) = cf.clusters.iter_mut().find(|c| c.endpoint == endpoint) else {
             return fail(1, format!("unable to create token: dial tcp {endpoint}: connect: connection refused"));
         };
-        c.tokens.push(Token { value: token.clone(), expires });
+        for t in wanted {
+            // The Secret is named after the token ID: same ID -> update.
+            let id = t.value.split('.').next().unwrap_or("").to_string();
+            c.tokens.retain(|x| x.value.split('.').next() != Some(id.as_str()));
+            c.tokens.push(t);
+        }
         Ok(c.ca_hash.clone())
     })?;
     if args.iter().any(|a| a == "--print-join-command") {
@@ -811,21 +1125,68 @@ fn kubeadm_token_create(args: &[String]) -> R {
     Ok(())
 }
 
-/// `kubeadm init phase upload-certs --upload-certs [--certificate-key K]`:
-/// a new certificate key valid 2 h, as the kubeadm-certs Secret is.
+fn kubeadm_token_list(args: &[String]) -> R {
+    let endpoint = admin_endpoint(args)?;
+    let c = cluster::read_clusters(&lab_dir()?).clusters.into_iter().find(|c| c.endpoint == endpoint);
+    let Some(c) = c else {
+        return fail(1, format!("failed to list bootstrap tokens: dial tcp {endpoint}: connect: connection refused"));
+    };
+    println!(
+        "TOKEN                     TTL         EXPIRES                USAGES                   DESCRIPTION   EXTRA GROUPS"
+    );
+    for t in c.tokens.iter().filter(|t| t.expires > now_secs()) {
+        let (ttl, exp) = if t.expires == u64::MAX {
+            ("<forever>".to_string(), "<never>".to_string())
+        } else {
+            let left = t.expires - now_secs();
+            (
+                if left >= 3600 { format!("{}h", left / 3600) } else { format!("{}m", left / 60) },
+                cluster::rfc3339(t.expires),
+            )
+        };
+        let desc = if t.description.is_empty() { "<none>" } else { t.description.as_str() };
+        println!(
+            "{:<25} {:<11} {:<22} {:<24} {:<13} system:bootstrappers:kubeadm:default-node-token",
+            t.value, ttl, exp, "authentication,signing", desc
+        );
+    }
+    Ok(())
+}
+
+/// `kubeadm init phase upload-certs --upload-certs [--certificate-key K | --config F]`:
+/// a certificate key valid 2 h, as the kubeadm-certs Secret is.
 fn kubeadm_upload_certs(args: &[String]) -> R {
     if !(args.iter().any(|a| a == "upload-certs") && args.iter().any(|a| a == "--upload-certs")) {
         return fail(1, "lab: only `kubeadm init phase upload-certs --upload-certs` is simulated");
     }
-    let Some(endpoint) = kubeconfig_endpoint(&format!("{K8S}/admin.conf")) else {
-        return fail(1, "failed to load admin kubeconfig: open /etc/kubernetes/admin.conf: no such file or directory");
-    };
-    let key = flag(args, "--certificate-key").unwrap_or_else(|| random_hex(64));
+    let mut key = flag(args, "--certificate-key");
+    if let Some(cfg) = flag(args, "--config") {
+        let docs = parse_config(&cfg, &["InitConfiguration", "ClusterConfiguration"])?;
+        if key.is_none() {
+            key = docs
+                .iter()
+                .find(|(k, _)| k == "InitConfiguration")
+                .and_then(|(_, d)| d["certificateKey"].as_str().map(str::to_string));
+        }
+    }
+    if let Some(k) = &key {
+        if k.len() != 64 || !k.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return fail(
+                1,
+                format!(
+                    "error execution phase upload-certs: error uploading certs: error decoding key: encoding/hex: invalid byte or wrong length in \"{k}\""
+                ),
+            );
+        }
+    }
+    let endpoint = admin_endpoint(args)?;
+    let key = key.unwrap_or_else(|| random_hex(64));
     with_cluster(|cf| {
         let Some(c) = cf.clusters.iter_mut().find(|c| c.endpoint == endpoint) else {
             return fail(1, format!("dial tcp {endpoint}: connect: connection refused"));
         };
-        c.certificate_key = Some(Token { value: key.clone(), expires: now_secs() + 2 * 3600 });
+        c.certificate_key =
+            Some(Token { value: key.clone(), expires: now_secs() + 2 * 3600, description: String::new() });
         Ok(())
     })?;
     println!(
