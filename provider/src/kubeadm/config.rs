@@ -1,6 +1,134 @@
 //! kubeadm v1beta4 configuration files and the kube-vip manifest.
+//!
+//! The provider owns the fields that tie the cluster together (endpoint,
+//! version, secrets, node identity); users may patch the rest of each
+//! document with YAML or JSON, which is deep-merged: mappings merge key by
+//! key, lists and scalars replace, and `null` removes a key. Patches are
+//! checked against the v1beta4 field lists so a typo or a v1beta3 shape is
+//! a plan-time error rather than a failed `kubeadm init` on a node.
 
-use yaml_rust2::Yaml;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use yaml_rust2::yaml::Hash;
+use yaml_rust2::{Yaml, YamlLoader};
+
+use super::pki;
+
+/// The kubeadm configuration API this module writes.
+pub const KUBEADM_API_VERSION: &str = "kubeadm.k8s.io/v1beta4";
+const KUBELET_API_VERSION: &str = "kubelet.config.k8s.io/v1beta1";
+const CRI_SOCKET: &str = "unix:///var/run/containerd/containerd.sock";
+const BIND_PORT: i64 = 6443;
+const TOKEN_GROUP: &str = "system:bootstrappers:kubeadm:default-node-token";
+
+/// A node's part in the cluster.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    ControlPlane,
+    Worker,
+}
+
+/// A node taint; `effect` is NoSchedule, PreferNoSchedule or NoExecute.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Taint {
+    pub key: String,
+    pub value: Option<String>,
+    pub effect: String,
+}
+
+/// One node as kubeadm registers it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeSpec {
+    pub name: String,
+    pub role: Role,
+    pub address: String,
+    /// Applied through the API after the node joins (the kubelet may not set
+    /// `node-role.kubernetes.io/*` itself), so not rendered here.
+    pub labels: BTreeMap<String, String>,
+    /// `None` keeps kubeadm's default (control planes get the control-plane
+    /// taint); `Some(vec![])` registers the node with no taints.
+    pub taints: Option<Vec<Taint>>,
+}
+
+/// Cluster-wide settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterSpec {
+    pub cluster_name: String,
+    /// `1.35.0`; rendered as `v1.35.0`.
+    pub kubernetes_version: String,
+    /// `host:port` of the API server VIP or load balancer.
+    pub control_plane_endpoint: String,
+    pub pod_subnet: String,
+    pub service_subnet: String,
+    pub dns_domain: String,
+    pub api_server_cert_sans: Vec<String>,
+    pub skip_kube_proxy: bool,
+    pub patches: ConfigPatches,
+}
+
+/// The user's patches (YAML or JSON text), one per document kind.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConfigPatches {
+    pub init_configuration: Option<String>,
+    pub cluster_configuration: Option<String>,
+    pub join_configuration: Option<String>,
+    pub kubelet_configuration: Option<String>,
+}
+
+/// kube-vip in ARP mode, as a static pod on the control planes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KubeVip {
+    pub address: String,
+    pub interface: String,
+    pub image: String,
+}
+
+/// A patch that cannot be applied, for a plan-time error on its attribute.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PatchProblem {
+    /// The patch attribute: `init_configuration`, `cluster_configuration`,
+    /// `join_configuration` or `kubelet_configuration`.
+    pub field: &'static str,
+    pub summary: String,
+    pub detail: String,
+}
+
+impl std::fmt::Display for PatchProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}: {}", self.field, self.summary, self.detail)
+    }
+}
+
+/// Errors from rendering configuration files.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// One or more patches are invalid; each problem names its field.
+    #[error("invalid kubeadm configuration patches: {}", join_problems(.0))]
+    Patch(Vec<PatchProblem>),
+    /// The Kubernetes version is not `MAJOR.MINOR.PATCH`.
+    #[error("kubernetes version {0:?} is not of the form 1.35.0")]
+    InvalidVersion(String),
+    /// The control plane endpoint has no host part.
+    #[error("control plane endpoint {0:?} is not host:port")]
+    InvalidEndpoint(String),
+    /// The bootstrap token is not `[a-z0-9]{{6}}.[a-z0-9]{{16}}` (the value is secret and not shown).
+    #[error("the bootstrap token is malformed")]
+    InvalidToken,
+    /// The certificate key is not 64 lowercase hex characters (secret, not shown).
+    #[error("the certificate key is malformed")]
+    InvalidCertificateKey,
+    /// A taint has an empty key or an effect kubeadm does not know.
+    #[error("node {node:?}: invalid taint {key:?} with effect {effect:?} (NoSchedule, PreferNoSchedule or NoExecute)")]
+    InvalidTaint { node: String, key: String, effect: String },
+    /// A node has no address to advertise.
+    #[error("node {0:?} has no address")]
+    MissingAddress(String),
+}
+
+fn join_problems(problems: &[PatchProblem]) -> String {
+    problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+}
 
 /// Renders one YAML document in block style.
 ///
@@ -96,12 +224,12 @@ fn scalar(v: &Yaml) -> String {
 /// Words YAML 1.1 or 1.2 read as booleans or null when plain.
 const RESERVED: &[&str] = &["y", "yes", "n", "no", "true", "false", "on", "off", "null"];
 
-/// `s` plain when it starts with a letter or '/', has only `[A-Za-z0-9._/:-]`,
+/// `s` plain when it starts with a letter or '/', has only `[A-Za-z0-9._/:@+=-]`,
 /// does not end in ':' and is no reserved word; else double-quoted with
 /// every control and line-breaking character escaped.
 fn quote(s: &str) -> String {
     let plain = s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '/')
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '/' | ':' | '-'))
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '/' | ':' | '-' | '@' | '+' | '='))
         && !s.ends_with(':')
         && !RESERVED.contains(&s.to_ascii_lowercase().as_str());
     if plain {
@@ -126,4 +254,1157 @@ fn quote(s: &str) -> String {
     }
     out.push('"');
     out
+}
+
+/// `MAJOR.MINOR.PATCH`, with or without a leading `v`.
+pub fn parse_version(s: &str) -> Option<(u32, u32, u32)> {
+    let s = s.strip_prefix('v').unwrap_or(s);
+    let mut parts = s.split('.');
+    let mut next = || {
+        let p = parts.next()?;
+        // u32::from_str takes a leading '+', which a version must not have.
+        if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        p.parse().ok()
+    };
+    let version = (next()?, next()?, next()?);
+    parts.next().is_none().then_some(version)
+}
+
+/// Checks every patch; an empty list means all can be applied.
+pub fn validate_patches(p: &ConfigPatches) -> Vec<PatchProblem> {
+    let mut problems = Vec::new();
+    for (kind, text) in [
+        (&INIT, &p.init_configuration),
+        (&CLUSTER, &p.cluster_configuration),
+        (&JOIN, &p.join_configuration),
+        (&KUBELET, &p.kubelet_configuration),
+    ] {
+        if let Some(text) = text {
+            if let Err(mut found) = parse_patch(kind, text) {
+                problems.append(&mut found);
+            }
+        }
+    }
+    problems
+}
+
+/// The `kubeadm init --config` file for the init node: InitConfiguration,
+/// ClusterConfiguration and KubeletConfiguration, with the patches merged.
+pub fn init_config(
+    spec: &ClusterSpec,
+    node: &NodeSpec,
+    bootstrap_token: &str,
+    certificate_key: &str,
+) -> Result<String, ConfigError> {
+    check_patches(&spec.patches)?;
+    check_secret(bootstrap_token, certificate_key)?;
+    let mut init = map(vec![
+        ("apiVersion", s(KUBEADM_API_VERSION)),
+        ("kind", s(INIT.kind)),
+        ("bootstrapTokens", list(vec![bootstrap_token_entry(bootstrap_token, "24h")])),
+        ("certificateKey", s(certificate_key)),
+        ("localAPIEndpoint", local_api_endpoint(node)?),
+        ("nodeRegistration", node_registration(node)?),
+    ]);
+    if spec.skip_kube_proxy {
+        insert(&mut init, "skipPhases", list(vec![s("addon/kube-proxy")]));
+    }
+    let init = patched(init, &INIT, spec.patches.init_configuration.as_ref())?;
+    let cluster = cluster_document(spec)?;
+    let kubelet = kubelet_document(&spec.patches)?;
+    Ok(emit_documents(&[init, cluster, kubelet]))
+}
+
+/// The `kubeadm join --config` file: JoinConfiguration (with a controlPlane
+/// section for control planes) and a KubeletConfiguration. kubeadm join takes
+/// the cluster-wide kubelet settings from the kubelet-config ConfigMap and
+/// ignores the second document, which is kept for symmetry with init.
+pub fn join_config(
+    spec: &ClusterSpec,
+    node: &NodeSpec,
+    bootstrap_token: &str,
+    ca_cert_hash: &str,
+    certificate_key: Option<&str>,
+) -> Result<String, ConfigError> {
+    check_patches(&spec.patches)?;
+    if !pki::is_bootstrap_token(bootstrap_token) {
+        return Err(ConfigError::InvalidToken);
+    }
+    if certificate_key.is_some_and(|key| !pki::is_certificate_key(key)) {
+        return Err(ConfigError::InvalidCertificateKey);
+    }
+    endpoint_host(&spec.control_plane_endpoint)?;
+    let discovery = map(vec![(
+        "bootstrapToken",
+        map(vec![
+            ("apiServerEndpoint", s(&spec.control_plane_endpoint)),
+            ("token", s(bootstrap_token)),
+            ("caCertHashes", list(vec![s(ca_cert_hash)])),
+        ]),
+    )]);
+    let mut join = map(vec![
+        ("apiVersion", s(KUBEADM_API_VERSION)),
+        ("kind", s(JOIN.kind)),
+        ("discovery", discovery),
+        ("nodeRegistration", node_registration(node)?),
+    ]);
+    if node.role == Role::ControlPlane {
+        let mut control_plane = map(vec![("localAPIEndpoint", local_api_endpoint(node)?)]);
+        if let Some(key) = certificate_key {
+            insert(&mut control_plane, "certificateKey", s(key));
+        }
+        insert(&mut join, "controlPlane", control_plane);
+    }
+    let join = patched(join, &JOIN, spec.patches.join_configuration.as_ref())?;
+    let kubelet = kubelet_document(&spec.patches)?;
+    Ok(emit_documents(&[join, kubelet]))
+}
+
+/// An InitConfiguration holding just one bootstrap token, for
+/// `kubeadm token create --config FILE`, which creates or updates the listed
+/// token and keeps it off the command line.
+pub fn token_config(bootstrap_token: &str, ttl: &str) -> String {
+    let doc = map(vec![
+        ("apiVersion", s(KUBEADM_API_VERSION)),
+        ("kind", s(INIT.kind)),
+        ("bootstrapTokens", list(vec![bootstrap_token_entry(bootstrap_token, ttl)])),
+    ]);
+    emit_yaml(&doc)
+}
+
+/// InitConfiguration with the certificate key, plus the ClusterConfiguration,
+/// for `kubeadm init phase upload-certs --upload-certs --config FILE`.
+pub fn upload_certs_config(spec: &ClusterSpec, certificate_key: &str) -> Result<String, ConfigError> {
+    check_patches(&spec.patches)?;
+    if !pki::is_certificate_key(certificate_key) {
+        return Err(ConfigError::InvalidCertificateKey);
+    }
+    let init = map(vec![
+        ("apiVersion", s(KUBEADM_API_VERSION)),
+        ("kind", s(INIT.kind)),
+        ("certificateKey", s(certificate_key)),
+    ]);
+    Ok(emit_documents(&[init, cluster_document(spec)?]))
+}
+
+/// The kube-vip static pod: ARP mode, control-plane VIP with leader
+/// election, using the kubeconfig at `kubeconfig_path` on the host
+/// (super-admin.conf on the init node during init, since admin.conf has no
+/// rights until kubeadm has bound its group; admin.conf otherwise).
+pub fn kube_vip_manifest(vip: &KubeVip, kubeconfig_path: &str) -> String {
+    let host_bits = match vip.address.parse::<IpAddr>() {
+        Ok(IpAddr::V6(_)) => "128",
+        _ => "32",
+    };
+    let env = |name: &str, value: &str| map(vec![("name", s(name)), ("value", s(value))]);
+    let node_name = map(vec![
+        ("name", s("vip_nodename")),
+        ("valueFrom", map(vec![("fieldRef", map(vec![("fieldPath", s("spec.nodeName"))]))])),
+    ]);
+    let container = map(vec![
+        ("name", s("kube-vip")),
+        ("image", s(&vip.image)),
+        ("imagePullPolicy", s("IfNotPresent")),
+        ("args", list(vec![s("manager")])),
+        (
+            "env",
+            list(vec![
+                env("vip_arp", "true"),
+                env("port", &BIND_PORT.to_string()),
+                node_name,
+                env("vip_interface", &vip.interface),
+                // vip_subnet is the current name; releases before it read vip_cidr.
+                env("vip_subnet", host_bits),
+                env("vip_cidr", host_bits),
+                env("cp_enable", "true"),
+                env("cp_namespace", "kube-system"),
+                env("vip_leaderelection", "true"),
+                env("vip_leasename", "plndr-cp-lock"),
+                env("vip_leaseduration", "5"),
+                env("vip_renewdeadline", "3"),
+                env("vip_retryperiod", "1"),
+                env("address", &vip.address),
+            ]),
+        ),
+        (
+            "securityContext",
+            map(vec![(
+                "capabilities",
+                map(vec![("add", list(vec![s("NET_ADMIN"), s("NET_RAW")])), ("drop", list(vec![s("ALL")]))]),
+            )]),
+        ),
+        (
+            "volumeMounts",
+            list(vec![map(vec![("name", s("kubeconfig")), ("mountPath", s("/etc/kubernetes/admin.conf"))])]),
+        ),
+    ]);
+    let pod = map(vec![
+        ("apiVersion", s("v1")),
+        ("kind", s("Pod")),
+        ("metadata", map(vec![("name", s("kube-vip")), ("namespace", s("kube-system"))])),
+        (
+            "spec",
+            map(vec![
+                ("containers", list(vec![container])),
+                // The kubeconfig names the API server by the endpoint; kube-vip
+                // must reach the local one before the VIP exists.
+                (
+                    "hostAliases",
+                    list(vec![map(vec![("ip", s("127.0.0.1")), ("hostnames", list(vec![s("kubernetes")]))])]),
+                ),
+                ("hostNetwork", Yaml::Boolean(true)),
+                (
+                    "volumes",
+                    list(vec![map(vec![
+                        ("name", s("kubeconfig")),
+                        ("hostPath", map(vec![("path", s(kubeconfig_path))])),
+                    ])]),
+                ),
+            ]),
+        ),
+    ]);
+    emit_yaml(&pod)
+}
+
+fn check_patches(p: &ConfigPatches) -> Result<(), ConfigError> {
+    let problems = validate_patches(p);
+    if problems.is_empty() { Ok(()) } else { Err(ConfigError::Patch(problems)) }
+}
+
+fn check_secret(bootstrap_token: &str, certificate_key: &str) -> Result<(), ConfigError> {
+    if !pki::is_bootstrap_token(bootstrap_token) {
+        return Err(ConfigError::InvalidToken);
+    }
+    if !pki::is_certificate_key(certificate_key) {
+        return Err(ConfigError::InvalidCertificateKey);
+    }
+    Ok(())
+}
+
+/// The host part of `host:port`, `[v6]:port`, a bare host or a bare IPv6 address.
+fn endpoint_host(endpoint: &str) -> Result<String, ConfigError> {
+    let invalid = || ConfigError::InvalidEndpoint(endpoint.to_owned());
+    let host = if let Some(rest) = endpoint.strip_prefix('[') {
+        rest.split_once(']').ok_or_else(invalid)?.0
+    } else if endpoint.parse::<IpAddr>().is_ok() {
+        endpoint
+    } else {
+        endpoint.rsplit_once(':').map_or(endpoint, |(host, _)| host)
+    };
+    if host.is_empty() { Err(invalid()) } else { Ok(host.to_owned()) }
+}
+
+fn bootstrap_token_entry(token: &str, ttl: &str) -> Yaml {
+    map(vec![
+        ("token", s(token)),
+        ("ttl", s(ttl)),
+        ("usages", list(vec![s("signing"), s("authentication")])),
+        ("groups", list(vec![s(TOKEN_GROUP)])),
+    ])
+}
+
+fn local_api_endpoint(node: &NodeSpec) -> Result<Yaml, ConfigError> {
+    if node.address.is_empty() {
+        return Err(ConfigError::MissingAddress(node.name.clone()));
+    }
+    Ok(map(vec![("advertiseAddress", s(&node.address)), ("bindPort", Yaml::Integer(BIND_PORT))]))
+}
+
+fn node_registration(node: &NodeSpec) -> Result<Yaml, ConfigError> {
+    if node.address.is_empty() {
+        return Err(ConfigError::MissingAddress(node.name.clone()));
+    }
+    let mut reg = map(vec![
+        ("name", s(&node.name)),
+        ("criSocket", s(CRI_SOCKET)),
+        // v1beta4 takes a list of {name, value}; v1beta3 took a map.
+        ("kubeletExtraArgs", list(vec![map(vec![("name", s("node-ip")), ("value", s(&node.address))])])),
+    ]);
+    if let Some(taints) = &node.taints {
+        let mut items = Vec::new();
+        for t in taints {
+            if t.key.is_empty() || !matches!(t.effect.as_str(), "NoSchedule" | "PreferNoSchedule" | "NoExecute") {
+                return Err(ConfigError::InvalidTaint {
+                    node: node.name.clone(),
+                    key: t.key.clone(),
+                    effect: t.effect.clone(),
+                });
+            }
+            let mut item = map(vec![("key", s(&t.key))]);
+            if let Some(value) = &t.value {
+                insert(&mut item, "value", s(value));
+            }
+            insert(&mut item, "effect", s(&t.effect));
+            items.push(item);
+        }
+        insert(&mut reg, "taints", list(items));
+    }
+    Ok(reg)
+}
+
+fn cluster_document(spec: &ClusterSpec) -> Result<Yaml, ConfigError> {
+    let (major, minor, patch) = parse_version(&spec.kubernetes_version)
+        .ok_or_else(|| ConfigError::InvalidVersion(spec.kubernetes_version.clone()))?;
+    let mut sans = vec![endpoint_host(&spec.control_plane_endpoint)?];
+    for san in &spec.api_server_cert_sans {
+        if !sans.contains(san) {
+            sans.push(san.clone());
+        }
+    }
+    let mut doc = map(vec![
+        ("apiVersion", s(KUBEADM_API_VERSION)),
+        ("kind", s(CLUSTER.kind)),
+        ("clusterName", s(&spec.cluster_name)),
+        ("kubernetesVersion", s(&format!("v{major}.{minor}.{patch}"))),
+        ("controlPlaneEndpoint", s(&spec.control_plane_endpoint)),
+        ("certificatesDir", s("/etc/kubernetes/pki")),
+        // Matches the P-256 CAs the provider places before init.
+        ("encryptionAlgorithm", s("ECDSA-P256")),
+        (
+            "networking",
+            map(vec![
+                ("podSubnet", s(&spec.pod_subnet)),
+                ("serviceSubnet", s(&spec.service_subnet)),
+                ("dnsDomain", s(&spec.dns_domain)),
+            ]),
+        ),
+        ("apiServer", map(vec![("certSANs", list(sans.iter().map(|v| s(v)).collect()))])),
+    ]);
+    if spec.skip_kube_proxy {
+        // Recorded in the kubeadm-config ConfigMap, so `kubeadm upgrade`
+        // does not install kube-proxy later either.
+        insert(&mut doc, "proxy", map(vec![("disabled", Yaml::Boolean(true))]));
+    }
+    patched(doc, &CLUSTER, spec.patches.cluster_configuration.as_ref())
+}
+
+fn kubelet_document(patches: &ConfigPatches) -> Result<Yaml, ConfigError> {
+    let doc =
+        map(vec![("apiVersion", s(KUBELET_API_VERSION)), ("kind", s(KUBELET.kind)), ("cgroupDriver", s("systemd"))]);
+    patched(doc, &KUBELET, patches.kubelet_configuration.as_ref())
+}
+
+fn patched(mut doc: Yaml, shape: &Shape, patch: Option<&String>) -> Result<Yaml, ConfigError> {
+    if let Some(text) = patch {
+        let patch = parse_patch(shape, text).map_err(ConfigError::Patch)?;
+        merge(&mut doc, &patch);
+    }
+    Ok(doc)
+}
+
+/// Deep merge: mappings key by key, anything else replaces, `null` removes.
+fn merge(base: &mut Yaml, patch: &Yaml) {
+    let (Yaml::Hash(base), Yaml::Hash(patch)) = (base, patch) else { return };
+    for (key, value) in patch {
+        if value.is_null() {
+            base.remove(key);
+            continue;
+        }
+        match base.get_mut(key) {
+            // get_mut keeps the key's place; insert would move it to the end.
+            Some(existing @ Yaml::Hash(_)) if value.is_hash() => merge(existing, value),
+            Some(existing) => *existing = value.clone(),
+            None => {
+                base.insert(key.clone(), value.clone());
+            }
+        }
+    }
+}
+
+/// What a document (or a nested mapping) may contain.
+struct Shape {
+    kind: &'static str,
+    /// The patch attribute the document's patch comes from.
+    attr: &'static str,
+    /// Known keys; `None` accepts any (KubeletConfiguration has too many to list).
+    fields: Option<&'static [&'static str]>,
+    /// Keys the provider sets, with where their value comes from.
+    owned: &'static [(&'static str, &'static str)],
+    /// v1beta3 keys that moved, with where to.
+    moved: &'static [(&'static str, &'static str)],
+    /// Keys that are v1beta4 `[]Arg` lists.
+    arg_lists: &'static [&'static str],
+    children: &'static [(&'static str, &'static Shape)],
+}
+
+impl Shape {
+    const fn nested(fields: &'static [&'static str]) -> Shape {
+        Shape { kind: "", attr: "", fields: Some(fields), owned: &[], moved: &[], arg_lists: &[], children: &[] }
+    }
+}
+
+const COMPONENT_FIELDS: &[&str] = &["extraArgs", "extraVolumes", "extraEnvs"];
+
+static NODE_REGISTRATION: Shape = Shape {
+    owned: &[("name", "the node's key in `nodes`")],
+    arg_lists: &["kubeletExtraArgs"],
+    ..Shape::nested(&[
+        "name",
+        "criSocket",
+        "taints",
+        "kubeletExtraArgs",
+        "ignorePreflightErrors",
+        "imagePullPolicy",
+        "imagePullSerial",
+    ])
+};
+static COMPONENT: Shape = Shape { arg_lists: &["extraArgs"], ..Shape::nested(COMPONENT_FIELDS) };
+static API_SERVER: Shape = Shape {
+    owned: &[("certSANs", "the endpoint's host plus api_server_cert_sans")],
+    moved: &[("timeoutForControlPlane", "InitConfiguration timeouts.controlPlaneComponentHealthCheck")],
+    arg_lists: &["extraArgs"],
+    ..Shape::nested(&["extraArgs", "extraVolumes", "extraEnvs", "certSANs"])
+};
+static LOCAL_ETCD: Shape = Shape {
+    arg_lists: &["extraArgs"],
+    ..Shape::nested(&[
+        "imageRepository",
+        "imageTag",
+        "dataDir",
+        "extraArgs",
+        "extraEnvs",
+        "serverCertSANs",
+        "peerCertSANs",
+    ])
+};
+static ETCD: Shape = Shape {
+    owned: &[("external", "stacked etcd, with the etcd CA the provider generates")],
+    children: &[("local", &LOCAL_ETCD)],
+    ..Shape::nested(&["local", "external"])
+};
+static DNS: Shape = Shape::nested(&["imageRepository", "imageTag", "disabled"]);
+static PROXY: Shape = Shape::nested(&["disabled"]);
+
+const DOCUMENT_OWNED: [(&str, &str); 2] =
+    [("apiVersion", "the document the patch is merged into"), ("kind", "the document the patch is merged into")];
+
+static INIT: Shape = Shape {
+    kind: "InitConfiguration",
+    attr: "init_configuration",
+    fields: Some(&[
+        "apiVersion",
+        "kind",
+        "bootstrapTokens",
+        "nodeRegistration",
+        "localAPIEndpoint",
+        "certificateKey",
+        "skipPhases",
+        "patches",
+        "timeouts",
+        "dryRun",
+    ]),
+    owned: &[
+        DOCUMENT_OWNED[0],
+        DOCUMENT_OWNED[1],
+        ("bootstrapTokens", "the provider's bootstrap token"),
+        ("certificateKey", "the provider's certificate key"),
+        ("localAPIEndpoint", "the node's address"),
+        ("dryRun", "a dry run would leave the node unconfigured"),
+    ],
+    moved: &[],
+    arg_lists: &[],
+    children: &[("nodeRegistration", &NODE_REGISTRATION)],
+};
+static CLUSTER: Shape = Shape {
+    kind: "ClusterConfiguration",
+    attr: "cluster_configuration",
+    fields: Some(&[
+        "apiVersion",
+        "kind",
+        "etcd",
+        "networking",
+        "kubernetesVersion",
+        "controlPlaneEndpoint",
+        "apiServer",
+        "controllerManager",
+        "scheduler",
+        "dns",
+        "proxy",
+        "certificatesDir",
+        "imageRepository",
+        "featureGates",
+        "clusterName",
+        "encryptionAlgorithm",
+        "certificateValidityPeriod",
+        "caCertificateValidityPeriod",
+    ]),
+    owned: &[
+        DOCUMENT_OWNED[0],
+        DOCUMENT_OWNED[1],
+        ("controlPlaneEndpoint", "control_plane_endpoint"),
+        ("kubernetesVersion", "kubernetes_version"),
+        ("clusterName", "cluster_name"),
+        ("networking", "pod_subnet, service_subnet and dns_domain"),
+        ("encryptionAlgorithm", "ECDSA-P256, matching the CA keys the provider generates"),
+        ("certificatesDir", "/etc/kubernetes/pki, where the provider places the CAs"),
+    ],
+    moved: &[],
+    arg_lists: &[],
+    children: &[
+        ("apiServer", &API_SERVER),
+        ("controllerManager", &COMPONENT),
+        ("scheduler", &COMPONENT),
+        ("etcd", &ETCD),
+        ("dns", &DNS),
+        ("proxy", &PROXY),
+    ],
+};
+static JOIN: Shape = Shape {
+    kind: "JoinConfiguration",
+    attr: "join_configuration",
+    fields: Some(&[
+        "apiVersion",
+        "kind",
+        "dryRun",
+        "nodeRegistration",
+        "caCertPath",
+        "discovery",
+        "controlPlane",
+        "skipPhases",
+        "patches",
+        "timeouts",
+    ]),
+    owned: &[
+        DOCUMENT_OWNED[0],
+        DOCUMENT_OWNED[1],
+        ("discovery", "the bootstrap token and the CA hash"),
+        ("controlPlane", "the node's role and address"),
+        ("dryRun", "a dry run would leave the node unconfigured"),
+    ],
+    moved: &[],
+    arg_lists: &[],
+    children: &[("nodeRegistration", &NODE_REGISTRATION)],
+};
+static KUBELET: Shape = Shape {
+    kind: "KubeletConfiguration",
+    attr: "kubelet_configuration",
+    fields: None,
+    owned: &[DOCUMENT_OWNED[0], DOCUMENT_OWNED[1]],
+    moved: &[],
+    arg_lists: &[],
+    children: &[],
+};
+
+/// Parses a patch and checks it against `doc`'s shape.
+fn parse_patch(doc: &Shape, text: &str) -> Result<Yaml, Vec<PatchProblem>> {
+    let problem = |summary: &str, detail: String| PatchProblem { field: doc.attr, summary: summary.to_owned(), detail };
+    let docs = YamlLoader::load_from_str(text)
+        .map_err(|err| vec![problem("Invalid YAML", format!("The {} patch does not parse: {err}", doc.kind))])?;
+    let patch = match docs.as_slice() {
+        [] => return Ok(Yaml::Hash(Hash::new())),
+        [Yaml::Null] => return Ok(Yaml::Hash(Hash::new())),
+        [one @ Yaml::Hash(_)] => one.clone(),
+        [_] => {
+            return Err(vec![problem(
+                "Patch is not a mapping",
+                format!("The {} patch must be a YAML or JSON object of fields to merge.", doc.kind),
+            )]);
+        }
+        _ => {
+            return Err(vec![problem(
+                "More than one document",
+                format!("The {} patch must be a single document, without `---` separators.", doc.kind),
+            )]);
+        }
+    };
+    let mut problems = Vec::new();
+    check_shape(doc, doc, "", &patch, &mut problems);
+    if problems.is_empty() { Ok(patch) } else { Err(problems) }
+}
+
+fn check_shape(doc: &Shape, shape: &Shape, prefix: &str, value: &Yaml, problems: &mut Vec<PatchProblem>) {
+    let add = |problems: &mut Vec<PatchProblem>, summary: &str, detail: String| {
+        problems.push(PatchProblem { field: doc.attr, summary: summary.to_owned(), detail });
+    };
+    let Yaml::Hash(h) = value else {
+        let what = prefix.trim_end_matches('.');
+        add(problems, "Not a mapping", format!("{what:?} in {} must be a mapping.", doc.kind));
+        return;
+    };
+    let api = if doc.fields.is_some() { KUBEADM_API_VERSION } else { KUBELET_API_VERSION };
+    for (key, value) in h {
+        let Some(key) = key.as_str() else {
+            add(problems, "Invalid field name", format!("Field names in the {} patch must be strings.", doc.kind));
+            continue;
+        };
+        let path = format!("{prefix}{key}");
+        if let Some((_, source)) = shape.owned.iter().find(|(k, _)| *k == key) {
+            let detail =
+                format!("{path:?} in {} is set by the provider from {source}; remove it from the patch.", doc.kind);
+            add(problems, "Field managed by the provider", detail);
+        } else if let Some((_, to)) = shape.moved.iter().find(|(k, _)| *k == key) {
+            let detail = format!("{path:?} is a v1beta3 field of {}; in {api} it is {to}.", doc.kind);
+            add(problems, "Field moved in v1beta4", detail);
+        } else if shape.fields.is_some_and(|fields| !fields.contains(&key)) {
+            add(problems, "Unknown kubeadm field", format!("unknown field {path:?} in {} ({api})", doc.kind));
+        } else if shape.arg_lists.contains(&key) {
+            if let Some(detail) = check_args(&path, value) {
+                add(problems, "Invalid extra arguments", detail);
+            }
+        } else if let Some((_, child)) = shape.children.iter().find(|(k, _)| *k == key) {
+            if !value.is_null() {
+                check_shape(doc, child, &format!("{path}."), value, problems);
+            }
+        }
+    }
+}
+
+/// v1beta4 `[]Arg`: a list of `{name, value}` with string values. A map is
+/// the v1beta3 shape, which kubeadm now rejects.
+fn check_args(path: &str, value: &Yaml) -> Option<String> {
+    match value {
+        Yaml::Hash(_) => Some(format!(
+            "{path:?} is a map, the v1beta3 shape; v1beta4 takes a list of {{name, value}}, \
+             e.g. [{{name: v, value: \"2\"}}]."
+        )),
+        Yaml::Array(items) => items.iter().find_map(|item| {
+            let ok = item.as_hash().is_some_and(|h| {
+                h.len() == 2 && item["name"].as_str().is_some_and(|n| !n.is_empty()) && item["value"].as_str().is_some()
+            });
+            (!ok).then(|| {
+                format!(
+                    "Each item of {path:?} must be {{name, value}} with string values (quote numbers and booleans)."
+                )
+            })
+        }),
+        Yaml::Null => None,
+        _ => Some(format!("{path:?} must be a list of {{name, value}}.")),
+    }
+}
+
+fn emit_documents(docs: &[Yaml]) -> String {
+    docs.iter().map(emit_yaml).collect::<Vec<_>>().join("---\n")
+}
+
+fn s(v: &str) -> Yaml {
+    Yaml::String(v.to_owned())
+}
+
+fn list(items: Vec<Yaml>) -> Yaml {
+    Yaml::Array(items)
+}
+
+fn map(entries: Vec<(&str, Yaml)>) -> Yaml {
+    Yaml::Hash(entries.into_iter().map(|(k, v)| (s(k), v)).collect())
+}
+
+fn insert(doc: &mut Yaml, key: &str, value: Yaml) {
+    if let Yaml::Hash(h) = doc {
+        h.insert(s(key), value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TOKEN: &str = "abcdef.0123456789abcdef";
+    const KEY: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    const HASH: &str = "sha256:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+    fn spec() -> ClusterSpec {
+        ClusterSpec {
+            cluster_name: "homelab".into(),
+            kubernetes_version: "1.35.0".into(),
+            control_plane_endpoint: "192.168.100.200:6443".into(),
+            pod_subnet: "10.244.0.0/16".into(),
+            service_subnet: "10.96.0.0/12".into(),
+            dns_domain: "cluster.local".into(),
+            api_server_cert_sans: vec!["k8s.home.arpa".into(), "192.168.100.200".into()],
+            skip_kube_proxy: false,
+            patches: ConfigPatches::default(),
+        }
+    }
+
+    fn node(name: &str, role: Role) -> NodeSpec {
+        NodeSpec { name: name.into(), role, address: "192.168.100.11".into(), labels: BTreeMap::new(), taints: None }
+    }
+
+    fn docs(text: &str) -> Vec<Yaml> {
+        YamlLoader::load_from_str(text).unwrap_or_else(|err| panic!("{err}\n{text}"))
+    }
+
+    fn find<'a>(docs: &'a [Yaml], kind: &str) -> &'a Yaml {
+        docs.iter().find(|d| d["kind"].as_str() == Some(kind)).unwrap_or_else(|| panic!("no {kind}"))
+    }
+
+    /// The lab simulator's strict decoding: top-level keys must be v1beta4 fields.
+    fn assert_strict(docs: &[Yaml]) {
+        for d in docs {
+            let shape = match d["kind"].as_str() {
+                Some("InitConfiguration") => &INIT,
+                Some("ClusterConfiguration") => &CLUSTER,
+                Some("JoinConfiguration") => &JOIN,
+                Some("KubeletConfiguration") => {
+                    assert_eq!(d["apiVersion"].as_str(), Some(KUBELET_API_VERSION));
+                    continue;
+                }
+                other => panic!("unexpected kind {other:?}"),
+            };
+            assert_eq!(d["apiVersion"].as_str(), Some(KUBEADM_API_VERSION));
+            let fields = shape.fields.expect("fields");
+            for k in d.as_hash().expect("map").keys() {
+                assert!(fields.contains(&k.as_str().expect("str")), "{k:?} in {:?}", d["kind"]);
+            }
+        }
+    }
+
+    fn problems_of(err: ConfigError) -> Vec<PatchProblem> {
+        match err {
+            ConfigError::Patch(p) => p,
+            other => panic!("expected a patch error, got {other}"),
+        }
+    }
+
+    #[test]
+    fn versions() {
+        assert_eq!(parse_version("1.35.0"), Some((1, 35, 0)));
+        assert_eq!(parse_version("v1.35.2"), Some((1, 35, 2)));
+        for bad in ["", "1.35", "1.35.0.1", "1.35.x", "1.+35.0", "v", "1..0", "1.35.0-rc.1", " 1.35.0"] {
+            assert_eq!(parse_version(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn init_config_has_the_documents_and_fields() {
+        let mut cp = node("cp-1", Role::ControlPlane);
+        cp.taints = Some(vec![]);
+        let text = init_config(&spec(), &cp, TOKEN, KEY).expect("render");
+        let d = docs(&text);
+        assert_eq!(d.len(), 3);
+        assert_strict(&d);
+        let init = find(&d, "InitConfiguration");
+        assert_eq!(init["bootstrapTokens"][0]["token"].as_str(), Some(TOKEN));
+        assert_eq!(init["bootstrapTokens"][0]["ttl"].as_str(), Some("24h"));
+        assert_eq!(init["bootstrapTokens"][0]["usages"][1].as_str(), Some("authentication"));
+        assert_eq!(init["bootstrapTokens"][0]["groups"][0].as_str(), Some(TOKEN_GROUP));
+        assert_eq!(init["certificateKey"].as_str(), Some(KEY));
+        assert_eq!(init["localAPIEndpoint"]["advertiseAddress"].as_str(), Some("192.168.100.11"));
+        assert_eq!(init["localAPIEndpoint"]["bindPort"].as_i64(), Some(6443));
+        let reg = &init["nodeRegistration"];
+        assert_eq!(reg["name"].as_str(), Some("cp-1"));
+        assert_eq!(reg["criSocket"].as_str(), Some(CRI_SOCKET));
+        assert_eq!(reg["kubeletExtraArgs"][0]["name"].as_str(), Some("node-ip"));
+        assert_eq!(reg["kubeletExtraArgs"][0]["value"].as_str(), Some("192.168.100.11"));
+        assert_eq!(reg["taints"].as_vec().map(Vec::len), Some(0), "Some(empty) untaints");
+        assert!(init["skipPhases"].is_badvalue());
+        let cluster = find(&d, "ClusterConfiguration");
+        assert_eq!(cluster["clusterName"].as_str(), Some("homelab"));
+        assert_eq!(cluster["kubernetesVersion"].as_str(), Some("v1.35.0"));
+        assert_eq!(cluster["controlPlaneEndpoint"].as_str(), Some("192.168.100.200:6443"));
+        assert_eq!(cluster["networking"]["podSubnet"].as_str(), Some("10.244.0.0/16"));
+        assert_eq!(cluster["networking"]["serviceSubnet"].as_str(), Some("10.96.0.0/12"));
+        assert_eq!(cluster["networking"]["dnsDomain"].as_str(), Some("cluster.local"));
+        assert_eq!(cluster["encryptionAlgorithm"].as_str(), Some("ECDSA-P256"));
+        assert_eq!(cluster["certificatesDir"].as_str(), Some("/etc/kubernetes/pki"));
+        let sans: Vec<_> =
+            cluster["apiServer"]["certSANs"].as_vec().expect("sans").iter().map(|v| v.as_str()).collect();
+        assert_eq!(sans, [Some("192.168.100.200"), Some("k8s.home.arpa")], "VIP first, deduplicated");
+        let kubelet = find(&d, "KubeletConfiguration");
+        assert_eq!(kubelet["cgroupDriver"].as_str(), Some("systemd"));
+    }
+
+    #[test]
+    fn skip_kube_proxy_and_taints() {
+        let mut sp = spec();
+        sp.skip_kube_proxy = true;
+        let mut cp = node("cp-1", Role::ControlPlane);
+        cp.taints = Some(vec![
+            Taint { key: "dedicated".into(), value: Some("infra".into()), effect: "NoSchedule".into() },
+            Taint { key: "gpu".into(), value: None, effect: "PreferNoSchedule".into() },
+        ]);
+        let d = docs(&init_config(&sp, &cp, TOKEN, KEY).expect("render"));
+        let init = find(&d, "InitConfiguration");
+        assert_eq!(init["skipPhases"][0].as_str(), Some("addon/kube-proxy"));
+        assert_eq!(find(&d, "ClusterConfiguration")["proxy"]["disabled"].as_bool(), Some(true));
+        let taints = &init["nodeRegistration"]["taints"];
+        assert_eq!(taints[0]["value"].as_str(), Some("infra"));
+        assert!(taints[1]["value"].is_badvalue());
+        assert_eq!(taints[1]["effect"].as_str(), Some("PreferNoSchedule"));
+        // None leaves kubeadm's default: no taints key at all.
+        let d = docs(&init_config(&sp, &node("cp-1", Role::ControlPlane), TOKEN, KEY).expect("render"));
+        assert!(find(&d, "InitConfiguration")["nodeRegistration"]["taints"].is_badvalue());
+        cp.taints = Some(vec![Taint { key: "x".into(), value: None, effect: "NoRun".into() }]);
+        assert!(matches!(init_config(&sp, &cp, TOKEN, KEY), Err(ConfigError::InvalidTaint { .. })));
+    }
+
+    #[test]
+    fn join_config_for_workers_and_control_planes() {
+        let d = docs(&join_config(&spec(), &node("w-1", Role::Worker), TOKEN, HASH, None).expect("render"));
+        assert_strict(&d);
+        let join = find(&d, "JoinConfiguration");
+        let bt = &join["discovery"]["bootstrapToken"];
+        assert_eq!(bt["apiServerEndpoint"].as_str(), Some("192.168.100.200:6443"));
+        assert_eq!(bt["token"].as_str(), Some(TOKEN));
+        assert_eq!(bt["caCertHashes"][0].as_str(), Some(HASH));
+        assert_eq!(join["nodeRegistration"]["name"].as_str(), Some("w-1"));
+        assert_eq!(join["nodeRegistration"]["kubeletExtraArgs"][0]["value"].as_str(), Some("192.168.100.11"));
+        assert!(join["controlPlane"].is_badvalue());
+        find(&d, "KubeletConfiguration");
+
+        let d = docs(&join_config(&spec(), &node("cp-2", Role::ControlPlane), TOKEN, HASH, Some(KEY)).expect("render"));
+        assert_strict(&d);
+        let cp = &find(&d, "JoinConfiguration")["controlPlane"];
+        assert_eq!(cp["certificateKey"].as_str(), Some(KEY));
+        assert_eq!(cp["localAPIEndpoint"]["advertiseAddress"].as_str(), Some("192.168.100.11"));
+        assert_eq!(cp["localAPIEndpoint"]["bindPort"].as_i64(), Some(6443));
+        assert!(matches!(
+            join_config(&spec(), &node("w", Role::Worker), "nope", HASH, None),
+            Err(ConfigError::InvalidToken)
+        ));
+    }
+
+    #[test]
+    fn token_and_upload_certs_configs() {
+        let d = docs(&token_config(TOKEN, "2h"));
+        assert_eq!(d.len(), 1);
+        assert_strict(&d);
+        assert_eq!(d[0]["bootstrapTokens"][0]["ttl"].as_str(), Some("2h"));
+        assert_eq!(d[0]["bootstrapTokens"][0]["token"].as_str(), Some(TOKEN));
+        assert_eq!(d[0].as_hash().map(|h| h.len()), Some(3));
+
+        let d = docs(&upload_certs_config(&spec(), KEY).expect("render"));
+        assert_strict(&d);
+        assert_eq!(find(&d, "InitConfiguration")["certificateKey"].as_str(), Some(KEY));
+        assert_eq!(find(&d, "ClusterConfiguration")["controlPlaneEndpoint"].as_str(), Some("192.168.100.200:6443"));
+        assert!(matches!(upload_certs_config(&spec(), "short"), Err(ConfigError::InvalidCertificateKey)));
+    }
+
+    #[test]
+    fn patches_merge_into_their_documents() {
+        let mut sp = spec();
+        sp.patches = ConfigPatches {
+            init_configuration: Some("nodeRegistration:\n  imagePullPolicy: Always\ntimeouts:\n  controlPlaneComponentHealthCheck: 8m\n".into()),
+            cluster_configuration: Some(
+                r#"{"apiServer": {"extraArgs": [{"name": "audit-log-path", "value": "/var/log/audit.log"}]}, "etcd": {"local": {"dataDir": "/data/etcd"}}}"#.into(),
+            ),
+            join_configuration: Some("nodeRegistration:\n  ignorePreflightErrors: [Swap]\n".into()),
+            kubelet_configuration: Some("maxPods: 200\nserializeImagePulls: false\ncgroupDriver: null\n".into()),
+        };
+        assert!(validate_patches(&sp.patches).is_empty());
+        let d = docs(&init_config(&sp, &node("cp-1", Role::ControlPlane), TOKEN, KEY).expect("render"));
+        assert_strict(&d);
+        let init = find(&d, "InitConfiguration");
+        assert_eq!(init["nodeRegistration"]["imagePullPolicy"].as_str(), Some("Always"));
+        assert_eq!(init["nodeRegistration"]["name"].as_str(), Some("cp-1"), "maps merge, siblings stay");
+        assert_eq!(init["timeouts"]["controlPlaneComponentHealthCheck"].as_str(), Some("8m"));
+        let cluster = find(&d, "ClusterConfiguration");
+        assert_eq!(cluster["apiServer"]["extraArgs"][0]["name"].as_str(), Some("audit-log-path"));
+        assert_eq!(cluster["apiServer"]["certSANs"][0].as_str(), Some("192.168.100.200"));
+        assert_eq!(cluster["etcd"]["local"]["dataDir"].as_str(), Some("/data/etcd"));
+        let kubelet = find(&d, "KubeletConfiguration");
+        assert_eq!(kubelet["maxPods"].as_i64(), Some(200));
+        assert_eq!(kubelet["serializeImagePulls"].as_bool(), Some(false));
+        assert!(kubelet["cgroupDriver"].is_badvalue(), "null removes");
+        let d = docs(&join_config(&sp, &node("w-1", Role::Worker), TOKEN, HASH, None).expect("render"));
+        let join = find(&d, "JoinConfiguration");
+        assert_eq!(join["nodeRegistration"]["ignorePreflightErrors"][0].as_str(), Some("Swap"));
+        assert_eq!(find(&d, "KubeletConfiguration")["maxPods"].as_i64(), Some(200));
+    }
+
+    #[test]
+    fn lists_replace_and_key_order_is_kept() {
+        let mut base = map(vec![("a", list(vec![s("x"), s("y")])), ("b", map(vec![("c", s("1")), ("d", s("2"))]))]);
+        let patch = docs("b: {c: '9'}\na: [z]\ne: new\n").remove(0);
+        merge(&mut base, &patch);
+        assert_eq!(emit_yaml(&base), "a:\n- z\nb:\n  c: \"9\"\n  d: \"2\"\ne: new\n");
+    }
+
+    #[test]
+    fn owned_unknown_and_v1beta3_fields_are_named() {
+        let cases: &[(&str, ConfigPatches, &str)] = &[
+            (
+                "init_configuration",
+                ConfigPatches { init_configuration: Some("bootstrapTokens: []".into()), ..Default::default() },
+                "\"bootstrapTokens\"",
+            ),
+            (
+                "init_configuration",
+                ConfigPatches {
+                    init_configuration: Some("nodeRegistration: {name: other}".into()),
+                    ..Default::default()
+                },
+                "\"nodeRegistration.name\"",
+            ),
+            (
+                "init_configuration",
+                ConfigPatches {
+                    init_configuration: Some("localAPIEndpoint: {bindPort: 7443}".into()),
+                    ..Default::default()
+                },
+                "\"localAPIEndpoint\"",
+            ),
+            (
+                "init_configuration",
+                ConfigPatches { init_configuration: Some("certificateKey: x".into()), ..Default::default() },
+                "\"certificateKey\"",
+            ),
+            (
+                "cluster_configuration",
+                ConfigPatches { cluster_configuration: Some("controlPlaneEndpoint: x:1".into()), ..Default::default() },
+                "\"controlPlaneEndpoint\"",
+            ),
+            (
+                "cluster_configuration",
+                ConfigPatches {
+                    cluster_configuration: Some("kubernetesVersion: v1.34.0".into()),
+                    ..Default::default()
+                },
+                "\"kubernetesVersion\"",
+            ),
+            (
+                "cluster_configuration",
+                ConfigPatches { cluster_configuration: Some("clusterName: x".into()), ..Default::default() },
+                "\"clusterName\"",
+            ),
+            (
+                "cluster_configuration",
+                ConfigPatches {
+                    cluster_configuration: Some("networking: {podSubnet: 10.0.0.0/8}".into()),
+                    ..Default::default()
+                },
+                "\"networking\"",
+            ),
+            (
+                "cluster_configuration",
+                ConfigPatches {
+                    cluster_configuration: Some("encryptionAlgorithm: RSA-2048".into()),
+                    ..Default::default()
+                },
+                "\"encryptionAlgorithm\"",
+            ),
+            (
+                "cluster_configuration",
+                ConfigPatches {
+                    cluster_configuration: Some("apiVersion: kubeadm.k8s.io/v1beta3".into()),
+                    ..Default::default()
+                },
+                "\"apiVersion\"",
+            ),
+            (
+                "cluster_configuration",
+                ConfigPatches { cluster_configuration: Some("kind: InitConfiguration".into()), ..Default::default() },
+                "\"kind\"",
+            ),
+            (
+                "join_configuration",
+                ConfigPatches { join_configuration: Some("discovery: {}".into()), ..Default::default() },
+                "\"discovery\"",
+            ),
+            (
+                "join_configuration",
+                ConfigPatches { join_configuration: Some("controlPlane: {}".into()), ..Default::default() },
+                "\"controlPlane\"",
+            ),
+            (
+                "kubelet_configuration",
+                ConfigPatches { kubelet_configuration: Some("kind: Foo".into()), ..Default::default() },
+                "\"kind\"",
+            ),
+        ];
+        for (field, patches, named) in cases {
+            let problems = validate_patches(patches);
+            assert_eq!(problems.len(), 1, "{problems:?}");
+            assert_eq!(problems[0].field, *field);
+            assert_eq!(problems[0].summary, "Field managed by the provider");
+            assert!(problems[0].detail.contains(named), "{}", problems[0].detail);
+        }
+
+        let p =
+            ConfigPatches { cluster_configuration: Some("foo: 1\napiServer: {bar: 2}".into()), ..Default::default() };
+        let problems = validate_patches(&p);
+        let details: Vec<_> = problems.iter().map(|p| p.detail.as_str()).collect();
+        assert_eq!(
+            details,
+            [
+                "unknown field \"foo\" in ClusterConfiguration (kubeadm.k8s.io/v1beta4)",
+                "unknown field \"apiServer.bar\" in ClusterConfiguration (kubeadm.k8s.io/v1beta4)",
+            ]
+        );
+        assert!(problems.iter().all(|p| p.field == "cluster_configuration"));
+        let p = ConfigPatches { join_configuration: Some("upgrade: {}".into()), ..Default::default() };
+        assert_eq!(
+            validate_patches(&p)[0].detail,
+            "unknown field \"upgrade\" in JoinConfiguration (kubeadm.k8s.io/v1beta4)"
+        );
+
+        // v1beta3 shapes.
+        let v1beta3 = [
+            (
+                "cluster_configuration",
+                "apiServer:\n  extraArgs:\n    audit-log-path: /x\n",
+                "\"apiServer.extraArgs\" is a map",
+            ),
+            ("cluster_configuration", "scheduler: {extraArgs: {v: '2'}}", "\"scheduler.extraArgs\" is a map"),
+            ("cluster_configuration", "etcd: {local: {extraArgs: {v: '2'}}}", "\"etcd.local.extraArgs\" is a map"),
+            (
+                "cluster_configuration",
+                "apiServer: {timeoutForControlPlane: 4m}",
+                "\"apiServer.timeoutForControlPlane\" is a v1beta3 field",
+            ),
+            (
+                "init_configuration",
+                "nodeRegistration: {kubeletExtraArgs: {max-pods: '200'}}",
+                "\"nodeRegistration.kubeletExtraArgs\" is a map",
+            ),
+            ("join_configuration", "nodeRegistration: {kubeletExtraArgs: [{name: v, value: 2}]}", "quote numbers"),
+        ];
+        for (field, text, expected) in v1beta3 {
+            let mut p = ConfigPatches::default();
+            let slot = match field {
+                "cluster_configuration" => &mut p.cluster_configuration,
+                "init_configuration" => &mut p.init_configuration,
+                _ => &mut p.join_configuration,
+            };
+            *slot = Some(text.into());
+            let problems = validate_patches(&p);
+            assert_eq!(problems.len(), 1, "{text}: {problems:?}");
+            assert_eq!(problems[0].field, field);
+            assert!(problems[0].detail.contains(expected), "{}", problems[0].detail);
+        }
+    }
+
+    #[test]
+    fn malformed_patches() {
+        for (text, summary) in [
+            ("a: [", "Invalid YAML"),
+            ("- a\n- b\n", "Patch is not a mapping"),
+            ("a: 1\n---\nb: 2\n", "More than one document"),
+            ("apiServer: text", "Not a mapping"),
+            ("1: x", "Invalid field name"),
+        ] {
+            let p = ConfigPatches { cluster_configuration: Some(text.into()), ..Default::default() };
+            let problems = validate_patches(&p);
+            assert_eq!(problems.len(), 1, "{text}");
+            assert_eq!(problems[0].summary, summary, "{text}");
+        }
+        // Empty patches are no patches.
+        let p = ConfigPatches {
+            kubelet_configuration: Some("  \n".into()),
+            join_configuration: Some("{}".into()),
+            ..Default::default()
+        };
+        assert!(validate_patches(&p).is_empty());
+        // Rendering runs the same validation.
+        let mut sp = spec();
+        sp.patches.cluster_configuration = Some("bogus: 1".into());
+        let problems = problems_of(init_config(&sp, &node("cp", Role::ControlPlane), TOKEN, KEY).expect_err("invalid"));
+        assert!(problems[0].detail.contains("\"bogus\""));
+        let err = upload_certs_config(&sp, KEY).expect_err("invalid");
+        assert!(err.to_string().contains("cluster_configuration: Unknown kubeadm field"), "{err}");
+    }
+
+    #[test]
+    fn output_is_deterministic() {
+        let mut sp = spec();
+        sp.patches.kubelet_configuration = Some("{\"z\": 1, \"a\": {\"y\": 2, \"b\": 3}}".into());
+        let n = node("cp-1", Role::ControlPlane);
+        let a = init_config(&sp, &n, TOKEN, KEY).expect("render");
+        for _ in 0..5 {
+            assert_eq!(init_config(&sp, &n, TOKEN, KEY).expect("render"), a);
+        }
+        assert!(a.starts_with("apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\n"), "{a}");
+        assert!(a.contains("\n---\napiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\n"), "{a}");
+    }
+
+    #[test]
+    fn odd_values_are_quoted() {
+        let mut n = node("node: #1", Role::Worker);
+        n.address = "fd00::11".into();
+        n.taints = Some(vec![Taint { key: "a/b".into(), value: Some("yes".into()), effect: "NoExecute".into() }]);
+        let mut sp = spec();
+        sp.control_plane_endpoint = "[fd00::200]:6443".into();
+        sp.cluster_name = "- x: 'y' \"z\"\n\ttab".into();
+        sp.api_server_cert_sans = vec!["on".into(), "1_000".into(), "2024-01-01".into(), "0x1F".into(), "~".into()];
+        let text = init_config(&sp, &n, TOKEN, KEY).expect("render");
+        let d = docs(&text);
+        let init = find(&d, "InitConfiguration");
+        assert_eq!(init["nodeRegistration"]["name"].as_str(), Some("node: #1"));
+        assert_eq!(init["nodeRegistration"]["taints"][0]["value"].as_str(), Some("yes"));
+        assert_eq!(init["localAPIEndpoint"]["advertiseAddress"].as_str(), Some("fd00::11"));
+        let cluster = find(&d, "ClusterConfiguration");
+        assert_eq!(cluster["clusterName"].as_str(), Some("- x: 'y' \"z\"\n\ttab"));
+        let sans: Vec<_> =
+            cluster["apiServer"]["certSANs"].as_vec().expect("sans").iter().map(|v| v.as_str()).collect();
+        assert_eq!(sans, [Some("fd00::200"), Some("on"), Some("1_000"), Some("2024-01-01"), Some("0x1F"), Some("~")]);
+        // Every one of these is double-quoted, so YAML 1.1 readers see strings too.
+        for v in ["\"on\"", "\"1_000\"", "\"2024-01-01\"", "\"0x1F\"", "\"~\"", "\"yes\"", "\"node: #1\""] {
+            assert!(text.contains(v), "{v} in\n{text}");
+        }
+        for (raw, quoted) in [
+            ("a\u{2028}b", "\"a\\u2028b\""),
+            ("\u{7}", "\"\\u0007\""),
+            ("", "\"\""),
+            ("Null", "\"Null\""),
+            ("a:", "\"a:\""),
+            ("/etc/kubernetes/admin.conf", "/etc/kubernetes/admin.conf"),
+            ("unix:///run/x.sock", "unix:///run/x.sock"),
+        ] {
+            assert_eq!(quote(raw), quoted);
+            assert_eq!(docs(&format!("k: {quoted}"))[0]["k"].as_str(), Some(raw));
+        }
+    }
+
+    #[test]
+    fn kube_vip_manifest_is_an_arp_control_plane_pod() {
+        let vip = KubeVip {
+            address: "192.168.100.200".into(),
+            interface: "eth0".into(),
+            image: "ghcr.io/kube-vip/kube-vip:v1.0.1".into(),
+        };
+        let text = kube_vip_manifest(&vip, "/etc/kubernetes/super-admin.conf");
+        assert_eq!(kube_vip_manifest(&vip, "/etc/kubernetes/super-admin.conf"), text);
+        let d = docs(&text);
+        let pod = &d[0];
+        assert_eq!(pod["kind"].as_str(), Some("Pod"));
+        assert_eq!(pod["metadata"]["namespace"].as_str(), Some("kube-system"));
+        let spec = &pod["spec"];
+        assert_eq!(spec["hostNetwork"].as_bool(), Some(true));
+        assert_eq!(spec["hostAliases"][0]["ip"].as_str(), Some("127.0.0.1"));
+        assert_eq!(spec["hostAliases"][0]["hostnames"][0].as_str(), Some("kubernetes"));
+        assert_eq!(spec["volumes"][0]["hostPath"]["path"].as_str(), Some("/etc/kubernetes/super-admin.conf"));
+        let c = &spec["containers"][0];
+        assert_eq!(c["image"].as_str(), Some(vip.image.as_str()));
+        assert_eq!(c["volumeMounts"][0]["mountPath"].as_str(), Some("/etc/kubernetes/admin.conf"));
+        let caps: Vec<_> =
+            c["securityContext"]["capabilities"]["add"].as_vec().expect("caps").iter().map(|v| v.as_str()).collect();
+        assert_eq!(caps, [Some("NET_ADMIN"), Some("NET_RAW")]);
+        let env: BTreeMap<&str, &str> = c["env"]
+            .as_vec()
+            .expect("env")
+            .iter()
+            .filter_map(|e| Some((e["name"].as_str()?, e["value"].as_str()?)))
+            .collect();
+        for (name, value) in [
+            ("vip_arp", "true"),
+            ("port", "6443"),
+            ("vip_interface", "eth0"),
+            ("vip_cidr", "32"),
+            ("vip_subnet", "32"),
+            ("cp_enable", "true"),
+            ("vip_leaderelection", "true"),
+            ("vip_leaseduration", "5"),
+            ("vip_renewdeadline", "3"),
+            ("vip_retryperiod", "1"),
+            ("address", "192.168.100.200"),
+        ] {
+            assert_eq!(env.get(name), Some(&value), "{name}");
+        }
+        // Env values are strings to Kubernetes: numbers and booleans quoted.
+        assert!(text.contains("value: \"6443\"") && text.contains("value: \"true\""), "{text}");
+        let v6 = KubeVip { address: "fd00::200".into(), ..vip };
+        assert!(kube_vip_manifest(&v6, "/etc/kubernetes/admin.conf").contains("value: \"128\""));
+    }
+
+    #[test]
+    fn endpoint_hosts() {
+        assert_eq!(endpoint_host("192.168.1.1:6443").expect("host"), "192.168.1.1");
+        assert_eq!(endpoint_host("[fd00::1]:6443").expect("host"), "fd00::1");
+        assert_eq!(endpoint_host("fd00::1").expect("host"), "fd00::1");
+        assert_eq!(endpoint_host("cp.home.arpa").expect("host"), "cp.home.arpa");
+        assert!(endpoint_host(":6443").is_err());
+        assert!(endpoint_host("[fd00::1").is_err());
+    }
 }
