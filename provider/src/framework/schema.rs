@@ -192,6 +192,14 @@ impl Attribute {
         self
     }
 
+    /// Optional; when the configuration leaves it out, the provider plans a
+    /// value (known, or "known after apply").
+    #[must_use]
+    pub fn optional_computed(mut self) -> Self {
+        self.presence = Presence::OptionalComputed;
+        self
+    }
+
     /// Optional with a default the provider plans when it is left out.
     #[must_use]
     pub fn default_value(mut self, value: Value) -> Self {

@@ -46,7 +46,7 @@ fn from_json(json: &Json, ty: &Type, path: &AttributePath, depth: usize) -> Resu
             let wrapper = json.as_object().ok_or_else(wrong)?;
             let actual = Type::from_json(wrapper.get("type").ok_or_else(wrong)?)?;
             let inner = wrapper.get("value").unwrap_or(&Json::Null);
-            from_json(inner, &actual, path, depth + 1)?
+            Value::Typed(actual.clone(), Box::new(from_json(inner, &actual, path, depth + 1)?))
         }
         Type::Bool => Value::Bool(json.as_bool().ok_or_else(wrong)?),
         Type::Number => match json {
@@ -122,6 +122,7 @@ fn to_json(value: &Value, ty: &Type, path: &AttributePath) -> Result<Json, Value
                 found: "unknown".into(),
             });
         }
+        (Value::Typed(_, inner), ty) if !matches!(ty, Type::Dynamic) => to_json(inner, ty, path)?,
         (_, Type::Dynamic) => {
             let actual = value.implied_type();
             serde_json::json!({ "value": to_json(value, &actual, path)?, "type": actual.to_json() })

@@ -221,7 +221,8 @@ impl Reader<'_> {
                 if actual == Type::Dynamic {
                     return Err(ValueError::InvalidType(type_json));
                 }
-                self.value(&actual, path, depth + 1)
+                let inner = self.value(&actual, path, depth + 1)?;
+                Ok(Value::Typed(actual, Box::new(inner)))
             }
             Type::Bool => match self.byte(path)? {
                 0xc2 => Ok(Value::Bool(false)),
@@ -331,6 +332,7 @@ fn write_value(out: &mut Vec<u8>, value: &Value, ty: &Type, path: &AttributePath
     match (value, ty) {
         (Value::Null, _) => out.push(0xc0),
         (Value::Unknown, _) => out.extend_from_slice(&[0xd4, 0x00, 0x00]),
+        (Value::Typed(_, inner), ty) if !matches!(ty, Type::Dynamic) => write_value(out, inner, ty, path)?,
         (_, Type::Dynamic) => {
             let actual = value.implied_type();
             out.push(0x92);

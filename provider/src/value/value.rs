@@ -44,7 +44,7 @@ impl Number {
 ///
 /// Values do not carry their type; the schema gives it when encoding, and a
 /// `dynamic` attribute's type is derived from the value's shape.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, Default)]
 pub enum Value {
     /// No value.
     #[default]
@@ -67,6 +67,27 @@ pub enum Value {
     Object(BTreeMap<String, Value>),
     /// `tuple([...])`
     Tuple(Vec<Value>),
+    /// The value of a `dynamic` attribute with the type Terraform sent it
+    /// with, so it goes back with exactly that type: a value's shape cannot
+    /// tell an empty `map(string)` from an empty `map(number)`, or a typed
+    /// null from an untyped one. Accessors and equality look through it.
+    Typed(Type, Box<Value>),
+}
+
+impl PartialEq for Value {
+    fn eq(&self, other: &Self) -> bool {
+        match (self.untyped(), other.untyped()) {
+            (Value::Null, Value::Null) | (Value::Unknown, Value::Unknown) => true,
+            (Value::Bool(a), Value::Bool(b)) => a == b,
+            (Value::Number(a), Value::Number(b)) => a == b,
+            (Value::String(a), Value::String(b)) => a == b,
+            (Value::List(a), Value::List(b)) | (Value::Set(a), Value::Set(b)) | (Value::Tuple(a), Value::Tuple(b)) => {
+                a == b
+            }
+            (Value::Map(a), Value::Map(b)) | (Value::Object(a), Value::Object(b)) => a == b,
+            _ => false,
+        }
+    }
 }
 
 static NULL: Value = Value::Null;
@@ -86,19 +107,34 @@ impl Value {
         Value::List(items.into_iter().map(|s| Value::String(s.into())).collect())
     }
 
+    /// The value without its [`Value::Typed`] wrapper.
+    pub fn untyped(&self) -> &Value {
+        match self {
+            Value::Typed(_, inner) => inner.untyped(),
+            other => other,
+        }
+    }
+
+    fn untyped_mut(&mut self) -> &mut Value {
+        match self {
+            Value::Typed(_, inner) => inner.untyped_mut(),
+            other => other,
+        }
+    }
+
     /// Whether the value is null.
     pub fn is_null(&self) -> bool {
-        matches!(self, Value::Null)
+        matches!(self.untyped(), Value::Null)
     }
 
     /// Whether the value itself is unknown (not looking inside).
     pub fn is_unknown(&self) -> bool {
-        matches!(self, Value::Unknown)
+        matches!(self.untyped(), Value::Unknown)
     }
 
     /// Whether the value and everything inside it is known.
     pub fn is_wholly_known(&self) -> bool {
-        match self {
+        match self.untyped() {
             Value::Unknown => false,
             Value::List(items) | Value::Set(items) | Value::Tuple(items) => items.iter().all(Value::is_wholly_known),
             Value::Map(items) | Value::Object(items) => items.values().all(Value::is_wholly_known),
@@ -108,7 +144,7 @@ impl Value {
 
     /// An object attribute, or null when absent or when this is not an object.
     pub fn get(&self, name: &str) -> &Value {
-        match self {
+        match self.untyped() {
             Value::Object(attributes) => attributes.get(name).unwrap_or(&NULL),
             _ => &NULL,
         }
@@ -117,7 +153,7 @@ impl Value {
     /// A mutable object attribute; inserts null when absent. Does nothing
     /// useful on non-objects (returns a detached slot).
     pub fn get_mut(&mut self, name: &str) -> Option<&mut Value> {
-        match self {
+        match self.untyped_mut() {
             Value::Object(attributes) => Some(attributes.entry(name.to_string()).or_default()),
             _ => None,
         }
@@ -125,14 +161,14 @@ impl Value {
 
     /// Sets an object attribute; ignored on non-objects.
     pub fn set(&mut self, name: &str, value: Value) {
-        if let Value::Object(attributes) = self {
+        if let Value::Object(attributes) = self.untyped_mut() {
             attributes.insert(name.to_string(), value);
         }
     }
 
     /// The string, when this is a known string.
     pub fn as_str(&self) -> Option<&str> {
-        match self {
+        match self.untyped() {
             Value::String(s) => Some(s),
             _ => None,
         }
@@ -140,7 +176,7 @@ impl Value {
 
     /// The bool, when this is a known bool.
     pub fn as_bool(&self) -> Option<bool> {
-        match self {
+        match self.untyped() {
             Value::Bool(b) => Some(*b),
             _ => None,
         }
@@ -148,7 +184,7 @@ impl Value {
 
     /// The number as `i64`, when known and whole.
     pub fn as_i64(&self) -> Option<i64> {
-        match self {
+        match self.untyped() {
             Value::Number(n) => n.as_i64(),
             _ => None,
         }
@@ -156,7 +192,7 @@ impl Value {
 
     /// Elements of a list, set or tuple.
     pub fn as_slice(&self) -> Option<&[Value]> {
-        match self {
+        match self.untyped() {
             Value::List(items) | Value::Set(items) | Value::Tuple(items) => Some(items),
             _ => None,
         }
@@ -164,7 +200,7 @@ impl Value {
 
     /// Entries of a map or object.
     pub fn as_map(&self) -> Option<&BTreeMap<String, Value>> {
-        match self {
+        match self.untyped() {
             Value::Map(items) | Value::Object(items) => Some(items),
             _ => None,
         }
@@ -180,7 +216,7 @@ impl Value {
 
     /// Equality as Terraform sees it: sets compare without order.
     pub fn semantically_equal(&self, other: &Value) -> bool {
-        match (self, other) {
+        match (self.untyped(), other.untyped()) {
             (Value::Set(a), Value::Set(b)) => {
                 a.len() == b.len()
                     && a.iter().all(|x| b.iter().any(|y| x.semantically_equal(y)))
@@ -196,7 +232,7 @@ impl Value {
                 (Some(x), Some(y)) => x == y,
                 _ => a.to_text() == b.to_text(),
             },
-            _ => self == other,
+            (a, b) => a == b,
         }
     }
 
@@ -207,6 +243,7 @@ impl Value {
             items.first().map_or(Type::Dynamic, Value::implied_type)
         }
         match self {
+            Value::Typed(ty, _) => ty.clone(),
             Value::Null | Value::Unknown => Type::Dynamic,
             Value::Bool(_) => Type::Bool,
             Value::Number(_) => Type::Number,
