@@ -13,6 +13,7 @@
 
 pub mod cloudinit;
 pub mod framework;
+pub mod kubeadm;
 pub mod plugin;
 pub mod proto;
 pub mod protocol;

@@ -1,14 +1,14 @@
-//! The `kubeadm` provider (`terraform.local/homelab/kubeadm`), which will
-//! serve `kubeadm_cluster`. The resource itself is built in its own issue;
-//! until then the provider answers with no resource types, so a
-//! configuration using `kubeadm_cluster` gets Terraform's clear
-//! "unsupported resource type" error at validate time.
+//! The `kubeadm` provider (`terraform.local/homelab/kubeadm`), serving
+//! `kubeadm_cluster`. The provider block has no settings: everything a
+//! cluster needs (SSH, endpoints) is on the resource, so one configuration
+//! can manage several clusters.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
 use crate::framework::{Block, Diagnostics, Provider, Resource, Schema};
+use crate::kubeadm::KubeadmCluster;
 use crate::value::Value;
 
 /// The kubeadm provider.
@@ -30,6 +30,6 @@ impl Provider for KubeadmProvider {
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource>> {
-        Vec::new()
+        vec![Arc::new(KubeadmCluster)]
     }
 }

@@ -1,0 +1,28 @@
+variable "lab_file" {
+  description = "The JSON that `homelab-lab up --out FILE` wrote: hosts, roles, addresses, host keys, the VIP."
+  type        = string
+}
+
+variable "kubernetes_version" {
+  description = "kubeadm version on the nodes (the lab simulates v1.35.0)."
+  type        = string
+  default     = "1.35.0"
+}
+
+variable "exclude_nodes" {
+  description = "Lab hosts to leave out of the cluster (to exercise node removal)."
+  type        = list(string)
+  default     = []
+}
+
+variable "instance_ids" {
+  description = "Per-node replacement marker; change one to simulate a replaced VM."
+  type        = map(string)
+  default     = {}
+}
+
+variable "destroy_mode" {
+  description = "\"reset\" or \"forget\"."
+  type        = string
+  default     = "reset"
+}

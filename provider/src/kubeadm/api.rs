@@ -1,0 +1,216 @@
+//! The few Kubernetes API calls the resource makes, over HTTPS through the
+//! control plane endpoint (the kube-vip address), trusting only the
+//! cluster CA and authenticating with the admin client certificate.
+//! Refresh costs one request (`GET /api/v1/nodes`).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::{Value as Json, json};
+
+use super::error::KubeadmError;
+use super::pki::CertPair;
+
+/// What refresh needs to know about one Node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeInfo {
+    pub name: String,
+    pub ready: bool,
+    pub kubelet_version: String,
+    pub internal_ip: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    pub unschedulable: bool,
+}
+
+/// A client for one cluster.
+#[derive(Debug, Clone)]
+pub struct ApiClient {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl ApiClient {
+    /// A client for `server` (`https://host:port`) trusting `ca_pem` and
+    /// presenting `admin`.
+    pub fn new(server: &str, ca_pem: &str, admin: &CertPair, timeout: Duration) -> Result<Self, KubeadmError> {
+        let tls = |e: reqwest::Error| KubeadmError::Secrets(format!("TLS setup for the API client: {e}"));
+        let ca = reqwest::Certificate::from_pem(ca_pem.as_bytes()).map_err(tls)?;
+        let identity =
+            reqwest::Identity::from_pem(format!("{}\n{}", admin.cert_pem, admin.key_pem).as_bytes()).map_err(tls)?;
+        let http = reqwest::Client::builder()
+            .tls_certs_only([ca])
+            .identity(identity)
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
+            .timeout(timeout)
+            .no_proxy()
+            .build()
+            .map_err(tls)?;
+        Ok(Self { http, base: server.trim_end_matches('/').to_string() })
+    }
+
+    async fn send(&self, what: &str, request: reqwest::RequestBuilder) -> Result<Json, KubeadmError> {
+        let err = |reason: String| KubeadmError::Api { what: what.to_string(), reason };
+        let response = request.send().await.map_err(|e| err(transport_error(&e)))?;
+        let status = response.status();
+        let body = response.text().await.map_err(|e| err(e.to_string()))?;
+        if !status.is_success() {
+            let message = serde_json::from_str::<Json>(&body)
+                .ok()
+                .and_then(|j| j.get("message").and_then(Json::as_str).map(str::to_string))
+                .unwrap_or(body);
+            return Err(err(format!("{status}: {message}")));
+        }
+        Ok(serde_json::from_str(&body).unwrap_or(Json::String(body)))
+    }
+
+    /// `GET /readyz`: Ok when the API server says it is ready.
+    pub async fn ready(&self) -> Result<(), KubeadmError> {
+        self.send("GET /readyz", self.http.get(format!("{}/readyz", self.base))).await.map(|_| ())
+    }
+
+    /// Polls `/readyz` until it answers or `wait` passes.
+    pub async fn wait_ready(
+        &self,
+        wait: Duration,
+        cancel: &tokio_util::sync::CancellationToken,
+    ) -> Result<(), KubeadmError> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let last = match self.ready().await {
+                Ok(()) => return Ok(()),
+                Err(e) => e.to_string(),
+            };
+            if tokio::time::Instant::now() >= deadline {
+                return Err(KubeadmError::ApiNotReady {
+                    endpoint: self.base.trim_start_matches("https://").to_string(),
+                    waited: wait,
+                    last_error: last,
+                });
+            }
+            tokio::select! {
+                () = cancel.cancelled() => return Err(KubeadmError::Cancelled),
+                () = tokio::time::sleep(Duration::from_millis(250)) => {}
+            }
+        }
+    }
+
+    /// Every Node, by name.
+    pub async fn nodes(&self) -> Result<BTreeMap<String, NodeInfo>, KubeadmError> {
+        let list = self.send("GET /api/v1/nodes", self.http.get(format!("{}/api/v1/nodes", self.base))).await?;
+        let items = list.get("items").and_then(Json::as_array).cloned().unwrap_or_default();
+        Ok(items.iter().filter_map(parse_node).map(|n| (n.name.clone(), n)).collect())
+    }
+
+    /// Merge-patches a Node's labels (`None` deletes a label), taints and
+    /// schedulability.
+    pub async fn patch_node(&self, name: &str, patch: Json) -> Result<(), KubeadmError> {
+        let what = format!("PATCH /api/v1/nodes/{name}");
+        let request = self
+            .http
+            .patch(format!("{}/api/v1/nodes/{name}", self.base))
+            .header("Content-Type", "application/merge-patch+json")
+            .body(patch.to_string());
+        self.send(&what, request).await.map(|_| ())
+    }
+
+    /// Marks a Node unschedulable.
+    pub async fn cordon(&self, name: &str) -> Result<(), KubeadmError> {
+        self.patch_node(name, json!({"spec": {"unschedulable": true}})).await
+    }
+
+    /// Evicts every Pod on the node except DaemonSet and static (mirror) pods,
+    /// as `kubectl drain --ignore-daemonsets` does.
+    pub async fn drain(&self, name: &str) -> Result<usize, KubeadmError> {
+        let url = format!("{}/api/v1/pods?fieldSelector=spec.nodeName%3D{name}", self.base);
+        let pods = self.send(&format!("GET pods on {name}"), self.http.get(url)).await?;
+        let mut evicted = 0;
+        for pod in pods.get("items").and_then(Json::as_array).into_iter().flatten() {
+            let meta = &pod["metadata"];
+            let owned_by_daemonset =
+                meta["ownerReferences"].as_array().is_some_and(|refs| refs.iter().any(|r| r["kind"] == "DaemonSet"));
+            let mirror = meta["annotations"].get("kubernetes.io/config.mirror").is_some();
+            if owned_by_daemonset || mirror {
+                continue;
+            }
+            let (Some(ns), Some(pod_name)) = (meta["namespace"].as_str(), meta["name"].as_str()) else { continue };
+            let body =
+                json!({"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": pod_name, "namespace": ns}});
+            let request = self
+                .http
+                .post(format!("{}/api/v1/namespaces/{ns}/pods/{pod_name}/eviction", self.base))
+                .header("Content-Type", "application/json")
+                .body(body.to_string());
+            self.send(&format!("evict {ns}/{pod_name}"), request).await?;
+            evicted += 1;
+        }
+        Ok(evicted)
+    }
+
+    /// Deletes a Node; a missing one is fine.
+    pub async fn delete_node(&self, name: &str) -> Result<(), KubeadmError> {
+        let what = format!("DELETE /api/v1/nodes/{name}");
+        match self.send(&what, self.http.delete(format!("{}/api/v1/nodes/{name}", self.base))).await {
+            Err(KubeadmError::Api { reason, .. }) if reason.starts_with("404") => Ok(()),
+            other => other.map(|_| ()),
+        }
+    }
+}
+
+fn transport_error(e: &reqwest::Error) -> String {
+    // reqwest's Display hides the cause ("error sending request"): walk it.
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+fn parse_node(item: &Json) -> Option<NodeInfo> {
+    let name = item["metadata"]["name"].as_str()?.to_string();
+    let ready = item["status"]["conditions"]
+        .as_array()
+        .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"));
+    let internal_ip = item["status"]["addresses"].as_array().and_then(|a| {
+        a.iter().find(|a| a["type"] == "InternalIP").and_then(|a| a["address"].as_str()).map(str::to_string)
+    });
+    let labels = item["metadata"]["labels"]
+        .as_object()
+        .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string()))).collect())
+        .unwrap_or_default();
+    Some(NodeInfo {
+        name,
+        ready,
+        kubelet_version: item["status"]["nodeInfo"]["kubeletVersion"].as_str().unwrap_or_default().to_string(),
+        internal_ip,
+        labels,
+        unschedulable: item["spec"]["unschedulable"].as_bool().unwrap_or(false),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_list_items_parse_like_the_api_serves_them() {
+        let item = json!({
+            "metadata": {"name": "cp-1", "labels": {"node-role.kubernetes.io/control-plane": ""}},
+            "spec": {"unschedulable": true},
+            "status": {
+                "conditions": [{"type": "MemoryPressure", "status": "False"}, {"type": "Ready", "status": "True"}],
+                "addresses": [{"type": "Hostname", "address": "cp-1"}, {"type": "InternalIP", "address": "10.0.0.1"}],
+                "nodeInfo": {"kubeletVersion": "v1.35.0"}
+            }
+        });
+        let node = parse_node(&item).unwrap();
+        assert!(node.ready && node.unschedulable);
+        assert_eq!(node.internal_ip.as_deref(), Some("10.0.0.1"));
+        assert_eq!(node.kubelet_version, "v1.35.0");
+        let not_ready =
+            json!({"metadata": {"name": "wk-1"}, "status": {"conditions": [{"type": "Ready", "status": "Unknown"}]}});
+        assert!(!parse_node(&not_ready).unwrap().ready);
+    }
+}

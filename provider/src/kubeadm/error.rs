@@ -1,0 +1,127 @@
+//! Errors of the kubeadm lifecycle. Converted to diagnostics only at the
+//! resource boundary (`resource.rs`), where the node and the step are named.
+
+use std::time::Duration;
+
+use crate::ssh::SshError;
+
+/// What can go wrong while bootstrapping or changing a cluster.
+#[derive(Debug, thiserror::Error)]
+pub enum KubeadmError {
+    /// SSH to a node failed (connect, host key, auth, a lost connection or a timeout).
+    #[error("{node}: {source}")]
+    Ssh {
+        /// The node's name in `nodes`.
+        node: String,
+        /// The SSH failure.
+        #[source]
+        source: SshError,
+    },
+    /// A remote step exited non-zero; `output` has secrets removed.
+    #[error("{node}: {step} failed (exit status {status}):\n{output}")]
+    Step {
+        /// The node's name.
+        node: String,
+        /// What was being done, e.g. "kubeadm join".
+        step: String,
+        /// Exit status, or "none" when the command was killed.
+        status: String,
+        /// The command's stderr and stdout, redacted.
+        output: String,
+    },
+    /// cloud-init did not finish successfully on a node.
+    #[error("{node}: cloud-init did not finish successfully (`cloud-init status --long`):\n{status}")]
+    CloudInit {
+        /// The node's name.
+        node: String,
+        /// What `cloud-init status --long` said.
+        status: String,
+    },
+    /// A node is not ready for kubeadm (containerd, swap, version).
+    #[error("{node}: not ready for kubeadm: {problems}")]
+    Precondition {
+        /// The node's name.
+        node: String,
+        /// Every failed check, separated by "; ".
+        problems: String,
+    },
+    /// The init node already holds another cluster; nothing was changed.
+    #[error("{node}: {reason}")]
+    ForeignCluster {
+        /// The node's name.
+        node: String,
+        /// What was found.
+        reason: String,
+    },
+    /// The API server did not answer in time.
+    #[error("the API server at {endpoint} did not become ready within {waited:?}: {last_error}")]
+    ApiNotReady {
+        /// `host:port` tried.
+        endpoint: String,
+        /// How long we waited.
+        waited: Duration,
+        /// The last error seen.
+        last_error: String,
+    },
+    /// An API request failed.
+    #[error("Kubernetes API {what}: {reason}")]
+    Api {
+        /// The request, e.g. "GET /api/v1/nodes".
+        what: String,
+        /// Status and message, or the transport error.
+        reason: String,
+    },
+    /// Nodes did not register with the API server in time.
+    #[error("nodes did not register within {waited:?}: {missing}")]
+    NodesMissing {
+        /// Node names still missing.
+        missing: String,
+        /// How long we waited.
+        waited: Duration,
+    },
+    /// The cluster's secrets could not be produced or read.
+    #[error("cluster secrets: {0}")]
+    Secrets(String),
+    /// Terraform asked the provider to stop.
+    #[error("interrupted: Terraform asked the provider to stop")]
+    Cancelled,
+    /// The step's deadline (`timeouts`) passed.
+    #[error("{what} did not finish within the {timeout:?} timeout")]
+    Timeout {
+        /// The operation, e.g. "create".
+        what: String,
+        /// The limit.
+        timeout: Duration,
+    },
+}
+
+impl KubeadmError {
+    /// The node at fault, when one is.
+    pub fn node(&self) -> Option<&str> {
+        match self {
+            KubeadmError::Ssh { node, .. }
+            | KubeadmError::Step { node, .. }
+            | KubeadmError::CloudInit { node, .. }
+            | KubeadmError::Precondition { node, .. }
+            | KubeadmError::ForeignCluster { node, .. } => Some(node),
+            _ => None,
+        }
+    }
+
+    /// A short summary for a diagnostic.
+    pub fn summary(&self) -> &'static str {
+        match self {
+            KubeadmError::Ssh { .. } => "Cannot reach node over SSH",
+            KubeadmError::Step { .. } => "Command failed on node",
+            KubeadmError::CloudInit { .. } => "cloud-init did not finish on node",
+            KubeadmError::Precondition { .. } => "Node is not ready for kubeadm",
+            KubeadmError::ForeignCluster { .. } => "Node belongs to another cluster",
+            KubeadmError::ApiNotReady { .. } => "Kubernetes API server not ready",
+            KubeadmError::Api { .. } => "Kubernetes API request failed",
+            KubeadmError::NodesMissing { .. } => "Nodes did not register",
+            KubeadmError::Secrets(_) => "Cluster secrets unavailable",
+            KubeadmError::Cancelled => "Interrupted",
+            KubeadmError::Timeout { .. } => "Timed out",
+        }
+    }
+}

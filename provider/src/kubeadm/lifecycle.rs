@@ -1,0 +1,571 @@
+//! The remote work of create, update and delete, in the order kubeadm needs:
+//! init on one control plane, the other control planes one at a time, the
+//! workers in parallel. Every step first looks at what the node already
+//! holds, so an apply cut off anywhere is finished by the next one without
+//! a second `kubeadm init` or a re-join of a joined node.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use futures::future::join_all;
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use super::api::{ApiClient, NodeInfo};
+use super::config::{self, Role};
+use super::error::KubeadmError;
+use super::model::Cluster;
+use super::node::{KUBE_VIP_MANIFEST, Marker, NodeSession, host_key_policy};
+use super::pki::{self, ClusterSecrets};
+
+/// How long one SSH connection attempt may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
+/// Bootstrap tokens made for later joins live this long.
+const JOIN_TOKEN_TTL: &str = "2h";
+
+/// Per-node result of an apply, for state.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Host keys seen, by node.
+    pub host_keys: BTreeMap<String, String>,
+    /// Nodes as the API server last listed them.
+    pub api_nodes: BTreeMap<String, NodeInfo>,
+    /// Nodes removed from the cluster by this apply.
+    pub removed: BTreeSet<String>,
+    /// Problems that did not stop the apply (a removed node that no longer answers).
+    pub warnings: Vec<KubeadmError>,
+}
+
+/// What an update must do beyond the create path.
+#[derive(Debug, Default)]
+pub struct Changes {
+    /// Nodes whose VM was replaced: new host key expected, stale Node and etcd member go.
+    pub replaced: BTreeSet<String>,
+    /// Nodes to join (new, replaced, or no longer in the cluster).
+    pub join: BTreeSet<String>,
+    /// Nodes to remove, in order.
+    pub remove: Vec<Removal>,
+    /// Nodes whose labels or taints changed: (name, labels to delete).
+    pub relabel: Vec<(String, Vec<String>)>,
+    /// The kube-vip settings changed: rewrite the manifest on the control planes.
+    pub kube_vip: bool,
+}
+
+/// A node leaving the cluster, as state last knew it.
+#[derive(Debug, Clone)]
+pub struct Removal {
+    pub name: String,
+    pub role: Role,
+    pub address: String,
+}
+
+/// Everything the steps share.
+pub struct Ctx<'a> {
+    pub cluster: &'a Cluster,
+    pub secrets: &'a ClusterSecrets,
+    pub ca_hash: String,
+    pub api: ApiClient,
+    pub cancel: CancellationToken,
+    /// Host keys recorded in state.
+    pub recorded_keys: BTreeMap<String, String>,
+    /// Bound on one remote kubeadm step.
+    pub step_timeout: Duration,
+}
+
+// By hand: the secrets must never reach a log.
+impl std::fmt::Debug for Ctx<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ctx").field("endpoint", &self.cluster.spec.control_plane_endpoint).finish_non_exhaustive()
+    }
+}
+
+impl<'a> Ctx<'a> {
+    /// Context for `cluster` with `secrets`.
+    pub fn new(
+        cluster: &'a Cluster,
+        secrets: &'a ClusterSecrets,
+        recorded_keys: BTreeMap<String, String>,
+        step_timeout: Duration,
+        cancel: CancellationToken,
+    ) -> Result<Self, KubeadmError> {
+        let ca_hash = pki::ca_cert_hash(&secrets.ca.cert_pem).map_err(|e| KubeadmError::Secrets(e.to_string()))?;
+        let api = ApiClient::new(&cluster.server_url(), &secrets.ca.cert_pem, &secrets.admin, Duration::from_secs(10))?;
+        Ok(Self { cluster, secrets, ca_hash, api, cancel, recorded_keys, step_timeout })
+    }
+
+    fn secret_strings(&self) -> Vec<String> {
+        vec![
+            self.secrets.bootstrap_token.clone(),
+            self.secrets.certificate_key.clone(),
+            self.secrets.bootstrap_token.split('.').nth(1).unwrap_or_default().to_string(),
+        ]
+    }
+
+    async fn connect(&self, name: &str, replaced: bool) -> Result<NodeSession, KubeadmError> {
+        self.connect_to(name, &self.cluster.nodes[name].spec.address, replaced).await
+    }
+
+    async fn connect_to(&self, name: &str, address: &str, replaced: bool) -> Result<NodeSession, KubeadmError> {
+        let policy = host_key_policy(self.cluster, name, self.recorded_keys.get(name).map(String::as_str), replaced);
+        let secrets = self.secret_strings();
+        NodeSession::connect(self.cluster, name, address, policy, CONNECT_TIMEOUT, &secrets, &self.cancel).await
+    }
+
+    fn kube_vip_manifest(&self, kubeconfig: &str) -> Option<String> {
+        self.cluster.kube_vip.as_ref().map(|vip| config::kube_vip_manifest(vip, kubeconfig))
+    }
+
+    fn token_config(&self) -> String {
+        config::token_config(&self.secrets.bootstrap_token, JOIN_TOKEN_TTL)
+    }
+
+    /// Connects to `names` in parallel, waits for cloud-init and checks
+    /// preconditions; returns the sessions and every node's error.
+    async fn prepare(
+        &self,
+        names: &[String],
+        replaced: &BTreeSet<String>,
+        progress: &mut Progress,
+    ) -> (BTreeMap<String, NodeSession>, Vec<KubeadmError>) {
+        let version = &self.cluster.spec.kubernetes_version;
+        let results = join_all(names.iter().map(|name| async move {
+            let session = self.connect(name, replaced.contains(name)).await?;
+            session.wait_cloud_init(self.step_timeout).await?;
+            session.check_preconditions(version).await?;
+            Ok::<_, KubeadmError>(session)
+        }))
+        .await;
+        let mut sessions = BTreeMap::new();
+        let mut errors = Vec::new();
+        for (name, result) in names.iter().zip(results) {
+            match result {
+                Ok(session) => {
+                    progress.host_keys.insert(name.clone(), session.host_key());
+                    sessions.insert(name.clone(), session);
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+        (sessions, errors)
+    }
+
+    /// `kubeadm init` on the init node, unless this cluster's init already
+    /// happened there. Refuses a node that holds another cluster.
+    async fn init(&self, session: &NodeSession) -> Result<(), KubeadmError> {
+        let probe = session.probe().await?;
+        let ours = |m: &Marker| m.secrets.ca == self.secrets.ca;
+        match &probe.marker {
+            Some(m) if ours(m) && m.initialized && probe.admin_conf => {
+                tracing::info!(node = %session.name, "kubeadm init already done; resuming");
+                return Ok(());
+            }
+            // An init that was cut off: nothing can have joined yet.
+            Some(m) if ours(m) && (probe.admin_conf || probe.kubelet_conf) => {
+                tracing::info!(node = %session.name, "resetting an interrupted kubeadm init");
+                session.reset().await?;
+            }
+            Some(m) if ours(m) => {}
+            Some(m) => {
+                return Err(KubeadmError::ForeignCluster {
+                    node: session.name.clone(),
+                    reason: format!(
+                        "it was initialised for cluster {:?} at {} by an earlier apply with other certificates. Run `terraform plan` again: a plan for a new cluster adopts that attempt's certificates when the init node answers. To start over instead, run `kubeadm reset -f` on the node.",
+                        m.cluster_name, m.endpoint
+                    ),
+                });
+            }
+            None if probe.admin_conf || probe.kubelet_conf => {
+                return Err(KubeadmError::ForeignCluster {
+                    node: session.name.clone(),
+                    reason: "it already belongs to a Kubernetes cluster this resource did not create (/etc/kubernetes holds kubeconfigs). Adopt that cluster with `terraform import`, or run `kubeadm reset -f` on the node first.".to_string(),
+                });
+            }
+            None => {}
+        }
+        let mut marker = Marker {
+            endpoint: self.cluster.spec.control_plane_endpoint.clone(),
+            cluster_name: self.cluster.spec.cluster_name.clone(),
+            secrets: self.secrets.clone(),
+            initialized: false,
+        };
+        session.write_marker(&marker).await?;
+        for (path, content, mode) in pki::init_node_files(self.secrets) {
+            session.write_file(path, &content, mode).await?;
+        }
+        // kubeadm >= 1.29: admin.conf has no rights until init binds them,
+        // so kube-vip needs super-admin.conf to win its lease during init.
+        if let Some(manifest) = self.kube_vip_manifest("/etc/kubernetes/super-admin.conf") {
+            session.write_file(KUBE_VIP_MANIFEST, &manifest, 0o600).await?;
+        }
+        let node = &self.cluster.nodes[&session.name].spec;
+        let init_config =
+            config::init_config(&self.cluster.spec, node, &self.secrets.bootstrap_token, &self.secrets.certificate_key)
+                .map_err(|e| KubeadmError::Secrets(e.to_string()))?;
+        session.kubeadm_init(&init_config, self.step_timeout).await?;
+        if let Some(manifest) = self.kube_vip_manifest("/etc/kubernetes/admin.conf") {
+            session.write_file(KUBE_VIP_MANIFEST, &manifest, 0o600).await?;
+        }
+        marker.initialized = true;
+        session.write_marker(&marker).await
+    }
+
+    /// Joins `session`'s node unless it already is a member. A node the API
+    /// lists but whose disk is empty (a replaced VM) loses its stale Node
+    /// and etcd member first; a half-joined node is reset first.
+    async fn join(
+        &self,
+        session: &NodeSession,
+        api_nodes: &BTreeMap<String, NodeInfo>,
+        etcd_via: Option<&NodeSession>,
+    ) -> Result<bool, KubeadmError> {
+        let node = &self.cluster.nodes[&session.name].spec;
+        let probe = session.probe().await?;
+        let registered = api_nodes.contains_key(&node.name);
+        if registered && probe.kubelet_conf {
+            return Ok(false);
+        }
+        if probe.kubelet_conf || probe.admin_conf {
+            session.reset().await?;
+        }
+        if registered {
+            if node.role == Role::ControlPlane {
+                if let Some(cp) = etcd_via {
+                    cp.remove_etcd_member(&node.name).await?;
+                }
+            }
+            self.api.delete_node(&node.name).await?;
+        }
+        let certificate_key = (node.role == Role::ControlPlane).then_some(self.secrets.certificate_key.as_str());
+        let join_config = config::join_config(
+            &self.cluster.spec,
+            node,
+            &self.secrets.bootstrap_token,
+            &self.ca_hash,
+            certificate_key,
+        )
+        .map_err(|e| KubeadmError::Secrets(e.to_string()))?;
+        session.kubeadm_join(&join_config, self.step_timeout).await?;
+        // After the join: kubeadm's preflight wants an empty manifests dir.
+        if node.role == Role::ControlPlane {
+            if let Some(manifest) = self.kube_vip_manifest("/etc/kubernetes/admin.conf") {
+                session.write_file(KUBE_VIP_MANIFEST, &manifest, 0o600).await?;
+            }
+        }
+        Ok(true)
+    }
+
+    /// Waits until the API server lists every node in `names`.
+    async fn wait_registered(
+        &self,
+        names: &BTreeSet<String>,
+        wait: Duration,
+    ) -> Result<BTreeMap<String, NodeInfo>, KubeadmError> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let nodes = self.api.nodes().await?;
+            let missing: Vec<&str> = names.iter().filter(|n| !nodes.contains_key(*n)).map(String::as_str).collect();
+            if missing.is_empty() {
+                return Ok(nodes);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(KubeadmError::NodesMissing { missing: missing.join(", "), waited: wait });
+            }
+            tokio::select! {
+                () = self.cancel.cancelled() => return Err(KubeadmError::Cancelled),
+                () = tokio::time::sleep(Duration::from_millis(250)) => {}
+            }
+        }
+    }
+
+    /// Sets labels (and removes `deleted` ones) and taints of `name` through the API.
+    async fn label(&self, name: &str, deleted: &[String]) -> Result<(), KubeadmError> {
+        let node = &self.cluster.nodes[name].spec;
+        let mut labels = serde_json::Map::new();
+        for key in deleted {
+            labels.insert(key.clone(), serde_json::Value::Null);
+        }
+        for (k, v) in &node.labels {
+            labels.insert(k.clone(), json!(v));
+        }
+        let mut patch = json!({"metadata": {"labels": labels}});
+        if let Some(taints) = &node.taints {
+            let taints: Vec<_> = taints
+                .iter()
+                .map(|t| match &t.value {
+                    Some(v) => json!({"key": t.key, "value": v, "effect": t.effect}),
+                    None => json!({"key": t.key, "effect": t.effect}),
+                })
+                .collect();
+            patch["spec"] = json!({"taints": taints});
+        }
+        self.api.patch_node(name, patch).await
+    }
+
+    /// Joins the control planes in `cps` one at a time, then `workers` in
+    /// parallel. Returns the errors; stops at the first control plane that fails.
+    async fn join_all(
+        &self,
+        sessions: &BTreeMap<String, NodeSession>,
+        cps: &[String],
+        workers: &[String],
+        api_nodes: &BTreeMap<String, NodeInfo>,
+        etcd_via: Option<&NodeSession>,
+    ) -> Vec<KubeadmError> {
+        for name in cps {
+            if let Err(e) = self.join(&sessions[name], api_nodes, etcd_via).await {
+                return vec![e];
+            }
+        }
+        let results = join_all(workers.iter().map(|name| self.join(&sessions[name], api_nodes, etcd_via))).await;
+        results.into_iter().filter_map(Result::err).collect()
+    }
+
+    /// Create: prepare every node, init, joins, wait, labels.
+    pub async fn create(&self, progress: &mut Progress) -> Vec<KubeadmError> {
+        let cluster = self.cluster;
+        let names: Vec<String> = cluster.nodes.keys().cloned().collect();
+        let (sessions, errors) = self.prepare(&names, &BTreeSet::new(), progress).await;
+        if !errors.is_empty() {
+            close_all(sessions).await;
+            return errors;
+        }
+        let result = self.create_with(&sessions, progress).await;
+        close_all(sessions).await;
+        result
+    }
+
+    async fn create_with(
+        &self,
+        sessions: &BTreeMap<String, NodeSession>,
+        progress: &mut Progress,
+    ) -> Vec<KubeadmError> {
+        let cluster = self.cluster;
+        let init = &sessions[&cluster.init_node];
+        if let Err(e) = self.init(init).await {
+            return vec![e];
+        }
+        if let Err(e) = self.api.wait_ready(self.step_timeout, &self.cancel).await {
+            return vec![e];
+        }
+        let api_nodes = match self.api.nodes().await {
+            Ok(n) => n,
+            Err(e) => return vec![e],
+        };
+        let cps: Vec<String> =
+            cluster.control_planes().map(|n| n.spec.name.clone()).filter(|n| *n != cluster.init_node).collect();
+        let workers: Vec<String> = cluster.workers().map(|n| n.spec.name.clone()).collect();
+        let pending = cps.iter().chain(&workers).any(|n| !api_nodes.contains_key(n));
+        if pending {
+            let upload = config::upload_certs_config(&cluster.spec, &self.secrets.certificate_key)
+                .map_err(|e| KubeadmError::Secrets(e.to_string()));
+            let refreshed = match upload {
+                Ok(upload) => init.refresh_join_credentials(&self.token_config(), Some(&upload)).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = refreshed {
+                return vec![e];
+            }
+        }
+        let errors = self.join_all(sessions, &cps, &workers, &api_nodes, Some(init)).await;
+        if !errors.is_empty() {
+            return errors;
+        }
+        self.finish(&cluster.nodes.keys().cloned().collect(), &[], progress).await
+    }
+
+    /// Waits for `names` to register, applies labels and taints, records the node list.
+    async fn finish(
+        &self,
+        names: &BTreeSet<String>,
+        relabel: &[(String, Vec<String>)],
+        progress: &mut Progress,
+    ) -> Vec<KubeadmError> {
+        match self.wait_registered(names, self.step_timeout).await {
+            Ok(nodes) => progress.api_nodes = nodes,
+            Err(e) => return vec![e],
+        }
+        let mut errors = Vec::new();
+        let relabels = relabel.iter().map(|(n, d)| (n.clone(), d.clone()));
+        let fresh = names
+            .iter()
+            .filter(|n| {
+                let node = &self.cluster.nodes[*n].spec;
+                !node.labels.is_empty() || node.taints.is_some()
+            })
+            .map(|n| (n.clone(), Vec::new()));
+        let todo: BTreeMap<String, Vec<String>> = fresh.chain(relabels).collect();
+        for (name, deleted) in &todo {
+            if let Err(e) = self.label(name, deleted).await {
+                errors.push(e);
+            }
+        }
+        if let Ok(nodes) = self.api.nodes().await {
+            progress.api_nodes = nodes;
+        }
+        errors
+    }
+
+    /// Update: join new, replaced and departed nodes, then remove the nodes
+    /// gone from the configuration, then labels and kube-vip.
+    pub async fn update(&self, changes: &Changes, prior_cps: &[String], progress: &mut Progress) -> Vec<KubeadmError> {
+        let cluster = self.cluster;
+        let api_nodes = match self.api.nodes().await {
+            Ok(n) => n,
+            Err(e) => return vec![e],
+        };
+        progress.api_nodes = api_nodes.clone();
+        // A control plane that stays and answers runs the cluster-side steps.
+        let removing: BTreeSet<&str> = changes.remove.iter().map(|r| r.name.as_str()).collect();
+        let mut helper = None;
+        let mut helper_errors = Vec::new();
+        let needs_helper = !changes.join.is_empty() || !changes.remove.is_empty();
+        if needs_helper {
+            for name in prior_cps {
+                if removing.contains(name.as_str()) || changes.join.contains(name) || !cluster.nodes.contains_key(name)
+                {
+                    continue;
+                }
+                match self.connect(name, false).await {
+                    Ok(s) => {
+                        progress.host_keys.insert(name.clone(), s.host_key());
+                        helper = Some(s);
+                        break;
+                    }
+                    Err(e) => helper_errors.push(e),
+                }
+            }
+            if helper.is_none() {
+                helper_errors.insert(
+                    0,
+                    KubeadmError::Api {
+                        what: "choosing a control plane".into(),
+                        reason: "no existing control plane answers over SSH; joins and removals need one".into(),
+                    },
+                );
+                return helper_errors;
+            }
+        }
+        let mut errors = Vec::new();
+        if !changes.join.is_empty() {
+            let names: Vec<String> = changes.join.iter().cloned().collect();
+            let (sessions, prep_errors) = self.prepare(&names, &changes.replaced, progress).await;
+            errors.extend(prep_errors);
+            let helper_session = helper.as_ref().expect("needs_helper");
+            let cps: Vec<String> = names
+                .iter()
+                .filter(|n| sessions.contains_key(*n) && cluster.nodes[*n].spec.role == Role::ControlPlane)
+                .cloned()
+                .collect();
+            let workers: Vec<String> = names
+                .iter()
+                .filter(|n| sessions.contains_key(*n) && cluster.nodes[*n].spec.role == Role::Worker)
+                .cloned()
+                .collect();
+            let upload = match cps.is_empty() {
+                true => None,
+                false => config::upload_certs_config(&cluster.spec, &self.secrets.certificate_key).ok(),
+            };
+            match helper_session.refresh_join_credentials(&self.token_config(), upload.as_deref()).await {
+                Ok(()) => {
+                    errors.extend(self.join_all(&sessions, &cps, &workers, &api_nodes, Some(helper_session)).await)
+                }
+                Err(e) => errors.push(e),
+            }
+            close_all(sessions).await;
+        }
+        if errors.is_empty() {
+            for removal in &changes.remove {
+                match self.remove(removal, helper.as_ref(), progress).await {
+                    Ok(unreachable) => {
+                        progress.removed.insert(removal.name.clone());
+                        progress.warnings.extend(unreachable);
+                    }
+                    Err(e) => {
+                        errors.push(e);
+                        break;
+                    }
+                }
+            }
+        }
+        if errors.is_empty() && changes.kube_vip {
+            for cp in cluster.control_planes() {
+                let result = async {
+                    let session = self.connect(&cp.spec.name, false).await?;
+                    let manifest = self.kube_vip_manifest("/etc/kubernetes/admin.conf");
+                    let written = match manifest {
+                        Some(m) => session.write_file(KUBE_VIP_MANIFEST, &m, 0o600).await,
+                        None => session.remove_file(KUBE_VIP_MANIFEST).await,
+                    };
+                    session.close().await;
+                    written
+                }
+                .await;
+                if let Err(e) = result {
+                    errors.push(e);
+                }
+            }
+        }
+        if let Some(h) = helper {
+            h.close().await;
+        }
+        if !errors.is_empty() {
+            return errors;
+        }
+        self.finish(&changes.join, &changes.relabel, progress).await
+    }
+
+    /// Removes one node: cordon, drain, `kubeadm reset` when it answers (on a
+    /// control plane that also drops its etcd member), the etcd member
+    /// through another control plane when it does not, then its Node.
+    async fn remove(
+        &self,
+        removal: &Removal,
+        helper: Option<&NodeSession>,
+        progress: &mut Progress,
+    ) -> Result<Option<KubeadmError>, KubeadmError> {
+        let name = removal.name.as_str();
+        let in_api = progress.api_nodes.contains_key(name);
+        if in_api {
+            self.api.cordon(name).await?;
+            self.api.drain(name).await?;
+        }
+        // The VM may be gone already: then only the cluster-side records go,
+        // and the unreachable node is reported as a warning.
+        let unreachable = match self.connect_to(name, &removal.address, false).await {
+            Ok(session) => {
+                let reset = session.reset().await;
+                session.close().await;
+                reset?;
+                None
+            }
+            Err(e @ KubeadmError::Ssh { .. }) => Some(e),
+            Err(e) => return Err(e),
+        };
+        if removal.role == Role::ControlPlane {
+            if let Some(cp) = helper {
+                cp.remove_etcd_member(name).await?;
+            }
+        }
+        if in_api {
+            self.api.delete_node(name).await?;
+        }
+        Ok(unreachable)
+    }
+
+    /// `kubeadm reset` on every node in parallel; the caller decides how
+    /// bad an unreachable node is (its VM may already be gone).
+    pub async fn reset_all(&self, names: &[String]) -> Vec<KubeadmError> {
+        let results = join_all(names.iter().map(|name| async move {
+            let session = self.connect(name, false).await?;
+            let r = session.reset().await;
+            session.close().await;
+            r
+        }))
+        .await;
+        results.into_iter().filter_map(Result::err).collect()
+    }
+}
+
+async fn close_all(sessions: BTreeMap<String, NodeSession>) {
+    join_all(sessions.into_values().map(NodeSession::close)).await;
+}

@@ -1,0 +1,21 @@
+//! `kubeadm_cluster`: bootstraps and maintains a kubeadm cluster over SSH.
+//!
+//! - `schema`, `model`: the resource's attributes and their plan-time checks.
+//! - `resource`: plan (secrets, quorum, version), create/read/update/delete/import.
+//! - `lifecycle`: the remote steps in kubeadm's order, resumable at every step.
+//! - `node`: one node over SSH; `api`: the Kubernetes API calls (refresh, drain).
+//! - `pki`: cluster secrets generated at plan time (CAs, service-account key,
+//!   admin client certificate, bootstrap token, certificate key).
+//! - `config`: kubeadm v1beta4 configuration files and the kube-vip manifest.
+
+pub mod api;
+pub mod config;
+pub mod error;
+pub mod lifecycle;
+pub mod model;
+pub mod node;
+pub mod pki;
+pub mod resource;
+pub mod schema;
+
+pub use resource::KubeadmCluster;

@@ -1,0 +1,789 @@
+//! The resource's configuration as typed Rust values, and the plan-time
+//! checks that name the attribute at fault. Values may be unknown at
+//! validate time: every check looks only at what is known.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::config::{ClusterSpec, ConfigPatches, KubeVip, NodeSpec, Role, Taint};
+use crate::framework::Diagnostics;
+use crate::value::{AttributePath, Value};
+
+/// Defaults, shared by the schema and the parser.
+pub mod defaults {
+    /// kubeadm's default cluster name.
+    pub const CLUSTER_NAME: &str = "kubernetes";
+    /// Flannel's and Cilium's (cluster-pool) usual pod range.
+    pub const POD_SUBNET: &str = "10.244.0.0/16";
+    /// kubeadm's default service range.
+    pub const SERVICE_SUBNET: &str = "10.96.0.0/12";
+    /// kubeadm's default DNS domain.
+    pub const DNS_DOMAIN: &str = "cluster.local";
+    /// A multi-arch (amd64, arm64) kube-vip release.
+    pub const KUBE_VIP_IMAGE: &str = "ghcr.io/kube-vip/kube-vip:v0.9.2";
+    /// The Debian cloud image's user.
+    pub const SSH_USER: &str = "debian";
+    /// `destroy_mode` default.
+    pub const DESTROY_MODE: &str = "reset";
+    /// Create timeout.
+    pub const CREATE_TIMEOUT: &str = "30m";
+    /// Update timeout.
+    pub const UPDATE_TIMEOUT: &str = "30m";
+    /// Delete timeout.
+    pub const DELETE_TIMEOUT: &str = "10m";
+}
+
+/// The oldest kubeadm minor that reads v1beta4 configuration files.
+const OLDEST_MINOR: u32 = 31;
+
+/// What `terraform destroy` does to the nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DestroyMode {
+    /// `kubeadm reset` and clean every node.
+    Reset,
+    /// Only drop the resource from state.
+    Forget,
+}
+
+/// A jump host.
+#[derive(Debug, Clone)]
+pub struct Bastion {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub private_key: Option<String>,
+    pub host_key: Option<String>,
+}
+
+/// How to reach the nodes.
+#[derive(Debug, Clone)]
+pub struct SshSettings {
+    pub user: String,
+    pub port: u16,
+    /// PEM; `None` means the SSH agent at `SSH_AUTH_SOCK`.
+    pub private_key: Option<String>,
+    /// Host keys by node name (`type base64`).
+    pub host_keys: BTreeMap<String, String>,
+    pub trust_on_first_use: bool,
+    pub bastion: Option<Bastion>,
+}
+
+/// One node of the configuration.
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub spec: NodeSpec,
+    /// Changes whenever the VM is replaced (expect a new host key, join again).
+    pub instance_id: Option<String>,
+}
+
+/// Operation time limits.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    pub create: Duration,
+    pub update: Duration,
+    pub delete: Duration,
+}
+
+/// The whole configuration, wholly known.
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    pub spec: ClusterSpec,
+    pub nodes: BTreeMap<String, Node>,
+    pub init_node: String,
+    pub kube_vip: Option<KubeVip>,
+    pub ssh: SshSettings,
+    pub timeouts: Timeouts,
+    pub destroy_mode: DestroyMode,
+}
+
+impl Cluster {
+    /// Control planes in name order.
+    pub fn control_planes(&self) -> impl Iterator<Item = &Node> {
+        self.nodes.values().filter(|n| n.spec.role == Role::ControlPlane)
+    }
+
+    /// Workers in name order.
+    pub fn workers(&self) -> impl Iterator<Item = &Node> {
+        self.nodes.values().filter(|n| n.spec.role == Role::Worker)
+    }
+
+    /// `https://host:port` of the API server.
+    pub fn server_url(&self) -> String {
+        format!("https://{}", self.spec.control_plane_endpoint)
+    }
+}
+
+fn text(value: &Value, name: &str, default: &str) -> String {
+    value.get(name).as_str().unwrap_or(default).to_string()
+}
+
+/// An entry of a map or object: `nodes` is dynamically typed, so a node may
+/// arrive as either (an HCL object, or a `map(...)` variable).
+pub fn field<'a>(value: &'a Value, name: &str) -> &'a Value {
+    static NULL: Value = Value::Null;
+    value.as_map().and_then(|m| m.get(name)).unwrap_or(&NULL)
+}
+
+/// A string, or a number written as one (`instance_id = 104`).
+fn scalar_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_text()),
+        _ => None,
+    }
+}
+
+/// The keys a node entry may have.
+const NODE_KEYS: [&str; 5] = ["role", "address", "labels", "taints", "instance_id"];
+/// The keys a taint may have.
+const TAINT_KEYS: [&str; 3] = ["key", "value", "effect"];
+
+fn string_map(value: &Value) -> BTreeMap<String, String> {
+    value
+        .as_map()
+        .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string()))).collect())
+        .unwrap_or_default()
+}
+
+/// Parses `role`; `None` for anything else.
+pub fn parse_role(role: &str) -> Option<Role> {
+    match role {
+        "control-plane" => Some(Role::ControlPlane),
+        "worker" => Some(Role::Worker),
+        _ => None,
+    }
+}
+
+/// The name used in configuration for a role.
+pub fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::ControlPlane => "control-plane",
+        Role::Worker => "worker",
+    }
+}
+
+fn parse_taints(value: &Value) -> Option<Vec<Taint>> {
+    let items = value.as_slice()?;
+    Some(
+        items
+            .iter()
+            .map(|t| Taint {
+                key: scalar_text(field(t, "key")).unwrap_or_default(),
+                value: scalar_text(field(t, "value")),
+                effect: scalar_text(field(t, "effect")).unwrap_or_else(|| "NoSchedule".into()),
+            })
+            .collect(),
+    )
+}
+
+/// Parses the node map (which must be known).
+pub fn parse_nodes(value: &Value) -> BTreeMap<String, Node> {
+    let mut nodes = BTreeMap::new();
+    for (name, node) in value.as_map().into_iter().flatten() {
+        let spec = NodeSpec {
+            name: name.clone(),
+            role: parse_role(field(node, "role").as_str().unwrap_or("")).unwrap_or(Role::Worker),
+            address: scalar_text(field(node, "address")).unwrap_or_default(),
+            labels: string_map(field(node, "labels")),
+            taints: parse_taints(field(node, "taints")),
+        };
+        nodes.insert(name.clone(), Node { spec, instance_id: scalar_text(field(node, "instance_id")) });
+    }
+    nodes
+}
+
+/// The default init node: the first control plane in name order.
+pub fn default_init_node(nodes: &BTreeMap<String, Node>) -> Option<String> {
+    nodes.values().find(|n| n.spec.role == Role::ControlPlane).map(|n| n.spec.name.clone())
+}
+
+/// Parses a wholly known configuration (run [`validate`] first).
+pub fn parse(config: &Value) -> Cluster {
+    let nodes = parse_nodes(config.get("nodes"));
+    let init_node =
+        config.get("init_node").as_str().map(str::to_string).or_else(|| default_init_node(&nodes)).unwrap_or_default();
+    let patches_value = config.get("kubeadm_config_patches");
+    let patch = |name: &str| patches_value.get(name).as_str().map(str::to_string);
+    let spec = ClusterSpec {
+        cluster_name: text(config, "cluster_name", defaults::CLUSTER_NAME),
+        kubernetes_version: text(config, "kubernetes_version", ""),
+        control_plane_endpoint: text(config, "control_plane_endpoint", ""),
+        pod_subnet: text(config, "pod_subnet", defaults::POD_SUBNET),
+        service_subnet: text(config, "service_subnet", defaults::SERVICE_SUBNET),
+        dns_domain: text(config, "dns_domain", defaults::DNS_DOMAIN),
+        api_server_cert_sans: config.get("api_server_cert_sans").as_string_vec().unwrap_or_default(),
+        skip_kube_proxy: config.get("skip_kube_proxy").as_bool().unwrap_or(false),
+        patches: ConfigPatches {
+            init_configuration: patch("init_configuration"),
+            cluster_configuration: patch("cluster_configuration"),
+            join_configuration: patch("join_configuration"),
+            kubelet_configuration: patch("kubelet_configuration"),
+        },
+    };
+    let vip = config.get("kube_vip");
+    let kube_vip = (!vip.is_null()).then(|| KubeVip {
+        address: text(vip, "address", ""),
+        interface: text(vip, "interface", ""),
+        image: text(vip, "image", defaults::KUBE_VIP_IMAGE),
+    });
+    let ssh = config.get("ssh");
+    let bastion = ssh.get("bastion");
+    let port = |v: &Value| v.get("port").as_i64().and_then(|p| u16::try_from(p).ok()).unwrap_or(22);
+    let ssh = SshSettings {
+        user: text(ssh, "user", defaults::SSH_USER),
+        port: port(ssh),
+        private_key: ssh.get("private_key").as_str().map(str::to_string),
+        host_keys: string_map(ssh.get("host_keys")),
+        trust_on_first_use: ssh.get("trust_on_first_use").as_bool().unwrap_or(false),
+        bastion: (!bastion.is_null()).then(|| Bastion {
+            host: text(bastion, "host", ""),
+            port: port(bastion),
+            user: text(bastion, "user", defaults::SSH_USER),
+            private_key: bastion.get("private_key").as_str().map(str::to_string),
+            host_key: bastion.get("host_key").as_str().map(str::to_string),
+        }),
+    };
+    let timeouts = config.get("timeouts");
+    let limit = |name: &str, default: &str| {
+        parse_duration(timeouts.get(name).as_str().unwrap_or(default))
+            .unwrap_or_else(|| parse_duration(default).unwrap_or(Duration::from_secs(1800)))
+    };
+    Cluster {
+        spec,
+        nodes,
+        init_node,
+        kube_vip,
+        ssh,
+        timeouts: Timeouts {
+            create: limit("create", defaults::CREATE_TIMEOUT),
+            update: limit("update", defaults::UPDATE_TIMEOUT),
+            delete: limit("delete", defaults::DELETE_TIMEOUT),
+        },
+        destroy_mode: if config.get("destroy_mode").as_str() == Some("forget") {
+            DestroyMode::Forget
+        } else {
+            DestroyMode::Reset
+        },
+    }
+}
+
+/// Go-style durations as Terraform users write them: `90s`, `30m`, `1h30m`.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let mut total = 0u64;
+    let mut digits = String::new();
+    if text.is_empty() {
+        return None;
+    }
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let n: u64 = digits.parse().ok()?;
+        digits.clear();
+        total += n * match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            _ => return None,
+        };
+    }
+    digits.is_empty().then(|| Duration::from_secs(total))
+}
+
+/// An IPv4/IPv6 CIDR.
+fn parse_cidr(text: &str) -> Option<(IpAddr, u8)> {
+    let (ip, len) = text.split_once('/')?;
+    let ip: IpAddr = ip.parse().ok()?;
+    let len: u8 = len.parse().ok()?;
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    (len <= max).then_some((ip, len))
+}
+
+fn cidr_contains((net, len): (IpAddr, u8), ip: IpAddr) -> bool {
+    match (net, ip) {
+        (IpAddr::V4(n), IpAddr::V4(a)) => {
+            let mask = if len == 0 { 0 } else { u32::MAX << (32 - u32::from(len)) };
+            u32::from(n) & mask == u32::from(a) & mask
+        }
+        (IpAddr::V6(n), IpAddr::V6(a)) => {
+            let mask = if len == 0 { 0 } else { u128::MAX << (128 - u32::from(len)) };
+            u128::from(n) & mask == u128::from(a) & mask
+        }
+        _ => false,
+    }
+}
+
+fn cidrs_overlap(a: (IpAddr, u8), b: (IpAddr, u8)) -> bool {
+    cidr_contains(a, b.0) || cidr_contains(b, a.0)
+}
+
+/// RFC 1123 subdomain, as Kubernetes requires of node names.
+fn is_dns_subdomain(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        })
+}
+
+/// `host:port` with a numeric port.
+pub fn split_endpoint(endpoint: &str) -> Option<(&str, u16)> {
+    let (host, port) = endpoint.rsplit_once(':')?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let port: u16 = port.parse().ok()?;
+    (!host.is_empty() && port > 0).then_some((host, port))
+}
+
+/// Kubernetes label key: optional DNS prefix, then a name of up to 63 characters.
+fn is_label_key(key: &str) -> bool {
+    let (prefix, name) = match key.rsplit_once('/') {
+        Some((p, n)) => (Some(p), n),
+        None => (None, key),
+    };
+    prefix.is_none_or(is_dns_subdomain)
+        && !name.is_empty()
+        && name.len() <= 63
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        && name.as_bytes()[0].is_ascii_alphanumeric()
+        && name.as_bytes()[name.len() - 1].is_ascii_alphanumeric()
+}
+
+fn is_label_value(value: &str) -> bool {
+    value.is_empty()
+        || (value.len() <= 63
+            && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+            && value.as_bytes()[0].is_ascii_alphanumeric()
+            && value.as_bytes()[value.len() - 1].is_ascii_alphanumeric())
+}
+
+/// Checks the known parts of `config`; every error names its attribute.
+pub fn validate(config: &Value) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    let at = AttributePath::attr;
+    let known = |name: &str| config.get(name).as_str().map(str::to_string);
+
+    if let Some(name) = known("cluster_name") {
+        if !is_dns_subdomain(&name) || name.contains('.') {
+            diags.attribute_error(
+                at("cluster_name"),
+                "Invalid cluster name",
+                format!("{name:?} must be a DNS label: lowercase letters, digits and '-', at most 63 characters."),
+            );
+        }
+    }
+    if let Some(version) = known("kubernetes_version") {
+        match super::config::parse_version(&version) {
+            Some((1, minor, _)) if minor >= OLDEST_MINOR => {}
+            _ => diags.attribute_error(
+                at("kubernetes_version"),
+                "Unsupported Kubernetes version",
+                format!(
+                    "{version:?} must be an exact release such as \"1.35.0\" (kubeadm 1.{OLDEST_MINOR} or newer, which reads v1beta4 configuration)."
+                ),
+            ),
+        }
+    }
+    let endpoint_host = known("control_plane_endpoint").and_then(|endpoint| match split_endpoint(&endpoint) {
+        Some((host, _)) => Some(host.to_string()),
+        None => {
+            diags.attribute_error(
+                at("control_plane_endpoint"),
+                "Invalid control plane endpoint",
+                format!("{endpoint:?} must be \"HOST:PORT\", e.g. \"192.168.100.200:6443\" (the kube-vip address)."),
+            );
+            None
+        }
+    });
+    let mut subnets = Vec::new();
+    for name in ["pod_subnet", "service_subnet"] {
+        if let Some(cidr) = known(name) {
+            match parse_cidr(&cidr) {
+                Some(net) => subnets.push((name, net)),
+                None => diags.attribute_error(
+                    at(name),
+                    "Invalid CIDR",
+                    format!("{cidr:?} must be a CIDR such as \"10.244.0.0/16\"."),
+                ),
+            }
+        }
+    }
+    if let [(_, pods), (_, services)] = subnets[..] {
+        if cidrs_overlap(pods, services) {
+            diags.attribute_error(
+                at("service_subnet"),
+                "Subnets overlap",
+                "service_subnet and pod_subnet must not overlap: Services and Pods would get the same addresses.",
+            );
+        }
+    }
+    if let Some(domain) = known("dns_domain") {
+        if !is_dns_subdomain(&domain) {
+            diags.attribute_error(at("dns_domain"), "Invalid DNS domain", format!("{domain:?} is not a DNS domain."));
+        }
+    }
+    if let Some(mode) = known("destroy_mode") {
+        if mode != "reset" && mode != "forget" {
+            diags.attribute_error(
+                at("destroy_mode"),
+                "Invalid destroy mode",
+                format!("{mode:?} must be \"reset\" (kubeadm reset every node) or \"forget\" (only drop the state)."),
+            );
+        }
+    }
+    let timeouts = config.get("timeouts");
+    for name in ["create", "update", "delete"] {
+        if let Some(text) = timeouts.get(name).as_str() {
+            if parse_duration(text).is_none_or(|d| d.is_zero()) {
+                diags.attribute_error(
+                    at("timeouts").with_attr(name),
+                    "Invalid duration",
+                    format!("{text:?} must be a duration such as \"30m\", \"1h\" or \"1h30m\"."),
+                );
+            }
+        }
+    }
+    validate_nodes(config, &subnets, &mut diags);
+    validate_kube_vip(config, endpoint_host.as_deref(), &mut diags);
+    validate_ssh(config, &mut diags);
+    let patches = config.get("kubeadm_config_patches");
+    if patches.is_wholly_known() && !patches.is_null() {
+        let p = |name: &str| patches.get(name).as_str().map(str::to_string);
+        let parsed = ConfigPatches {
+            init_configuration: p("init_configuration"),
+            cluster_configuration: p("cluster_configuration"),
+            join_configuration: p("join_configuration"),
+            kubelet_configuration: p("kubelet_configuration"),
+        };
+        for problem in super::config::validate_patches(&parsed) {
+            diags.attribute_error(
+                at("kubeadm_config_patches").with_attr(problem.field),
+                problem.summary,
+                problem.detail,
+            );
+        }
+    }
+    diags
+}
+
+fn validate_nodes(config: &Value, subnets: &[(&str, (IpAddr, u8))], diags: &mut Diagnostics) {
+    let nodes_value = config.get("nodes");
+    let Some(map) = nodes_value.as_map() else {
+        if nodes_value.is_null() {
+            diags.attribute_error(
+                AttributePath::attr("nodes"),
+                "No nodes",
+                "nodes must name at least one control plane.",
+            );
+        }
+        return;
+    };
+    let mut addresses: BTreeMap<String, String> = BTreeMap::new();
+    let mut control_planes = BTreeSet::new();
+    let mut roles_known = true;
+    for (name, node) in map {
+        let path = AttributePath::attr("nodes").with_key(name.clone());
+        if !is_dns_subdomain(name) {
+            diags.attribute_error(
+                path.clone(),
+                "Invalid node name",
+                format!(
+                    "{name:?} must be a lowercase RFC 1123 name (letters, digits, '-', '.'), as Kubernetes requires."
+                ),
+            );
+        }
+        let Some(entry) = node.as_map() else {
+            if node.is_wholly_known() {
+                diags.attribute_error(
+                    path,
+                    "Invalid node",
+                    format!("nodes[{name:?}] must be an object: {{ role = \"control-plane\" | \"worker\", address = \"IP\", labels = {{...}}, taints = [...], instance_id = \"...\" }}."),
+                );
+            } else {
+                roles_known = false;
+            }
+            continue;
+        };
+        for key in entry.keys().filter(|k| !NODE_KEYS.contains(&k.as_str())) {
+            diags.attribute_error(
+                path.with_attr(key.clone()),
+                "Unknown node attribute",
+                format!("{key:?} is not a node attribute; a node has {}.", NODE_KEYS.join(", ")),
+            );
+        }
+        for required in ["role", "address"] {
+            if field(node, required).is_null() {
+                diags.attribute_error(
+                    path.with_attr(required),
+                    "Missing node attribute",
+                    format!("nodes[{name:?}] needs `{required}`."),
+                );
+            }
+        }
+        match field(node, "role") {
+            Value::String(role) => match parse_role(role) {
+                Some(Role::ControlPlane) => {
+                    control_planes.insert(name.clone());
+                }
+                Some(Role::Worker) => {}
+                None => diags.attribute_error(
+                    path.with_attr("role"),
+                    "Invalid node role",
+                    format!("{role:?} must be \"control-plane\" or \"worker\"."),
+                ),
+            },
+            Value::Null => {}
+            _ => roles_known = false,
+        }
+        if let Some(address) = field(node, "address").as_str() {
+            match address.parse::<IpAddr>() {
+                Ok(ip) => {
+                    for (subnet_name, net) in subnets {
+                        if cidr_contains(*net, ip) {
+                            diags.attribute_error(
+                                path.with_attr("address"),
+                                "Node address inside a cluster subnet",
+                                format!("{address} lies inside {subnet_name}; pick subnets that do not contain the node network."),
+                            );
+                        }
+                    }
+                    if let Some(other) = addresses.insert(address.to_string(), name.clone()) {
+                        diags.attribute_error(
+                            path.with_attr("address"),
+                            "Duplicate node address",
+                            format!("{address} is also the address of node {other:?}; every node needs its own."),
+                        );
+                    }
+                }
+                Err(_) => diags.attribute_error(
+                    path.with_attr("address"),
+                    "Invalid node address",
+                    format!("{address:?} must be the node's IP address (it becomes kubelet's node-ip)."),
+                ),
+            }
+        }
+        if let Some(labels) = field(node, "labels").as_map() {
+            for (key, value) in labels {
+                let ok_value = value.as_str().is_none_or(is_label_value);
+                if !is_label_key(key) || !ok_value {
+                    diags.attribute_error(
+                        path.with_attr("labels").with_key(key.clone()),
+                        "Invalid node label",
+                        format!("{key:?}={value:?} is not a valid Kubernetes label (key: optional DNS prefix and '/', name of at most 63 alphanumerics, '-', '_', '.'; value likewise, may be empty)."),
+                    );
+                }
+            }
+        }
+        if let Some(taints) = field(node, "taints").as_slice() {
+            for (i, taint) in taints.iter().enumerate() {
+                for key in taint.as_map().into_iter().flatten().map(|(k, _)| k) {
+                    if !TAINT_KEYS.contains(&key.as_str()) {
+                        diags.attribute_error(
+                            path.with_attr("taints").with_index(i).with_attr(key.clone()),
+                            "Unknown taint attribute",
+                            format!("{key:?} is not a taint attribute; a taint has key, value and effect."),
+                        );
+                    }
+                }
+                if let Some(effect) = field(taint, "effect").as_str() {
+                    if !["NoSchedule", "PreferNoSchedule", "NoExecute"].contains(&effect) {
+                        diags.attribute_error(
+                            path.with_attr("taints").with_index(i).with_attr("effect"),
+                            "Invalid taint effect",
+                            format!("{effect:?} must be NoSchedule, PreferNoSchedule or NoExecute."),
+                        );
+                    }
+                }
+                if let Some(key) = field(taint, "key").as_str() {
+                    if !is_label_key(key) {
+                        diags.attribute_error(
+                            path.with_attr("taints").with_index(i).with_attr("key"),
+                            "Invalid taint key",
+                            format!("{key:?} is not a valid taint key (same rules as label keys)."),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    if !roles_known {
+        return;
+    }
+    if control_planes.is_empty() {
+        diags.attribute_error(
+            AttributePath::attr("nodes"),
+            "No control plane",
+            "nodes must have at least one node with role = \"control-plane\".",
+        );
+    }
+    if let Some(init) = config.get("init_node").as_str() {
+        if !control_planes.contains(init) {
+            diags.attribute_error(
+                AttributePath::attr("init_node"),
+                "init_node is not a control plane",
+                format!("{init:?} must name a node of `nodes` with role = \"control-plane\"."),
+            );
+        }
+    }
+}
+
+fn validate_kube_vip(config: &Value, endpoint_host: Option<&str>, diags: &mut Diagnostics) {
+    let vip = config.get("kube_vip");
+    let path = AttributePath::attr("kube_vip");
+    if let Some(address) = vip.get("address").as_str() {
+        if address.parse::<IpAddr>().is_err() {
+            diags.attribute_error(
+                path.with_attr("address"),
+                "Invalid VIP",
+                format!("{address:?} must be an IP address."),
+            );
+        } else if endpoint_host.is_some_and(|host| host != address) {
+            diags.attribute_error(
+                path.with_attr("address"),
+                "VIP differs from the control plane endpoint",
+                format!(
+                    "kube-vip would hold {address} while control_plane_endpoint names {}; nodes would join through an address nobody answers.",
+                    endpoint_host.unwrap_or_default()
+                ),
+            );
+        }
+    }
+    if let Some(interface) = vip.get("interface").as_str() {
+        if interface.is_empty() || interface.len() > 15 || interface.contains(['/', ' ']) {
+            diags.attribute_error(
+                path.with_attr("interface"),
+                "Invalid network interface",
+                format!("{interface:?} must be the nodes' interface name, e.g. \"eth0\" or \"ens18\"."),
+            );
+        }
+    }
+}
+
+fn validate_ssh(config: &Value, diags: &mut Diagnostics) {
+    let ssh = config.get("ssh");
+    let path = AttributePath::attr("ssh");
+    for (block, block_path) in [(ssh, path.clone()), (ssh.get("bastion"), path.with_attr("bastion"))] {
+        if let Some(port) = block.get("port").as_i64() {
+            if !(1..=65535).contains(&port) {
+                diags.attribute_error(
+                    block_path.with_attr("port"),
+                    "Invalid port",
+                    format!("{port} is not a TCP port."),
+                );
+            }
+        }
+        if let Some(key) = block.get("private_key").as_str() {
+            if russh::keys::decode_secret_key(key, None).is_err() {
+                diags.attribute_error(
+                    block_path.with_attr("private_key"),
+                    "Invalid SSH private key",
+                    "private_key must be an unencrypted OpenSSH or PEM private key (e.g. file(\"~/.ssh/id_ed25519\") or a variable marked sensitive).",
+                );
+            }
+        }
+    }
+    if let Some(key) = ssh.get("bastion").get("host_key").as_str() {
+        if crate::ssh::parse_public_key(key).is_err() {
+            diags.attribute_error(
+                path.with_attr("bastion").with_attr("host_key"),
+                "Invalid host key",
+                "host_key must be a public key line such as \"ssh-ed25519 AAAA...\" (from /etc/ssh/ssh_host_ed25519_key.pub).",
+            );
+        }
+    }
+    let host_keys = ssh.get("host_keys");
+    if let Some(map) = host_keys.as_map() {
+        for (name, key) in map {
+            if let Some(key) = key.as_str() {
+                if crate::ssh::parse_public_key(key).is_err() {
+                    diags.attribute_error(
+                        path.with_attr("host_keys").with_key(name.clone()),
+                        "Invalid host key",
+                        format!("The host key for {name:?} must be a public key line such as \"ssh-ed25519 AAAA...\"."),
+                    );
+                }
+            }
+        }
+    }
+    if ssh.is_null() {
+        diags.attribute_error(
+            path,
+            "Missing ssh block",
+            "kubeadm_cluster reaches its nodes over SSH: add an `ssh` block with `user` and `private_key` (or run an SSH agent).",
+        );
+        return;
+    }
+    // Host keys are verified by default: every node needs one unless the
+    // user asked for trust-on-first-use.
+    let tofu = ssh.get("trust_on_first_use");
+    if tofu.as_bool() == Some(false) || (tofu.is_null()) {
+        if let (Some(nodes), true) = (config.get("nodes").as_map(), host_keys.is_wholly_known()) {
+            let known = host_keys.as_map();
+            let missing: Vec<&str> =
+                nodes.keys().filter(|name| known.is_none_or(|m| !m.contains_key(*name))).map(String::as_str).collect();
+            if !missing.is_empty() {
+                diags.attribute_error(
+                    path.with_attr("host_keys"),
+                    "Missing host keys",
+                    format!(
+                        "No host key for {}. Host keys are verified: add each node's key (ssh-keyscan, or the VM's cloud-init output) to ssh.host_keys, or set ssh.trust_on_first_use = true to record the key offered on first contact.",
+                        missing.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+    if ssh.get("private_key").is_null() && std::env::var_os("SSH_AUTH_SOCK").is_none() {
+        diags.attribute_error(
+            path.with_attr("private_key"),
+            "No SSH credentials",
+            "Set ssh.private_key, or run an SSH agent and export SSH_AUTH_SOCK for Terraform.",
+        );
+    }
+}
+
+/// The agent socket when no private key is given.
+pub fn agent_socket() -> Option<PathBuf> {
+    std::env::var_os("SSH_AUTH_SOCK").map(PathBuf::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_like_terraform_timeouts() {
+        assert_eq!(parse_duration("30m"), Some(Duration::from_secs(1800)));
+        assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("45s"), Some(Duration::from_secs(45)));
+        assert_eq!(parse_duration("30"), None);
+        assert_eq!(parse_duration("3d"), None);
+        assert_eq!(parse_duration(""), None);
+    }
+
+    #[test]
+    fn cidrs_and_overlap() {
+        let pods = parse_cidr("10.244.0.0/16").unwrap();
+        let services = parse_cidr("10.96.0.0/12").unwrap();
+        assert!(!cidrs_overlap(pods, services));
+        assert!(cidrs_overlap(parse_cidr("10.0.0.0/8").unwrap(), services));
+        assert!(cidr_contains(pods, "10.244.3.4".parse().unwrap()));
+        assert!(parse_cidr("10.244.0.0/33").is_none());
+    }
+
+    #[test]
+    fn label_rules() {
+        assert!(is_label_key("node-role.kubernetes.io/worker"));
+        assert!(is_label_key("topology.kubernetes.io/zone"));
+        assert!(!is_label_key("-bad"));
+        assert!(!is_label_key("a/b/c"));
+        assert!(is_label_value(""));
+        assert!(!is_label_value("has space"));
+    }
+}

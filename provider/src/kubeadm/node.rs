@@ -1,0 +1,373 @@
+//! One node over SSH: the remote steps of bootstrap, join and removal. Every
+//! step is one command (or a file written through stdin), privileged through
+//! `sudo -n` unless the SSH user is root. Files holding secrets are written
+//! 0600 and secrets never appear on a command line.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+use super::error::KubeadmError;
+use super::model::{Cluster, agent_socket};
+use super::pki::ClusterSecrets;
+use crate::ssh::{Auth, Endpoint, ExecOutput, HostKeyPolicy, SshConfig, SshSession, redact, shell_quote};
+
+/// Where the provider keeps its own files on a node. Inside /etc/kubernetes
+/// (root-only, per node) but not one of the paths `kubeadm reset` wipes, so a
+/// failed init can be told apart from a foreign cluster.
+pub const STATE_DIR: &str = "/etc/kubernetes/terraform";
+/// The init node's record of the cluster it was initialised for.
+pub const MARKER: &str = "/etc/kubernetes/terraform/cluster.json";
+/// kube-vip's static pod.
+pub const KUBE_VIP_MANIFEST: &str = "/etc/kubernetes/manifests/kube-vip.yaml";
+
+/// The init node's marker: which cluster, and its secrets, so an apply that
+/// was cut off can be resumed with the same CA (and so the same plan values).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Marker {
+    pub endpoint: String,
+    pub cluster_name: String,
+    pub secrets: ClusterSecrets,
+    /// Set once `kubeadm init` succeeded.
+    pub initialized: bool,
+}
+
+/// What a node holds now.
+#[derive(Debug, Clone, Default)]
+pub struct Probe {
+    pub marker: Option<Marker>,
+    /// /etc/kubernetes/admin.conf exists (an initialised or joined control plane).
+    pub admin_conf: bool,
+    /// /etc/kubernetes/kubelet.conf exists (the node ran init or join).
+    pub kubelet_conf: bool,
+}
+
+/// An open SSH session to one node.
+pub struct NodeSession {
+    pub name: String,
+    session: SshSession,
+    sudo: &'static str,
+    secrets: Vec<String>,
+    cancel: CancellationToken,
+}
+
+// By hand: the secrets list must never reach a log.
+impl std::fmt::Debug for NodeSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeSession")
+            .field("name", &self.name)
+            .field("host", &self.session.host())
+            .finish_non_exhaustive()
+    }
+}
+
+fn auth(private_key: Option<&String>) -> Auth {
+    match private_key {
+        Some(pem) => Auth::PrivateKey { pem: pem.clone(), passphrase: None },
+        None => Auth::Agent { socket: agent_socket() },
+    }
+}
+
+/// How to treat `name`'s host key: the configured key, else the key
+/// recorded in state, else trust-on-first-use when allowed. `replaced`
+/// means the VM was replaced, so a new key is expected.
+pub fn host_key_policy(cluster: &Cluster, name: &str, recorded: Option<&str>, replaced: bool) -> HostKeyPolicy {
+    if let Some(key) = cluster.ssh.host_keys.get(name) {
+        return HostKeyPolicy::Verify(vec![key.clone()]);
+    }
+    if replaced {
+        return HostKeyPolicy::ExpectNewKey;
+    }
+    match recorded {
+        Some(key) => HostKeyPolicy::Verify(vec![key.to_string()]),
+        None if cluster.ssh.trust_on_first_use => HostKeyPolicy::TrustOnFirstUse,
+        None => HostKeyPolicy::Verify(Vec::new()),
+    }
+}
+
+impl NodeSession {
+    /// Connects to node `name` at `address` with `cluster`'s SSH settings.
+    pub async fn connect(
+        cluster: &Cluster,
+        name: &str,
+        address: &str,
+        host_keys: HostKeyPolicy,
+        connect_timeout: Duration,
+        secrets: &[String],
+        cancel: &CancellationToken,
+    ) -> Result<Self, KubeadmError> {
+        let ssh = &cluster.ssh;
+        let target = Endpoint {
+            host: address.to_string(),
+            port: ssh.port,
+            user: ssh.user.clone(),
+            auth: auth(ssh.private_key.as_ref()),
+            host_keys,
+        };
+        let mut config = SshConfig::new(target);
+        config.connect_timeout = connect_timeout;
+        config.secrets = secrets.to_vec();
+        config.bastion = ssh.bastion.as_ref().map(|b| Endpoint {
+            host: b.host.clone(),
+            port: b.port,
+            user: b.user.clone(),
+            auth: auth(b.private_key.as_ref().or(ssh.private_key.as_ref())),
+            host_keys: match &b.host_key {
+                Some(key) => HostKeyPolicy::Verify(vec![key.clone()]),
+                None if ssh.trust_on_first_use => HostKeyPolicy::TrustOnFirstUse,
+                None => HostKeyPolicy::Verify(Vec::new()),
+            },
+        });
+        let session = SshSession::connect(&config, cancel)
+            .await
+            .map_err(|source| KubeadmError::Ssh { node: name.to_string(), source })?;
+        Ok(Self {
+            name: name.to_string(),
+            session,
+            sudo: if ssh.user == "root" { "" } else { "sudo -n " },
+            secrets: secrets.to_vec(),
+            cancel: cancel.clone(),
+        })
+    }
+
+    /// The host key the node offered (`type base64`).
+    pub fn host_key(&self) -> String {
+        self.session.host_key().to_string()
+    }
+
+    fn ssh_error(&self, source: crate::ssh::SshError) -> KubeadmError {
+        match source {
+            crate::ssh::SshError::Cancelled { .. } => KubeadmError::Cancelled,
+            source => KubeadmError::Ssh { node: self.name.clone(), source },
+        }
+    }
+
+    /// Runs `script` as root through `sh -c`; returns the output whatever the exit status.
+    async fn exec(
+        &self,
+        script: &str,
+        stdin: Option<&[u8]>,
+        timeout: Option<Duration>,
+    ) -> Result<ExecOutput, KubeadmError> {
+        let command = format!("{}sh -c {}", self.sudo, shell_quote(script));
+        self.session.exec_cancellable(&command, stdin, timeout, &self.cancel).await.map_err(|e| self.ssh_error(e))
+    }
+
+    /// Runs `script` as root; a non-zero exit is a [`KubeadmError::Step`] naming `step`.
+    async fn run(&self, step: &str, script: &str, timeout: Option<Duration>) -> Result<String, KubeadmError> {
+        let out = self.exec(script, None, timeout).await?;
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        if out.success() {
+            return Ok(stdout);
+        }
+        let secrets: Vec<&str> = self.secrets.iter().map(String::as_str).collect();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let output = redact(format!("{}\n{}", stderr.trim(), stdout.trim()).trim(), &secrets);
+        Err(KubeadmError::Step {
+            node: self.name.clone(),
+            step: step.to_string(),
+            status: out.exit_status.map_or_else(|| "none".to_string(), |s| s.to_string()),
+            output,
+        })
+    }
+
+    /// Writes `content` to `path` (mode `mode`) atomically as root; the
+    /// content travels on stdin only.
+    pub async fn write_file(&self, path: &str, content: &str, mode: u32) -> Result<(), KubeadmError> {
+        let dir = path.rsplit_once('/').map_or("/", |(d, _)| if d.is_empty() { "/" } else { d });
+        let script = format!(
+            "set -e; umask 077; install -d -m 0755 {dir}; tmp=$(mktemp {tmp}); trap 'rm -f \"$tmp\"' EXIT; cat > \"$tmp\"; chmod {mode:o} \"$tmp\"; mv -f \"$tmp\" {path}; trap - EXIT",
+            dir = shell_quote(dir),
+            tmp = shell_quote(&format!("{path}.tmp.XXXXXX")),
+            path = shell_quote(path),
+        );
+        let out = self.exec(&script, Some(content.as_bytes()), None).await?;
+        if out.success() {
+            return Ok(());
+        }
+        Err(KubeadmError::Step {
+            node: self.name.clone(),
+            step: format!("writing {path}"),
+            status: out.exit_status.map_or_else(|| "none".to_string(), |s| s.to_string()),
+            output: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        })
+    }
+
+    /// Deletes `path` if it exists.
+    pub async fn remove_file(&self, path: &str) -> Result<(), KubeadmError> {
+        self.run(&format!("removing {path}"), &format!("rm -f {}", shell_quote(path)), None).await.map(|_| ())
+    }
+
+    /// Waits for cloud-init to finish (`cloud-init status --wait`).
+    pub async fn wait_cloud_init(&self, timeout: Duration) -> Result<(), KubeadmError> {
+        let out = self.exec("cloud-init status --wait --long", None, Some(timeout)).await?;
+        // 0 done, 2 done with recoverable errors (degraded), 1 error.
+        match out.exit_status {
+            Some(0 | 2) => Ok(()),
+            _ => Err(KubeadmError::CloudInit {
+                node: self.name.clone(),
+                status: format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&out.stdout).trim(),
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ),
+            }),
+        }
+    }
+
+    /// Checks what kubeadm needs: containerd running with the systemd cgroup
+    /// driver, swap off, kubeadm of the wanted version. Reports every problem.
+    pub async fn check_preconditions(&self, kubernetes_version: &str) -> Result<(), KubeadmError> {
+        let script = r#"echo "containerd=$(systemctl is-active containerd 2>&1)"
+echo "swap=$(swapon --noheadings --show 2>/dev/null | wc -l)"
+echo "kubeadm=$(kubeadm version -o short 2>&1)"
+echo "cgroup=$(crictl info 2>/dev/null | grep -Ec '"SystemdCgroup": ?true')""#;
+        let out = self.exec(script, None, None).await?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let field =
+            |key: &str| text.lines().find_map(|l| l.strip_prefix(&format!("{key}="))).unwrap_or("").trim().to_string();
+        let mut problems = Vec::new();
+        let containerd = field("containerd");
+        if containerd != "active" {
+            problems.push(format!("containerd is not running (systemctl is-active: {containerd:?})"));
+        } else if field("cgroup") == "0" {
+            problems.push("containerd does not use the systemd cgroup driver (SystemdCgroup = true)".to_string());
+        }
+        if field("swap") != "0" {
+            problems.push("swap is on (kubelet needs it off)".to_string());
+        }
+        let kubeadm = field("kubeadm");
+        let want = format!("v{}", kubernetes_version.trim_start_matches('v'));
+        if kubeadm != want {
+            problems.push(format!("kubeadm version is {kubeadm:?}, want {want:?}"));
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(KubeadmError::Precondition { node: self.name.clone(), problems: problems.join("; ") })
+        }
+    }
+
+    /// Reads what the node holds: the init marker and kubeadm's kubeconfigs.
+    pub async fn probe(&self) -> Result<Probe, KubeadmError> {
+        let script = format!(
+            "cat {MARKER} 2>/dev/null; echo; echo '@@files'; for f in admin.conf kubelet.conf; do test -f /etc/kubernetes/$f && echo $f; done; true"
+        );
+        let out = self.run("reading /etc/kubernetes", &script, None).await?;
+        let (marker, files) = out.split_once("@@files").unwrap_or((&out, ""));
+        Ok(Probe {
+            marker: serde_json::from_str(marker.trim()).ok(),
+            admin_conf: files.lines().any(|l| l.trim() == "admin.conf"),
+            kubelet_conf: files.lines().any(|l| l.trim() == "kubelet.conf"),
+        })
+    }
+
+    /// Writes the init marker.
+    pub async fn write_marker(&self, marker: &Marker) -> Result<(), KubeadmError> {
+        let text = serde_json::to_string(marker).map_err(|e| KubeadmError::Secrets(e.to_string()))?;
+        self.write_file(MARKER, &text, 0o600).await
+    }
+
+    /// `kubeadm init` with the config file written beforehand.
+    pub async fn kubeadm_init(&self, config: &str, timeout: Duration) -> Result<(), KubeadmError> {
+        let path = format!("{STATE_DIR}/init.yaml");
+        self.write_file(&path, config, 0o600).await?;
+        let result =
+            self.run("kubeadm init", &format!("kubeadm init --config {path} --upload-certs"), Some(timeout)).await;
+        // The file holds the token and certificate key: never leave it behind.
+        let _ = self.exec(&format!("rm -f {path}"), None, None).await;
+        result.map(|_| ())
+    }
+
+    /// `kubeadm join` with a JoinConfiguration.
+    pub async fn kubeadm_join(&self, config: &str, timeout: Duration) -> Result<(), KubeadmError> {
+        let path = format!("{STATE_DIR}/join.yaml");
+        self.write_file(&path, config, 0o600).await?;
+        let result = self.run("kubeadm join", &format!("kubeadm join --config {path}"), Some(timeout)).await;
+        let _ = self.exec(&format!("rm -f {path}"), None, None).await;
+        result.map(|_| ())
+    }
+
+    /// Makes the bootstrap token valid again (create or update it) and
+    /// re-uploads the control plane certificates under the certificate key,
+    /// so joins work however long after init they run.
+    pub async fn refresh_join_credentials(
+        &self,
+        token_config: &str,
+        upload_certs_config: Option<&str>,
+    ) -> Result<(), KubeadmError> {
+        let token_path = format!("{STATE_DIR}/token.yaml");
+        self.write_file(&token_path, token_config, 0o600).await?;
+        let mut script = format!(
+            "set -e; trap 'rm -f {STATE_DIR}/token.yaml {STATE_DIR}/upload-certs.yaml' EXIT; kubeadm token create --config {token_path} >/dev/null"
+        );
+        if let Some(config) = upload_certs_config {
+            self.write_file(&format!("{STATE_DIR}/upload-certs.yaml"), config, 0o600).await?;
+            script.push_str(&format!(
+                "; kubeadm init phase upload-certs --upload-certs --config {STATE_DIR}/upload-certs.yaml >/dev/null"
+            ));
+        }
+        self.run("refreshing the bootstrap token and uploaded certificates", &script, None).await.map(|_| ())
+    }
+
+    /// `kubeadm reset -f` plus what reset leaves behind.
+    pub async fn reset(&self) -> Result<(), KubeadmError> {
+        self.run("kubeadm reset", &format!("kubeadm reset -f && rm -rf {STATE_DIR} /etc/cni/net.d /root/.kube"), None)
+            .await
+            .map(|_| ())
+    }
+
+    /// Removes etcd member `member` through the etcd pod of this control plane.
+    pub async fn remove_etcd_member(&self, member: &str) -> Result<bool, KubeadmError> {
+        let etcdctl = format!(
+            "kubectl --kubeconfig /etc/kubernetes/admin.conf -n kube-system exec etcd-{} -- etcdctl --endpoints https://127.0.0.1:2379 --cacert /etc/kubernetes/pki/etcd/ca.crt --cert /etc/kubernetes/pki/etcd/server.crt --key /etc/kubernetes/pki/etcd/server.key",
+            self.name
+        );
+        let list = self.run("etcdctl member list", &format!("{etcdctl} member list -w json"), None).await?;
+        let json: serde_json::Value = serde_json::from_str(&list).map_err(|e| KubeadmError::Step {
+            node: self.name.clone(),
+            step: "etcdctl member list".into(),
+            status: "0".into(),
+            output: format!("unreadable output: {e}"),
+        })?;
+        let id = json["members"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|m| m["name"] == member)
+            .and_then(|m| m["ID"].as_u64());
+        let Some(id) = id else { return Ok(false) };
+        self.run("etcdctl member remove", &format!("{etcdctl} member remove {id:x}"), None).await?;
+        Ok(true)
+    }
+
+    /// The CA material kubeadm keeps in /etc/kubernetes/pki, by relative path.
+    pub async fn read_pki(&self) -> Result<std::collections::BTreeMap<String, String>, KubeadmError> {
+        const FILES: [&str; 8] = [
+            "ca.crt",
+            "ca.key",
+            "front-proxy-ca.crt",
+            "front-proxy-ca.key",
+            "etcd/ca.crt",
+            "etcd/ca.key",
+            "sa.key",
+            "sa.pub",
+        ];
+        let script =
+            FILES.iter().map(|f| format!("echo '@@{f}'; cat /etc/kubernetes/pki/{f}")).collect::<Vec<_>>().join("; ");
+        let out = self.run("reading /etc/kubernetes/pki", &script, None).await?;
+        let mut files = std::collections::BTreeMap::new();
+        for chunk in out.split("@@").skip(1) {
+            if let Some((name, body)) = chunk.split_once('\n') {
+                files.insert(name.to_string(), body.to_string());
+            }
+        }
+        Ok(files)
+    }
+
+    /// Closes the session.
+    pub async fn close(self) {
+        self.session.close().await;
+    }
+}

@@ -1,0 +1,783 @@
+//! The `kubeadm_cluster` resource: plan-time secrets and checks, and the
+//! Terraform side of create, read, update, delete and import. The remote
+//! work lives in `lifecycle.rs`.
+//!
+//! Where the cluster's secrets live: in the resource's private state (never
+//! shown in a plan) and, from the first apply on, in a root-only marker on
+//! the init node. A create that fails or is interrupted records nothing in
+//! state (so Terraform does not taint the half-built cluster); the next
+//! plan reads the marker back and plans the same certificates, and the
+//! apply resumes where the last one stopped.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::api::{ApiClient, NodeInfo};
+use super::config::Role;
+use super::error::KubeadmError;
+use super::lifecycle::{Changes, Ctx, Progress, Removal};
+use super::model::{self, Cluster, DestroyMode, split_endpoint};
+use super::node::{NodeSession, host_key_policy};
+use super::pki::{self, CertPair, ClusterSecrets};
+use super::schema::{COMPUTED, schema};
+use crate::framework::{
+    ApplyOutcome, CallContext, Diagnostics, ImportState, ModifyPlan, PlanRequest, ReadOutcome, Resource, Schema,
+    ValidateConfig,
+};
+use crate::value::{AttributePath, Type, Value};
+
+/// Renew the admin certificate when it has less than this left.
+const RENEW_BEFORE: time::Duration = time::Duration::days(30);
+/// A plan's look at the init node (resuming an interrupted create) gives up this fast.
+const PLAN_PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The `kubeadm_cluster` resource type.
+#[derive(Debug, Default)]
+pub struct KubeadmCluster;
+
+/// Private state: the cluster's secrets.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Private {
+    secrets: Option<ClusterSecrets>,
+}
+
+impl Private {
+    fn decode(bytes: &[u8]) -> Self {
+        serde_json::from_slice(bytes).unwrap_or_default()
+    }
+
+    fn encode(secrets: &ClusterSecrets) -> Vec<u8> {
+        serde_json::to_vec(&Private { secrets: Some(secrets.clone()) }).unwrap_or_default()
+    }
+}
+
+/// The configuration without the computed attributes, wholly known?
+fn inputs_known(value: &Value) -> bool {
+    let mut inputs = value.clone();
+    for name in COMPUTED {
+        inputs.set(name, Value::Null);
+    }
+    inputs.set("init_node", Value::Null);
+    inputs.is_wholly_known()
+}
+
+/// Turns lifecycle errors into diagnostics: the node's entry when one node is at fault.
+fn error_diagnostics(errors: &[KubeadmError], what: &str, hint: &str) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    for e in errors {
+        let detail = format!("{e}\n\n{hint}");
+        match e.node() {
+            Some(node) => diags.attribute_error(AttributePath::attr("nodes").with_key(node), e.summary(), detail),
+            None => diags.error(format!("{what}: {}", e.summary()), detail),
+        }
+    }
+    diags
+}
+
+fn warning_diagnostics(diags: &mut Diagnostics, warnings: &[KubeadmError]) {
+    for w in warnings {
+        diags.warning(w.node().map(|n| AttributePath::attr("nodes").with_key(n)), w.summary(), w.to_string());
+    }
+}
+
+/// Sets the credentials computed from `secrets`.
+fn set_credentials(value: &mut Value, secrets: &ClusterSecrets) {
+    let endpoint = value.get("control_plane_endpoint").clone();
+    let cluster_name = value.get("cluster_name").clone();
+    value.set("id", endpoint.clone());
+    value.set("cluster_ca_certificate", Value::string(&secrets.ca.cert_pem));
+    value.set("client_certificate", Value::string(&secrets.admin.cert_pem));
+    value.set("client_key", Value::string(&secrets.admin.key_pem));
+    value.set("ca_cert_hash", pki::ca_cert_hash(&secrets.ca.cert_pem).map(Value::string).unwrap_or(Value::Unknown));
+    match (endpoint.as_str(), cluster_name.as_str()) {
+        (Some(endpoint), Some(name)) => {
+            let server = format!("https://{endpoint}");
+            value.set(
+                "kubeconfig",
+                Value::string(pki::admin_kubeconfig(name, &server, &secrets.ca.cert_pem, &secrets.admin)),
+            );
+            value.set("host", Value::string(server));
+        }
+        _ => {
+            value.set("kubeconfig", Value::Unknown);
+            value.set("host", Value::Unknown);
+        }
+    }
+}
+
+/// `nodes_status` from the API's node list, for the nodes in `names`.
+fn nodes_status(names: impl Iterator<Item = String>, api: &BTreeMap<String, NodeInfo>) -> Value {
+    let mut map = BTreeMap::new();
+    for name in names {
+        let info = api.get(&name);
+        let mut status = BTreeMap::new();
+        status.insert("joined".to_string(), Value::Bool(info.is_some()));
+        status.insert("ready".to_string(), Value::Bool(info.is_some_and(|i| i.ready)));
+        status.insert(
+            "kubelet_version".to_string(),
+            Value::string(info.map(|i| i.kubelet_version.clone()).unwrap_or_default()),
+        );
+        status
+            .insert("address".to_string(), Value::string(info.and_then(|i| i.internal_ip.clone()).unwrap_or_default()));
+        map.insert(name, Value::Object(status));
+    }
+    Value::Map(map)
+}
+
+fn string_map_value(map: &BTreeMap<String, String>) -> Value {
+    Value::Map(map.iter().map(|(k, v)| (k.clone(), Value::string(v))).collect())
+}
+
+fn string_map(value: &Value) -> BTreeMap<String, String> {
+    value
+        .as_map()
+        .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string()))).collect())
+        .unwrap_or_default()
+}
+
+/// Whether state says node `name` is a member of the cluster.
+fn joined_in(prior: &Value, name: &str) -> bool {
+    prior
+        .get("nodes_status")
+        .as_map()
+        .and_then(|m| m.get(name))
+        .is_none_or(|s| s.get("joined").as_bool() != Some(false))
+}
+
+/// What an update has to do, from prior state and the new configuration.
+fn plan_changes(
+    prior: &Value,
+    prior_nodes: &BTreeMap<String, model::Node>,
+    cluster: &Cluster,
+    adopting: bool,
+) -> Changes {
+    let mut changes = Changes::default();
+    for (name, node) in &cluster.nodes {
+        match prior_nodes.get(name) {
+            None => {
+                changes.join.insert(name.clone());
+            }
+            Some(before) => {
+                if before.instance_id != node.instance_id {
+                    changes.replaced.insert(name.clone());
+                    changes.join.insert(name.clone());
+                } else if before.spec.address != node.spec.address || !joined_in(prior, name) || adopting {
+                    changes.join.insert(name.clone());
+                }
+                let labels_changed = before.spec.labels != node.spec.labels;
+                if labels_changed || before.spec.taints != node.spec.taints {
+                    let deleted =
+                        before.spec.labels.keys().filter(|k| !node.spec.labels.contains_key(*k)).cloned().collect();
+                    changes.relabel.push((name.clone(), deleted));
+                }
+            }
+        }
+    }
+    // Workers first, then control planes one by one.
+    let mut removed: Vec<&model::Node> =
+        prior_nodes.values().filter(|n| !cluster.nodes.contains_key(&n.spec.name)).collect();
+    removed.sort_by_key(|n| (n.spec.role == Role::ControlPlane, n.spec.name.clone()));
+    changes.remove = removed
+        .into_iter()
+        .map(|n| Removal { name: n.spec.name.clone(), role: n.spec.role, address: n.spec.address.clone() })
+        .collect();
+    changes
+}
+
+/// `nodes` plus the prior entries of `kept`, typed so Terraform reads it
+/// back exactly (`nodes` is dynamic: its type travels with it).
+fn with_prior_entries(nodes: &Value, prior: &Value, kept: &[&Removal]) -> Value {
+    let (Some(entries), Some(prior_entries)) = (nodes.as_map(), prior.as_map()) else { return nodes.clone() };
+    let mut entries = entries.clone();
+    let mut types = match nodes.implied_type() {
+        Type::Object(types) => types,
+        _ => BTreeMap::new(),
+    };
+    let prior_types = match prior.implied_type() {
+        Type::Object(types) => types,
+        _ => BTreeMap::new(),
+    };
+    for removal in kept {
+        if let Some(entry) = prior_entries.get(&removal.name) {
+            entries.insert(removal.name.clone(), entry.clone());
+            let ty = prior_types.get(&removal.name).cloned().unwrap_or_else(|| entry.implied_type());
+            types.insert(removal.name.clone(), ty);
+        }
+    }
+    Value::Typed(Type::Object(types), Box::new(Value::Object(entries)))
+}
+
+/// Fewest members a cluster of `n` etcd members needs to keep quorum.
+fn quorum(n: usize) -> usize {
+    n / 2 + 1
+}
+
+impl KubeadmCluster {
+    /// A create plan: the secrets of an earlier, interrupted attempt when the
+    /// init node still holds them, else those an earlier plan of this
+    /// cluster generated (Terraform plans a create again during apply, and
+    /// both plans must agree), else new ones.
+    async fn secrets_for_create(
+        &self,
+        ctx: &CallContext,
+        config: &Value,
+        diags: &mut Diagnostics,
+    ) -> Option<ClusterSecrets> {
+        let cache = PlanCache::for_cluster(config);
+        if inputs_known(config) {
+            let cluster = model::parse(config);
+            if let Some(found) = probe_earlier_attempt(ctx, &cluster).await {
+                diags.warning(
+                    None,
+                    "Resuming an earlier create",
+                    format!(
+                        "The init node {} holds the certificates of a create of this cluster that did not finish. This plan reuses them; the apply continues where that attempt stopped (no second kubeadm init).",
+                        cluster.init_node
+                    ),
+                );
+                if let Some(cache) = &cache {
+                    cache.store(&found);
+                }
+                return Some(found);
+            }
+        }
+        if let Some(found) = cache.as_ref().and_then(PlanCache::load) {
+            return Some(found);
+        }
+        match pki::generate(OffsetDateTime::now_utc()) {
+            Ok(s) => {
+                if let Some(cache) = &cache {
+                    cache.store(&s);
+                }
+                Some(s)
+            }
+            Err(e) => {
+                diags.error("Cannot generate cluster certificates", e.to_string());
+                None
+            }
+        }
+    }
+
+    /// Checks an update for changes that cannot be made, with the attribute at fault.
+    fn check_update(
+        prior: &Value,
+        config: &Value,
+        prior_nodes: &BTreeMap<String, model::Node>,
+        diags: &mut Diagnostics,
+    ) {
+        let (before, after) = (prior.get("kubernetes_version"), config.get("kubernetes_version"));
+        if !before.is_null() && after.is_wholly_known() && before != after {
+            diags.attribute_error(
+                AttributePath::attr("kubernetes_version"),
+                "Kubernetes upgrades are not supported yet",
+                format!(
+                    "The cluster runs {} and this change asks for {}. In-place upgrades (kubeadm upgrade, node by node) are not built yet, and replacing the cluster would destroy it. Keep kubernetes_version at {} and upgrade by hand with kubeadm, then set it to the new version.",
+                    before.as_str().unwrap_or("?"),
+                    after.as_str().unwrap_or("?"),
+                    before.as_str().unwrap_or("?")
+                ),
+            );
+        }
+        let nodes = config.get("nodes");
+        let Some(map) = nodes.as_map() else { return };
+        for (name, node) in map {
+            let (Some(before), Some(role)) = (prior_nodes.get(name), model::field(node, "role").as_str()) else {
+                continue;
+            };
+            if model::parse_role(role).is_some_and(|r| r != before.spec.role) {
+                diags.attribute_error(
+                    AttributePath::attr("nodes").with_key(name.clone()).with_attr("role"),
+                    "A node's role cannot change",
+                    format!(
+                        "{name:?} is a {}. Remove it and add it again under a new name (or in two applies) to change its role.",
+                        model::role_name(before.spec.role)
+                    ),
+                );
+            }
+        }
+        if !nodes.is_wholly_known() {
+            return;
+        }
+        let new_nodes = model::parse_nodes(nodes);
+        let prior_cps: BTreeSet<&String> =
+            prior_nodes.values().filter(|n| n.spec.role == Role::ControlPlane).map(|n| &n.spec.name).collect();
+        let removed = prior_cps.iter().filter(|n| !new_nodes.contains_key(**n)).count();
+        let added = new_nodes
+            .values()
+            .filter(|n| n.spec.role == Role::ControlPlane && !prior_cps.contains(&n.spec.name))
+            .count();
+        // Joins run before removals: the removal happens in a cluster of
+        // prior + added members and must leave a quorum of it.
+        let members = prior_cps.len() + added;
+        if removed > 0 && members - removed < quorum(members) {
+            diags.attribute_error(
+                AttributePath::attr("nodes"),
+                "Removing these control planes would lose etcd quorum",
+                format!(
+                    "The cluster has {} control planes (etcd members){}; removing {removed} leaves {}, fewer than the {} a cluster of {members} needs to keep quorum. Remove fewer control planes per apply, or add replacements first.",
+                    prior_cps.len(),
+                    if added > 0 { format!(" plus {added} being added") } else { String::new() },
+                    members - removed,
+                    quorum(members)
+                ),
+            );
+        }
+    }
+}
+
+/// Secrets generated by a plan of a cluster not created yet, kept beside
+/// Terraform's own working data (`.terraform/`, or `TF_DATA_DIR`) until the
+/// create succeeds. Terraform plans a create twice (at plan and again during
+/// apply) and refuses an apply whose second plan differs, so the second must
+/// find what the first generated. The saved plan file and the state hold the
+/// same secrets; this file is no more exposed than they are (mode 0600).
+struct PlanCache {
+    path: std::path::PathBuf,
+}
+
+impl PlanCache {
+    /// The cache entry for the cluster `config` describes, when its identity is known.
+    fn for_cluster(config: &Value) -> Option<Self> {
+        use sha2::{Digest, Sha256};
+        let identity = ["cluster_name", "control_plane_endpoint"]
+            .iter()
+            .map(|name| config.get(name).as_str().map(str::to_string))
+            .collect::<Option<Vec<_>>>()?;
+        let digest = Sha256::digest(identity.join("\n").as_bytes());
+        let name: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+        let dir = std::env::var_os("TF_DATA_DIR").map_or_else(|| std::path::PathBuf::from(".terraform"), Into::into);
+        Some(Self { path: dir.join("kubeadm").join(format!("{name}.json")) })
+    }
+
+    fn load(&self) -> Option<ClusterSecrets> {
+        serde_json::from_slice(&std::fs::read(&self.path).ok()?).ok()
+    }
+
+    fn store(&self, secrets: &ClusterSecrets) {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let Some(dir) = self.path.parent() else { return };
+        let Ok(text) = serde_json::to_vec(secrets) else { return };
+        let written = std::fs::create_dir_all(dir).and_then(|()| {
+            let tmp = self.path.with_extension("tmp");
+            let mut file =
+                std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+            file.write_all(&text)?;
+            std::fs::rename(&tmp, &self.path)
+        });
+        if let Err(e) = written {
+            tracing::warn!(path = %self.path.display(), error = %e, "cannot keep plan-time secrets; the apply will plan new ones");
+        }
+    }
+
+    fn remove(&self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Reads the init node's marker at plan time, if it answers quickly.
+async fn probe_earlier_attempt(ctx: &CallContext, cluster: &Cluster) -> Option<ClusterSecrets> {
+    let node = cluster.nodes.get(&cluster.init_node)?;
+    let policy = host_key_policy(cluster, &cluster.init_node, None, false);
+    let session = NodeSession::connect(
+        cluster,
+        &cluster.init_node,
+        &node.spec.address,
+        policy,
+        PLAN_PROBE_TIMEOUT,
+        &[],
+        &ctx.cancel,
+    )
+    .await
+    .ok()?;
+    let probe = tokio::time::timeout(PLAN_PROBE_TIMEOUT, session.probe()).await;
+    session.close().await;
+    let marker = probe.ok()?.ok()?.marker?;
+    (marker.endpoint == cluster.spec.control_plane_endpoint && marker.cluster_name == cluster.spec.cluster_name)
+        .then_some(marker.secrets)
+}
+
+/// Reads the CA material of an existing cluster (adoption after import)
+/// from the first control plane that answers, and issues new admin
+/// credentials, token and certificate key for it.
+async fn adopt_secrets(ctx: &CallContext, cluster: &Cluster) -> Result<ClusterSecrets, KubeadmError> {
+    let mut last = None;
+    for cp in cluster.control_planes() {
+        let policy = host_key_policy(cluster, &cp.spec.name, None, false);
+        let session = match NodeSession::connect(
+            cluster,
+            &cp.spec.name,
+            &cp.spec.address,
+            policy,
+            PLAN_PROBE_TIMEOUT,
+            &[],
+            &ctx.cancel,
+        )
+        .await
+        {
+            Ok(s) => s,
+            Err(e) => {
+                last = Some(e);
+                continue;
+            }
+        };
+        let files = session.read_pki().await;
+        session.close().await;
+        let files = files?;
+        let get = |name: &str| files.get(name).cloned().unwrap_or_default();
+        let ca = CertPair { cert_pem: get("ca.crt"), key_pem: get("ca.key") };
+        let admin =
+            pki::issue_admin(&ca, OffsetDateTime::now_utc()).map_err(|e| KubeadmError::Secrets(e.to_string()))?;
+        return Ok(ClusterSecrets {
+            front_proxy_ca: CertPair { cert_pem: get("front-proxy-ca.crt"), key_pem: get("front-proxy-ca.key") },
+            etcd_ca: CertPair { cert_pem: get("etcd/ca.crt"), key_pem: get("etcd/ca.key") },
+            service_account_key_pem: get("sa.key"),
+            service_account_public_pem: get("sa.pub"),
+            admin,
+            ca,
+            bootstrap_token: pki::new_bootstrap_token(),
+            certificate_key: pki::new_certificate_key(),
+        });
+    }
+    Err(last.unwrap_or(KubeadmError::Secrets("no control plane in `nodes` to adopt the cluster from".into())))
+}
+
+#[async_trait]
+impl Resource for KubeadmCluster {
+    fn type_name(&self) -> &'static str {
+        "kubeadm_cluster"
+    }
+
+    fn schema(&self) -> Schema {
+        schema()
+    }
+
+    async fn create(&self, ctx: &CallContext, planned: &Value, _config: &Value, private: &[u8]) -> ApplyOutcome {
+        let Some(secrets) = Private::decode(private).secrets else {
+            return ApplyOutcome {
+                diagnostics: Diagnostics::from_error(
+                    "Plan without cluster secrets",
+                    "The plan carried no certificates for this cluster (a provider bug or a plan from another version). Run `terraform plan` again.",
+                ),
+                ..ApplyOutcome::default()
+            };
+        };
+        let cluster = model::parse(planned);
+        let lifecycle = match Ctx::new(&cluster, &secrets, BTreeMap::new(), cluster.timeouts.create, ctx.cancel.clone())
+        {
+            Ok(c) => c,
+            Err(e) => {
+                return ApplyOutcome { diagnostics: error_diagnostics(&[e], "create", ""), ..ApplyOutcome::default() };
+            }
+        };
+        let mut progress = Progress::default();
+        let errors = match tokio::time::timeout(cluster.timeouts.create, lifecycle.create(&mut progress)).await {
+            Ok(errors) => errors,
+            Err(_) => vec![KubeadmError::Timeout { what: "create".into(), timeout: cluster.timeouts.create }],
+        };
+        if !errors.is_empty() {
+            // Nothing in state: Terraform would taint a partial object and
+            // plan a destroy. The init node's marker carries the attempt.
+            let hint = "Nothing was recorded in state. Fix the cause and run `terraform apply` again: the plan picks up this attempt's certificates from the init node, and the apply resumes (no second kubeadm init, joined nodes stay joined).";
+            return ApplyOutcome { diagnostics: error_diagnostics(&errors, "create", hint), ..ApplyOutcome::default() };
+        }
+        if let Some(cache) = PlanCache::for_cluster(planned) {
+            cache.remove();
+        }
+        let mut state = planned.clone();
+        set_credentials(&mut state, &secrets);
+        state.set("init_node", Value::string(&cluster.init_node));
+        state.set("nodes_status", nodes_status(cluster.nodes.keys().cloned(), &progress.api_nodes));
+        state.set("ssh_host_keys", string_map_value(&progress.host_keys));
+        ApplyOutcome { state, private: Private::encode(&secrets), diagnostics: Diagnostics::new() }
+    }
+
+    async fn read(&self, _ctx: &CallContext, state: &Value, private: &[u8]) -> ReadOutcome {
+        let keep = |diagnostics| ReadOutcome { state: state.clone(), private: private.to_vec(), diagnostics };
+        // Imported and not adopted yet: the next plan reads the cluster over SSH.
+        let Some(secrets) = Private::decode(private).secrets else { return keep(Diagnostics::new()) };
+        let Some(server) = state.get("host").as_str() else { return keep(Diagnostics::new()) };
+        let nodes = async {
+            let api = ApiClient::new(server, &secrets.ca.cert_pem, &secrets.admin, Duration::from_secs(10))?;
+            api.nodes().await
+        };
+        match nodes.await {
+            Ok(api_nodes) => {
+                let mut refreshed = state.clone();
+                let names =
+                    state.get("nodes").as_map().map(|m| m.keys().cloned().collect::<Vec<_>>()).unwrap_or_default();
+                refreshed.set("nodes_status", nodes_status(names.into_iter(), &api_nodes));
+                ReadOutcome { state: refreshed, private: private.to_vec(), diagnostics: Diagnostics::new() }
+            }
+            Err(e) => {
+                let mut diags = Diagnostics::new();
+                diags.warning(
+                    None,
+                    "Kubernetes API server did not answer; keeping the last known state",
+                    format!("{e}\n\nThe plan uses the node status from the last apply. Check kube-vip and the control planes (see docs/troubleshooting.md)."),
+                );
+                keep(diags)
+            }
+        }
+    }
+
+    async fn update(
+        &self,
+        ctx: &CallContext,
+        prior: &Value,
+        planned: &Value,
+        _config: &Value,
+        private: &[u8],
+    ) -> ApplyOutcome {
+        let Some(secrets) = Private::decode(private).secrets else {
+            return ApplyOutcome {
+                state: prior.clone(),
+                diagnostics: Diagnostics::from_error(
+                    "Plan without cluster secrets",
+                    "The plan could not read this cluster's certificates (see the plan's errors). Run `terraform plan` again once a control plane answers over SSH.",
+                ),
+                ..ApplyOutcome::default()
+            };
+        };
+        let cluster = model::parse(planned);
+        let adopting = prior.get("nodes").is_null();
+        let prior_nodes = model::parse_nodes(prior.get("nodes"));
+        let mut changes = plan_changes(prior, &prior_nodes, &cluster, adopting);
+        changes.kube_vip = !adopting && prior.get("kube_vip") != planned.get("kube_vip");
+        let prior_cps: Vec<String> = if adopting {
+            cluster.control_planes().map(|n| n.spec.name.clone()).collect()
+        } else {
+            prior_nodes.values().filter(|n| n.spec.role == Role::ControlPlane).map(|n| n.spec.name.clone()).collect()
+        };
+        let recorded = string_map(prior.get("ssh_host_keys"));
+        let mut state = planned.clone();
+        set_credentials(&mut state, &secrets);
+        let remote_work =
+            !(changes.join.is_empty() && changes.remove.is_empty() && changes.relabel.is_empty() && !changes.kube_vip);
+        if !remote_work {
+            return ApplyOutcome { state, private: Private::encode(&secrets), diagnostics: Diagnostics::new() };
+        }
+        let lifecycle =
+            match Ctx::new(&cluster, &secrets, recorded.clone(), cluster.timeouts.update, ctx.cancel.clone()) {
+                Ok(c) => c,
+                Err(e) => {
+                    return ApplyOutcome {
+                        state: prior.clone(),
+                        private: private.to_vec(),
+                        diagnostics: error_diagnostics(&[e], "update", ""),
+                    };
+                }
+            };
+        let mut progress = Progress::default();
+        let errors =
+            match tokio::time::timeout(cluster.timeouts.update, lifecycle.update(&changes, &prior_cps, &mut progress))
+                .await
+            {
+                Ok(errors) => errors,
+                Err(_) => vec![KubeadmError::Timeout { what: "update".into(), timeout: cluster.timeouts.update }],
+            };
+        // Nodes whose removal did not happen stay in state, so the next plan
+        // shows their removal again.
+        let kept: Vec<&Removal> = changes.remove.iter().filter(|r| !progress.removed.contains(&r.name)).collect();
+        if !kept.is_empty() {
+            state.set("nodes", with_prior_entries(planned.get("nodes"), prior.get("nodes"), &kept));
+        }
+        let mut keys = recorded;
+        keys.extend(progress.host_keys.clone());
+        let names: Vec<String> = state.get("nodes").as_map().map(|m| m.keys().cloned().collect()).unwrap_or_default();
+        keys.retain(|name, _| names.contains(name));
+        state.set("ssh_host_keys", string_map_value(&keys));
+        if progress.api_nodes.is_empty() {
+            state.set("nodes_status", prior.get("nodes_status").clone());
+        } else {
+            state.set("nodes_status", nodes_status(names.into_iter(), &progress.api_nodes));
+        }
+        let mut diagnostics = Diagnostics::new();
+        warning_diagnostics(&mut diagnostics, &progress.warnings);
+        diagnostics.extend(error_diagnostics(
+            &errors,
+            "update",
+            "What finished is recorded in state. Fix the cause and run `terraform apply` again: joined nodes stay joined and the rest continues.",
+        ));
+        ApplyOutcome { state, private: Private::encode(&secrets), diagnostics }
+    }
+
+    async fn delete(&self, ctx: &CallContext, prior: &Value, private: &[u8]) -> Diagnostics {
+        let mut diags = Diagnostics::new();
+        let cluster = model::parse(prior);
+        if cluster.destroy_mode == DestroyMode::Forget {
+            return diags;
+        }
+        let Some(secrets) = Private::decode(private).secrets else { return diags };
+        let recorded = string_map(prior.get("ssh_host_keys"));
+        let lifecycle = match Ctx::new(&cluster, &secrets, recorded, cluster.timeouts.delete, ctx.cancel.clone()) {
+            Ok(c) => c,
+            Err(e) => return error_diagnostics(&[e], "destroy", ""),
+        };
+        let names: Vec<String> = cluster.nodes.keys().cloned().collect();
+        let errors = match tokio::time::timeout(cluster.timeouts.delete, lifecycle.reset_all(&names)).await {
+            Ok(errors) => errors,
+            Err(_) => vec![KubeadmError::Timeout { what: "destroy".into(), timeout: cluster.timeouts.delete }],
+        };
+        // A node that no longer answers (its VM is gone) has nothing to reset.
+        let (unreachable, failed): (Vec<_>, Vec<_>) =
+            errors.into_iter().partition(|e| matches!(e, KubeadmError::Ssh { .. }));
+        warning_diagnostics(&mut diags, &unreachable);
+        diags.extend(error_diagnostics(
+            &failed,
+            "destroy",
+            "The resource stays in state. Fix the node (or set destroy_mode = \"forget\") and run `terraform destroy` again.",
+        ));
+        diags
+    }
+
+    fn as_validate_config(&self) -> Option<&dyn ValidateConfig> {
+        Some(self)
+    }
+
+    fn as_modify_plan(&self) -> Option<&dyn ModifyPlan> {
+        Some(self)
+    }
+
+    fn as_import_state(&self) -> Option<&dyn ImportState> {
+        Some(self)
+    }
+}
+
+#[async_trait]
+impl ValidateConfig for KubeadmCluster {
+    async fn validate_config(&self, config: &Value) -> Diagnostics {
+        model::validate(config)
+    }
+}
+
+#[async_trait]
+impl ModifyPlan for KubeadmCluster {
+    async fn modify_plan(&self, ctx: &CallContext, request: &mut PlanRequest<'_>) {
+        if request.planned.is_null() {
+            return;
+        }
+        let (prior, config) = (request.prior, request.config);
+        let mut diags = Diagnostics::new();
+        let nodes_known = config.get("nodes").is_wholly_known();
+        if config.get("init_node").is_null() {
+            let init = if !prior.get("init_node").is_null() {
+                prior.get("init_node").clone()
+            } else if nodes_known {
+                model::default_init_node(&model::parse_nodes(config.get("nodes"))).map_or(Value::Null, Value::string)
+            } else {
+                Value::Unknown
+            };
+            request.planned.set("init_node", init);
+        }
+        let prior_private = Private::decode(&request.private).secrets;
+        let secrets = if prior.is_null() {
+            self.secrets_for_create(ctx, &request.planned, &mut diags).await
+        } else if let Some(s) = prior_private {
+            Some(s)
+        } else {
+            // Imported: read the existing cluster's CA from a control plane.
+            // The placeholder state's nulls are not a different cluster.
+            request.requires_replace.clear();
+            if inputs_known(&request.planned) {
+                match adopt_secrets(ctx, &model::parse(&request.planned)).await {
+                    Ok(s) => Some(s),
+                    Err(e) => {
+                        diags.extend(error_diagnostics(
+                            &[e],
+                            "import",
+                            "Adopting an imported cluster reads its CA from a control plane over SSH with the `ssh` settings of the configuration.",
+                        ));
+                        None
+                    }
+                }
+            } else {
+                None
+            }
+        };
+        let Some(mut secrets) = secrets else {
+            request.diagnostics.extend(diags);
+            return;
+        };
+        // Renew the admin certificate ahead of expiry; the new one shows
+        // as a sensitive change once, then the plan settles again.
+        let expiring =
+            pki::not_after(&secrets.admin.cert_pem).is_ok_and(|t| t - OffsetDateTime::now_utc() < RENEW_BEFORE);
+        if expiring {
+            match pki::issue_admin(&secrets.ca, OffsetDateTime::now_utc()) {
+                Ok(admin) => secrets.admin = admin,
+                Err(e) => diags.error("Cannot renew the admin certificate", e.to_string()),
+            }
+        }
+        set_credentials(&mut request.planned, &secrets);
+        if !prior.is_null() {
+            let prior_nodes = model::parse_nodes(prior.get("nodes"));
+            Self::check_update(prior, config, &prior_nodes, &mut diags);
+            let unchanged_nodes = nodes_known && {
+                let cluster_nodes = model::parse_nodes(config.get("nodes"));
+                let adopting = prior.get("nodes").is_null();
+                let cluster = Cluster { nodes: cluster_nodes, ..model::parse(&request.planned) };
+                let changes = plan_changes(prior, &prior_nodes, &cluster, adopting);
+                changes.join.is_empty() && changes.remove.is_empty()
+            };
+            if unchanged_nodes {
+                request.planned.set("nodes_status", prior.get("nodes_status").clone());
+                request.planned.set("ssh_host_keys", prior.get("ssh_host_keys").clone());
+            } else {
+                request.planned.set("nodes_status", Value::Unknown);
+                request.planned.set("ssh_host_keys", Value::Unknown);
+            }
+            for (name, status) in prior.get("nodes_status").as_map().into_iter().flatten() {
+                if status.get("joined").as_bool() == Some(true) && status.get("ready").as_bool() == Some(false) {
+                    diags.warning(
+                        Some(AttributePath::attr("nodes").with_key(name.clone())),
+                        "Node is NotReady",
+                        format!("The API server reports node {name:?} NotReady (no CNI installed yet, kubelet down, or the VM in trouble). See docs/troubleshooting.md."),
+                    );
+                }
+            }
+        } else {
+            request.planned.set("nodes_status", Value::Unknown);
+            request.planned.set("ssh_host_keys", Value::Unknown);
+        }
+        request.private = Private::encode(&secrets);
+        request.diagnostics.extend(diags);
+    }
+}
+
+#[async_trait]
+impl ImportState for KubeadmCluster {
+    async fn import_state(&self, _ctx: &CallContext, id: &str) -> ApplyOutcome {
+        if split_endpoint(id).is_none() {
+            return ApplyOutcome {
+                diagnostics: Diagnostics::from_error(
+                    "Invalid import ID",
+                    format!(
+                        "{id:?} must be the cluster's control plane endpoint, \"HOST:PORT\" (e.g. 192.168.100.200:6443)."
+                    ),
+                ),
+                ..ApplyOutcome::default()
+            };
+        }
+        let mut state = BTreeMap::new();
+        for attribute in schema().block.attributes {
+            state.insert(attribute.name.to_string(), Value::Null);
+        }
+        for block in schema().block.blocks {
+            state.insert(block.name.to_string(), Value::Null);
+        }
+        state.insert("id".into(), Value::string(id));
+        state.insert("control_plane_endpoint".into(), Value::string(id));
+        let mut diags = Diagnostics::new();
+        diags.warning(
+            None,
+            "Imported cluster is adopted at the next apply",
+            "The import recorded only the endpoint. The next `terraform plan` reads the cluster's CA from a control plane over SSH (with the configuration's `ssh` settings), and the apply records the nodes; nodes already in the cluster are not joined again.",
+        );
+        ApplyOutcome { state: Value::Object(state), private: Vec::new(), diagnostics: diags }
+    }
+}

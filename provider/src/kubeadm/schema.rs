@@ -1,0 +1,155 @@
+//! The `kubeadm_cluster` schema: inputs, the computed credentials known at
+//! plan time, and the plan rule of every attribute.
+
+use super::model::defaults;
+use crate::framework::schema::NestedBlock;
+use crate::framework::{Attribute, Block, PlanRule, Schema};
+use crate::value::{Number, Type, Value};
+
+/// Attributes only the provider sets.
+pub const COMPUTED: [&str; 9] = [
+    "id",
+    "kubeconfig",
+    "host",
+    "cluster_ca_certificate",
+    "client_certificate",
+    "client_key",
+    "ca_cert_hash",
+    "nodes_status",
+    "ssh_host_keys",
+];
+
+/// The object type of one `nodes_status` entry.
+pub fn node_status_type() -> Type {
+    Type::Object(
+        [("joined", Type::Bool), ("ready", Type::Bool), ("kubelet_version", Type::String), ("address", Type::String)]
+            .into_iter()
+            .map(|(k, t)| (k.to_string(), t))
+            .collect(),
+    )
+}
+
+/// Cluster identity: changing it means a different cluster.
+fn identity(attribute: Attribute) -> Attribute {
+    attribute.plan(PlanRule::RequiresReplace)
+}
+
+fn ssh_block() -> Block {
+    let bastion = Block::new("A jump host: nodes are reached through it (SSH `direct-tcpip`).")
+        .attribute(Attribute::string("host").required().description("Bastion address."))
+        .attribute(
+            Attribute::number("port").default_value(Value::Number(Number::Int(22))).description("Bastion SSH port."),
+        )
+        .attribute(
+            Attribute::string("user").default_value(Value::string(defaults::SSH_USER)).description("Bastion user."),
+        )
+        .attribute(
+            Attribute::string("private_key")
+                .sensitive()
+                .description("Key for the bastion; defaults to the nodes' key (or the agent)."),
+        )
+        .attribute(
+            Attribute::string("host_key")
+                .description("The bastion's host key (`ssh-ed25519 AAAA...`). Required unless `trust_on_first_use`."),
+        );
+    Block::new("How the provider reaches the nodes. Host keys are verified.")
+        .attribute(
+            Attribute::string("user")
+                .default_value(Value::string(defaults::SSH_USER))
+                .description("SSH user; commands run through `sudo -n` unless it is `root`."),
+        )
+        .attribute(Attribute::number("port").default_value(Value::Number(Number::Int(22))).description("SSH port."))
+        .attribute(Attribute::string("private_key").sensitive().description(
+            "Private key (OpenSSH or PEM, unencrypted). Left out: the SSH agent at `SSH_AUTH_SOCK`.",
+        ))
+        .attribute(Attribute::string_map("host_keys").description(
+            "Host public key per node name (`ssh-ed25519 AAAA...`). Every node needs one unless `trust_on_first_use` is set.",
+        ))
+        .attribute(Attribute::bool("trust_on_first_use").default_value(Value::Bool(false)).description(
+            "Accept the key a node offers the first time and record it in `ssh_host_keys`; verified from then on.",
+        ))
+        .block(NestedBlock::single("bastion", bastion))
+}
+
+/// The resource schema.
+pub fn schema() -> Schema {
+    let patches = Block::new(
+        "YAML deep-merged into the generated kubeadm v1beta4 documents (maps merge, lists replace, null removes). Keys the provider owns (tokens, endpoints, node names, networking) are refused at plan time. Init and cluster patches only matter at creation; join patches apply to nodes joined from then on.",
+    )
+    .attribute(Attribute::string("init_configuration").description("YAML merged into the InitConfiguration."))
+    .attribute(Attribute::string("cluster_configuration").description("YAML merged into the ClusterConfiguration."))
+    .attribute(Attribute::string("join_configuration").description("YAML merged into every JoinConfiguration."))
+    .attribute(Attribute::string("kubelet_configuration").description("YAML merged into the KubeletConfiguration."));
+    let kube_vip = Block::new(
+        "kube-vip in ARP mode holding the API server VIP: a static pod on every control plane. On the init node it uses `super-admin.conf` during `kubeadm init` (kubeadm >= 1.29 grants `admin.conf` its rights only after init) and `admin.conf` afterwards.",
+    )
+    .attribute(Attribute::string("address").required().description("The VIP; the host of `control_plane_endpoint`."))
+    .attribute(Attribute::string("interface").required().description("The nodes' interface for ARP, e.g. `eth0`."))
+    .attribute(
+        Attribute::string("image")
+            .default_value(Value::string(defaults::KUBE_VIP_IMAGE))
+            .description("kube-vip image (multi-arch, arm64 included)."),
+    );
+    let timeouts = Block::new("Operation time limits, e.g. `30m`.")
+        .attribute(Attribute::string("create").description("Default `30m`."))
+        .attribute(Attribute::string("update").description("Default `30m`."))
+        .attribute(Attribute::string("delete").description("Default `10m`."));
+    let block = Block::new(
+        "A kubeadm cluster bootstrapped and maintained over SSH: `kubeadm init` on one control plane, the other control planes joined one at a time, workers in parallel; nodes added, removed and re-joined by later applies. The cluster CAs and admin credentials are generated at plan time, so `host`, `cluster_ca_certificate`, `client_certificate` and `client_key` are known in the plan and can configure the helm and kubernetes providers in the same apply.",
+    )
+    .attribute(Attribute::string("id").computed().plan(PlanRule::UseStateForUnknown).description("The control plane endpoint."))
+    .attribute(identity(
+        Attribute::string("cluster_name").default_value(Value::string(defaults::CLUSTER_NAME)).description("kubeadm `clusterName`."),
+    ))
+    .attribute(Attribute::string("kubernetes_version").required().description(
+        "Exact version, e.g. `1.35.0`; kubeadm on every node must match. Upgrades are not supported yet: changing it is a plan error.",
+    ))
+    .attribute(identity(Attribute::string("control_plane_endpoint").required().description(
+        "`VIP:6443`: where nodes and clients reach the API server.",
+    )))
+    .attribute(identity(Attribute::string("pod_subnet").default_value(Value::string(defaults::POD_SUBNET)).description("Pod CIDR.")))
+    .attribute(identity(
+        Attribute::string("service_subnet").default_value(Value::string(defaults::SERVICE_SUBNET)).description("Service CIDR."),
+    ))
+    .attribute(identity(
+        Attribute::string("dns_domain").default_value(Value::string(defaults::DNS_DOMAIN)).description("Cluster DNS domain."),
+    ))
+    .attribute(identity(Attribute::string_list("api_server_cert_sans").description(
+        "Extra names and addresses in the API server certificate (the VIP is always included).",
+    )))
+    .attribute(identity(Attribute::bool("skip_kube_proxy").default_value(Value::Bool(false)).description(
+        "Skip the kube-proxy addon (for Cilium's kube-proxy replacement).",
+    )))
+    // Dynamic rather than nested attributes: Terraform 1.0 crashes planning a
+    // new entry of a map of nested attributes, and a plain map(object) type
+    // would make every node spell out labels, taints and instance_id. The
+    // shape is checked in `model::validate`.
+    .attribute(Attribute::of_type("nodes", Type::Dynamic).required().description(
+        "Nodes by name (the Kubernetes node name), each `{ role = \"control-plane\" | \"worker\", address = \"IP\", labels = { ... }, taints = [{ key, value, effect }], instance_id = \"...\" }`; `labels`, `taints` and `instance_id` are optional. `address` is the SSH target and kubelet's `node-ip` (never the VIP). Labels are applied through the API and taints registered at join, both changed in place (left out on a control plane: kubeadm's `node-role.kubernetes.io/control-plane:NoSchedule`). `instance_id` is anything that changes when the VM is replaced (its id, or the `sha256` of its user-data): a change means a new host key and an empty disk, so the stale Node and etcd member are removed and the node joins again. Adding or removing an entry joins or removes exactly that node.",
+    ))
+    .attribute(Attribute::string("init_node").optional_computed().plan(PlanRule::UseStateForUnknown).description(
+        "The control plane that runs `kubeadm init`. Default: the first control plane in name order. Only used at creation.",
+    ))
+    .attribute(Attribute::string("destroy_mode").default_value(Value::string(defaults::DESTROY_MODE)).description(
+        "`reset`: `kubeadm reset` every node on destroy. `forget`: only drop the state.",
+    ))
+    .attribute(Attribute::string("kubeconfig").computed().sensitive().description("Admin kubeconfig (client certificate)."))
+    .attribute(Attribute::string("host").computed().description("`https://` + `control_plane_endpoint`."))
+    .attribute(Attribute::string("cluster_ca_certificate").computed().description("Cluster CA certificate (PEM)."))
+    .attribute(Attribute::string("client_certificate").computed().description(
+        "Admin client certificate (PEM), group `kubeadm:cluster-admins`; renewed 30 days before it expires.",
+    ))
+    .attribute(Attribute::string("client_key").computed().sensitive().description("Admin client key (PEM)."))
+    .attribute(Attribute::string("ca_cert_hash").computed().description("`sha256:...` discovery hash of the cluster CA."))
+    .attribute(Attribute::of_type("nodes_status", Type::map(node_status_type())).computed().description(
+        "Per node, from the API server at refresh: `joined`, `ready`, `kubelet_version`, `address`.",
+    ))
+    .attribute(Attribute::string_map("ssh_host_keys").computed().description(
+        "The host key each node presented, verified on every later connection.",
+    ))
+    .block(NestedBlock::single("kubeadm_config_patches", patches))
+    .block(NestedBlock::single("kube_vip", kube_vip))
+    .block(NestedBlock::single("ssh", ssh_block()))
+    .block(NestedBlock::single("timeouts", timeouts));
+    Schema::new(block)
+}
