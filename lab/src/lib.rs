@@ -143,9 +143,63 @@ impl Lab {
         let dir = dir.canonicalize().map_err(|e| format!("{}: {e}", dir.display()))?;
         let hash = Sha256::digest(dir.as_os_str().as_encoded_bytes());
         let prefix: String = hash[..3].iter().map(|b| format!("{b:02x}")).collect();
-        // 1..=250 keeps clear of .0 and .255 style oddities.
-        let subnet = hash[3] % 250 + 1;
+        // 1..=250 keeps clear of .0 and .255 style oddities. `up` starts
+        // from this one and records the one it claimed in `DIR/subnet`.
+        let recorded = fs::read_to_string(dir.join(SUBNET_FILE)).ok().and_then(|s| s.trim().parse::<u8>().ok());
+        let subnet = recorded.filter(|s| (1..=250).contains(s)).unwrap_or(hash[3] % 250 + 1);
         Ok(Lab { dir, prefix, subnet, init_ms: 0, join_ms: 0 })
+    }
+
+    /// Claims a free 10.213.X.0/24 for this lab, starting from the current
+    /// (hash-derived) one: 250 subnets for arbitrary directories collide
+    /// often (10 parallel labs: ~17%), so a subnet is taken only when no
+    /// interface on this machine uses it and a claim file
+    /// (`/run/homelab-lab/subnet-X`, created exclusively) says it is ours.
+    /// A claim whose lab no longer records that subnet is stale (a lab dir
+    /// removed without `down`) and is taken over.
+    fn claim_subnet(&mut self) -> Result<()> {
+        let claims = claims_dir();
+        fs::create_dir_all(&claims).map_err(|e| format!("{}: {e}", claims.display()))?;
+        let in_use = run(Command::new("ip").args(["-o", "-4", "addr", "show"])).unwrap_or_default();
+        let me = self.dir.as_os_str().as_encoded_bytes();
+        for k in 0..250u16 {
+            let subnet = ((u16::from(self.subnet) - 1 + k) % 250 + 1) as u8;
+            if in_use.contains(&format!(" 10.213.{subnet}.")) {
+                continue;
+            }
+            let claim = claims.join(format!("subnet-{subnet}"));
+            for _ in 0..2 {
+                match fs::OpenOptions::new().write(true).create_new(true).open(&claim) {
+                    Ok(mut f) => {
+                        io::Write::write_all(&mut f, me).map_err(|e| e.to_string())?;
+                        self.subnet = subnet;
+                        return fs::write(self.dir.join(SUBNET_FILE), subnet.to_string()).map_err(|e| e.to_string());
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                        let owner = PathBuf::from(std::ffi::OsString::from(
+                            String::from_utf8_lossy(&fs::read(&claim).unwrap_or_default()).into_owned(),
+                        ));
+                        let owner_subnet = fs::read_to_string(owner.join(SUBNET_FILE)).ok();
+                        if owner_subnet.is_some_and(|s| s.trim() == subnet.to_string()) {
+                            break; // taken
+                        }
+                        // Stale: retry once after removing it.
+                        let _ = fs::remove_file(&claim);
+                    }
+                    Err(e) => return Err(format!("{}: {e}", claim.display())),
+                }
+            }
+        }
+        Err("no free subnet in 10.213.1-250.0/24".into())
+    }
+
+    /// Gives up this lab's subnet claim (only when the claim is ours).
+    fn release_subnet(&self) {
+        let claim = claims_dir().join(format!("subnet-{}", self.subnet));
+        if fs::read(&claim).is_ok_and(|owner| owner == self.dir.as_os_str().as_encoded_bytes()) {
+            let _ = fs::remove_file(&claim);
+        }
+        let _ = fs::remove_file(self.dir.join(SUBNET_FILE));
     }
 
     pub fn bridge(&self) -> String {
@@ -184,13 +238,20 @@ impl Lab {
 
     /// Creates `control_planes + workers` hosts and the API server process
     /// (`lab_exe apiserver`); tears down any previous lab in the same directory first.
-    pub fn up(&self, control_planes: usize, workers: usize, node_sim: &Path, lab_exe: &Path) -> Result<LabInfo> {
+    pub fn up(&mut self, control_planes: usize, workers: usize, node_sim: &Path, lab_exe: &Path) -> Result<LabInfo> {
         let n = control_planes + workers;
         if n == 0 || n > MAX_HOSTS {
             return Err(format!("control planes + workers must be 1..={MAX_HOSTS}"));
         }
         self.down();
         fs::create_dir_all(&self.dir).map_err(|e| e.to_string())?;
+        self.claim_subnet()?;
+        let this: &Lab = self;
+        this.up_claimed(control_planes, workers, node_sim, lab_exe)
+    }
+
+    fn up_claimed(&self, control_planes: usize, workers: usize, node_sim: &Path, lab_exe: &Path) -> Result<LabInfo> {
+        let n = control_planes + workers;
         let key = self.dir.join("id_ed25519");
         run(Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-C", "lab", "-f"]).arg(&key))?;
         fs::copy(key.with_extension("pub"), self.dir.join("authorized_keys")).map_err(|e| e.to_string())?;
@@ -474,12 +535,14 @@ impl Lab {
         }
         // Deleting the netns removes the veth peers; the bridge is ours to remove.
         run_quiet(Command::new("ip").args(["link", "del", &self.bridge()]));
+        self.release_subnet();
         for sub in [
             "hosts",
             "bin",
             "lab.json",
             "cluster.json",
             "cluster.lock",
+            "events.log",
             "apiserver.pid",
             "apiserver.log",
             "id_ed25519",
@@ -494,6 +557,14 @@ impl Lab {
             }
         }
     }
+}
+
+/// The subnet `up` claimed, in the lab directory.
+const SUBNET_FILE: &str = "subnet";
+
+/// Where subnet claims live (machine-wide; `LAB_CLAIMS_DIR` overrides).
+fn claims_dir() -> PathBuf {
+    std::env::var_os("LAB_CLAIMS_DIR").map_or_else(|| PathBuf::from("/run/homelab-lab"), PathBuf::from)
 }
 
 /// Maximum hosts: addresses .10 up to .199 (.200 is the VIP).
