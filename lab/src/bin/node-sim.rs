@@ -275,12 +275,26 @@ fn kubeadm(st: &mut HostState, args: &[String], sub: &str) -> R {
         Some("init") if second == Some("phase") => kubeadm_upload_certs(args),
         Some("token") if second == Some("create") => kubeadm_token_create(args),
         Some("token") if second == Some("list") => kubeadm_token_list(args),
-        Some("init") => kubeadm_init(st, args, sub),
-        Some("join") => kubeadm_join(st, args, sub),
-        Some("reset") => kubeadm_reset(st, args),
+        Some("init") => logged("init", kubeadm_init(st, args, sub)),
+        Some("join") => logged("join", kubeadm_join(st, args, sub)),
+        Some("reset") => logged("reset", kubeadm_reset(st, args)),
         Some(other) => fail(1, format!("kubeadm {other}: not simulated yet")),
         None => fail(1, "usage: kubeadm [command]"),
     }
+}
+
+/// Appends `HOST kubeadm STEP ok|failed` to `$LAB_DIR/events.log`, so tests
+/// can count inits, joins and resets (one `write` per line with O_APPEND:
+/// lines from parallel sessions do not interleave).
+fn logged(step: &str, result: R) -> R {
+    if let Ok(dir) = lab_dir() {
+        let outcome = if result.is_ok() { "ok" } else { "failed" };
+        let line = format!("{} {} kubeadm {step} {outcome}\n", now_secs(), host_name());
+        if let Ok(mut f) = fs::OpenOptions::new().create(true).append(true).open(dir.join("events.log")) {
+            let _ = f.write_all(line.as_bytes());
+        }
+    }
+    result
 }
 
 const INIT_FIELDS: &[&str] = &[
