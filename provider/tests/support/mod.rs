@@ -5,6 +5,8 @@
 //! under CI, so CI can never pass by running nothing.
 #![allow(dead_code)]
 
+pub mod lab;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
@@ -111,13 +113,20 @@ impl Workspace {
         std::fs::read_to_string(self.dir.path().join(name)).expect("read file")
     }
 
-    /// Runs terraform with `args` plus extra environment.
-    pub fn run_with_env(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Output {
+    /// The terraform command for `args` with the workspace's environment,
+    /// not started (to run it in the background or signal it).
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(&self.terraform);
         command.args(args).current_dir(self.dir.path()).env_remove("TF_LOG").env_remove("TF_LOG_PROVIDER");
         for (key, value) in &self.env {
             command.env(key, value);
         }
+        command
+    }
+
+    /// Runs terraform with `args` plus extra environment.
+    pub fn run_with_env(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Output {
+        let mut command = self.command(args);
         for (key, value) in extra_env {
             command.env(key, value);
         }

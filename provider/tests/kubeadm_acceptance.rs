@@ -1,0 +1,488 @@
+//! Acceptance tests: the real `terraform` CLI drives `kubeadm_cluster`
+//! (the configuration of examples/lab, copied into each workspace) against
+//! the local lab: network-namespace hosts with a real sshd and a simulated
+//! kubeadm/API server. Each test starts its own lab in its own directory and
+//! tears it down on drop; outcomes are read from Terraform's state and
+//! outputs, the lab's `cluster.json`, its `events.log` (every kubeadm
+//! init/join/reset) and the SSH sessions each host's sshd accepted.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use support::lab::Lab;
+use support::{Workspace, text};
+
+const EXAMPLE_FILES: [&str; 4] = ["main.tf", "variables.tf", "outputs.tf", "terraform.tf"];
+
+fn example(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/lab").join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// `on main.tf line N` for the first line of the example's main.tf holding
+/// `needle`: where Terraform shows a diagnostic for that attribute.
+fn at_line(needle: &str) -> String {
+    let main = example("main.tf");
+    let line = main.lines().position(|l| l.contains(needle)).unwrap_or_else(|| panic!("{needle:?} not in main.tf"));
+    format!("on main.tf line {}, in resource \"kubeadm_cluster\" \"lab\"", line + 1)
+}
+
+/// examples/lab in a fresh workspace, `terraform init` done, pointed at `lab`.
+fn workspace(lab: &Lab, vars: serde_json::Value) -> Option<Workspace> {
+    workspace_with(lab, vars, &example("main.tf"))
+}
+
+/// Like [`workspace`] with `main_tf` instead of the example's main.tf.
+fn workspace_with(lab: &Lab, vars: serde_json::Value, main_tf: &str) -> Option<Workspace> {
+    let ws = Workspace::new(main_tf)?;
+    for name in EXAMPLE_FILES.iter().filter(|n| **n != "main.tf") {
+        ws.write(name, &example(name));
+    }
+    set_vars(&ws, lab, vars);
+    ws.init();
+    Some(ws)
+}
+
+/// Writes `terraform.tfvars.json`: `lab_file` plus `vars`.
+fn set_vars(ws: &Workspace, lab: &Lab, vars: serde_json::Value) {
+    let mut all = serde_json::json!({ "lab_file": lab.lab_file.display().to_string() });
+    for (k, v) in vars.as_object().into_iter().flatten() {
+        all[k] = v.clone();
+    }
+    ws.write("terraform.tfvars.json", &all.to_string());
+}
+
+const APPLY: [&str; 4] = ["apply", "-auto-approve", "-no-color", "-input=false"];
+const PLAN: [&str; 4] = ["plan", "-detailed-exitcode", "-no-color", "-input=false"];
+
+/// `nodes_status` from the outputs: name -> joined.
+fn joined(ws: &Workspace) -> BTreeMap<String, bool> {
+    let status = ws.output_json("nodes_status");
+    status
+        .as_object()
+        .expect("nodes_status map")
+        .iter()
+        .map(|(name, s)| (name.clone(), s["joined"].as_bool().expect("joined")))
+        .collect()
+}
+
+fn all_joined(names: &[&str]) -> BTreeMap<String, bool> {
+    names.iter().map(|n| (n.to_string(), true)).collect()
+}
+
+fn counts(pairs: &[(&str, usize)]) -> BTreeMap<String, usize> {
+    pairs.iter().map(|(n, c)| (n.to_string(), *c)).collect()
+}
+
+/// The resource's attributes from `terraform show -json`.
+fn resource_values(ws: &Workspace) -> serde_json::Value {
+    let state = ws.state_json();
+    let resources = state["values"]["root_module"]["resources"].as_array().cloned().unwrap_or_default();
+    resources
+        .into_iter()
+        .find(|r| r["address"] == "kubeadm_cluster.lab")
+        .map(|r| r["values"].clone())
+        .unwrap_or_default()
+}
+
+/// Names in the state's `nodes`.
+fn state_nodes(ws: &Workspace) -> Vec<String> {
+    resource_values(ws)["nodes"].as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default()
+}
+
+/// Runs terraform, expecting exit code `code`; returns stdout+stderr.
+fn expect_code(ws: &Workspace, args: &[&str], code: i32) -> String {
+    let output = ws.run(args);
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(code), "terraform {args:?}:\n{out}");
+    out
+}
+
+#[test]
+fn create_three_control_planes_three_workers_then_noop_plan_without_ssh() {
+    let Some(lab) = Lab::up(3, 3, &[]) else { return };
+    let Some(ws) = workspace(&lab, serde_json::json!({})) else { return };
+
+    // The first plan already knows the API server URL and the credentials.
+    let plan = expect_code(&ws, &PLAN, 2);
+    let host = format!("https://{}", lab.api_server());
+    assert!(plan.contains(&format!("+ host                   = \"{host}\"")), "host known at plan:\n{plan}");
+    assert!(plan.contains("+ kubeconfig             = (sensitive value)"), "{plan}");
+    assert!(plan.contains("+ cluster_ca_certificate = <<-EOT"), "CA known at plan:\n{plan}");
+    assert!(plan.contains("+ client_key             = (sensitive value)"), "{plan}");
+    assert!(!plan.contains("host                   = (known after apply)"), "{plan}");
+    assert!(plan.contains("1 to add, 0 to change, 0 to destroy"), "{plan}");
+
+    ws.ok(&APPLY);
+    let names = ["cp-1", "cp-2", "cp-3", "wk-1", "wk-2", "wk-3"];
+    assert_eq!(joined(&ws), all_joined(&names));
+    assert_eq!(ws.output_json("host").as_str(), Some(host.as_str()));
+    assert_eq!(lab.node_names(), names);
+    assert_eq!(lab.etcd_members(), ["cp-1", "cp-2", "cp-3"]);
+    assert_eq!(lab.successes("init"), counts(&[("cp-1", 1)]), "exactly one kubeadm init: {:#?}", lab.events());
+    let joins = counts(&[("cp-2", 1), ("cp-3", 1), ("wk-1", 1), ("wk-2", 1), ("wk-3", 1)]);
+    assert_eq!(lab.successes("join"), joins, "{:#?}", lab.events());
+    assert_eq!(resource_values(&ws)["init_node"], "cp-1");
+
+    // A plan right after the apply is empty and reaches no node over SSH
+    // (it refreshes through the API server only).
+    let before = lab.sessions();
+    let again = expect_code(&ws, &PLAN, 0);
+    assert!(again.contains("No changes."), "{again}");
+    assert_eq!(lab.sessions(), before, "the no-op plan opened SSH sessions");
+    assert_eq!(lab.total("init"), 1);
+    assert_eq!(lab.successes("join"), joins);
+}
+
+#[test]
+fn adding_a_worker_joins_only_that_worker() {
+    let Some(lab) = Lab::up(1, 2, &[]) else { return };
+    let Some(ws) = workspace(&lab, serde_json::json!({ "exclude_nodes": ["wk-2"] })) else { return };
+    ws.ok(&APPLY);
+    assert_eq!(joined(&ws), all_joined(&["cp-1", "wk-1"]));
+    assert_eq!(lab.node_names(), ["cp-1", "wk-1"]);
+    assert_eq!(lab.successes("join"), counts(&[("wk-1", 1)]));
+
+    set_vars(&ws, &lab, serde_json::json!({}));
+    let plan = expect_code(&ws, &PLAN, 2);
+    assert!(plan.contains("~ resource \"kubeadm_cluster\" \"lab\""), "in-place update:\n{plan}");
+    assert!(plan.contains("0 to add, 1 to change, 0 to destroy"), "{plan}");
+    assert!(!plan.contains("forces replacement"), "{plan}");
+    assert!(plan.contains("+ wk-2 = {"), "{plan}");
+
+    ws.ok(&APPLY);
+    assert_eq!(joined(&ws), all_joined(&["cp-1", "wk-1", "wk-2"]));
+    assert_eq!(lab.node_names(), ["cp-1", "wk-1", "wk-2"]);
+    assert_eq!(lab.successes("join"), counts(&[("wk-1", 1), ("wk-2", 1)]), "{:#?}", lab.events());
+    assert_eq!(lab.total("init"), 1);
+    assert_eq!(lab.total("reset"), 0);
+    assert_eq!(lab.etcd_members(), ["cp-1"]);
+    expect_code(&ws, &PLAN, 0);
+}
+
+#[test]
+fn removing_a_worker_resets_and_deletes_it() {
+    let Some(lab) = Lab::up(1, 2, &[]) else { return };
+    let Some(ws) = workspace(&lab, serde_json::json!({})) else { return };
+    ws.ok(&APPLY);
+    assert_eq!(lab.node_names(), ["cp-1", "wk-1", "wk-2"]);
+    assert!(lab.host_path("wk-2", "/etc/kubernetes/kubelet.conf").exists());
+
+    set_vars(&ws, &lab, serde_json::json!({ "exclude_nodes": ["wk-2"] }));
+    let plan = expect_code(&ws, &PLAN, 2);
+    assert!(plan.contains("- wk-2 = {"), "{plan}");
+    assert!(plan.contains("0 to add, 1 to change, 0 to destroy"), "{plan}");
+    ws.ok(&APPLY);
+
+    assert_eq!(lab.node_names(), ["cp-1", "wk-1"], "wk-2's Node deleted");
+    assert!(!lab.host_path("wk-2", "/etc/kubernetes/kubelet.conf").exists(), "wk-2 was not reset");
+    assert!(lab.host_path("wk-1", "/etc/kubernetes/kubelet.conf").exists(), "wk-1 must stay");
+    assert_eq!(lab.successes("reset"), counts(&[("wk-2", 1)]));
+    assert_eq!(lab.etcd_members(), ["cp-1"]);
+    assert_eq!(joined(&ws), all_joined(&["cp-1", "wk-1"]));
+    assert_eq!(state_nodes(&ws), ["cp-1", "wk-1"]);
+    expect_code(&ws, &PLAN, 0);
+}
+
+#[test]
+fn removing_a_control_plane_drops_its_etcd_member_and_quorum_loss_is_refused() {
+    let Some(lab) = Lab::up(3, 0, &[]) else { return };
+    let Some(ws) = workspace(&lab, serde_json::json!({})) else { return };
+    ws.ok(&APPLY);
+    assert_eq!(lab.etcd_members(), ["cp-1", "cp-2", "cp-3"]);
+
+    set_vars(&ws, &lab, serde_json::json!({ "exclude_nodes": ["cp-3"] }));
+    ws.ok(&APPLY);
+    assert_eq!(lab.node_names(), ["cp-1", "cp-2"]);
+    assert_eq!(lab.etcd_members(), ["cp-1", "cp-2"]);
+    assert!(!lab.host_path("cp-3", "/etc/kubernetes/admin.conf").exists());
+    assert_eq!(state_nodes(&ws), ["cp-1", "cp-2"]);
+
+    // From 2 control planes, removing one leaves 1 of 2: no quorum.
+    set_vars(&ws, &lab, serde_json::json!({ "exclude_nodes": ["cp-2", "cp-3"] }));
+    let (sessions, events) = (lab.sessions(), lab.events());
+    let out = expect_code(&ws, &PLAN, 1);
+    assert!(out.contains("quorum"), "{out}");
+    assert!(out.contains("Error: Removing these control planes would lose etcd quorum"), "{out}");
+    assert!(out.contains(&at_line("nodes = {")), "the error points at `nodes`:\n{out}");
+    let apply = ws.run(&APPLY);
+    assert_eq!(apply.status.code(), Some(1), "{}", text(&apply));
+    assert_eq!(lab.node_names(), ["cp-1", "cp-2"]);
+    assert_eq!(lab.etcd_members(), ["cp-1", "cp-2"]);
+    assert_eq!(lab.events(), events, "no kubeadm ran");
+    assert_eq!(lab.sessions(), sessions, "no SSH session");
+    assert_eq!(state_nodes(&ws), ["cp-1", "cp-2"]);
+}
+
+/// Runs `terraform apply` in the background, waits until `cluster.json`
+/// holds the cluster (init finished) and no worker has joined yet, then
+/// sends `signal` to terraform's process group, the provider included:
+/// INT is what Ctrl-C in a terminal does (terraform's panicwrap parent
+/// ignores a SIGINT sent to it alone), KILL leaves no chance to record
+/// anything. Returns the apply's output.
+fn interrupt_apply_after_init(ws: &Workspace, lab: &Lab, signal: &str) -> String {
+    use std::os::unix::process::CommandExt;
+    let mut command = ws.command(&APPLY);
+    command.stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
+    let child = command.spawn().expect("start terraform apply");
+    let pid = child.id();
+    let start = Instant::now();
+    while lab.clusters().is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(60), "kubeadm init never finished: {:#?}", lab.events());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let killed = Command::new("kill").args([&format!("-{signal}"), "--", &format!("-{pid}")]).status().expect("kill");
+    assert!(killed.success());
+    let output = child.wait_with_output().expect("wait for terraform");
+    let out = text(&output);
+    assert!(!output.status.success(), "the interrupted apply must fail:\n{out}");
+    assert_eq!(
+        lab.total("join"),
+        0,
+        "joins finished before the interrupt; the test lost its race: {:#?}",
+        lab.events()
+    );
+    out
+}
+
+fn assert_resumed(ws: &Workspace, lab: &Lab) {
+    let names = ["cp-1", "wk-1", "wk-2"];
+    let plan = expect_code(ws, &PLAN, 2);
+    assert!(plan.contains("Resuming an earlier create"), "the plan must resume:\n{plan}");
+    ws.ok(&APPLY);
+    assert_eq!(joined(ws), all_joined(&names));
+    assert_eq!(lab.node_names(), names);
+    assert_eq!(lab.successes("init"), counts(&[("cp-1", 1)]), "one kubeadm init in total: {:#?}", lab.events());
+    assert_eq!(lab.successes("join"), counts(&[("wk-1", 1), ("wk-2", 1)]), "no node joined twice: {:#?}", lab.events());
+    expect_code(ws, &PLAN, 0);
+}
+
+#[test]
+#[ignore = "provider bug: an apply interrupted right after kubeadm init succeeded (marker still initialized=false) is resumed with kubeadm reset + a second kubeadm init"]
+fn interrupted_create_resumes_without_a_second_init() {
+    let Some(lab) = Lab::up(1, 2, &["--init-ms", "3000", "--join-ms", "2000"]) else { return };
+    let Some(ws) = workspace(&lab, serde_json::json!({})) else { return };
+    let out = interrupt_apply_after_init(&ws, &lab, "INT");
+    assert!(out.contains("Interrupt received"), "{out}");
+    assert!(resource_values(&ws).is_null(), "an interrupted create records nothing in state");
+    assert_resumed(&ws, &lab);
+}
+
+#[test]
+#[ignore = "provider bug: an apply killed right after kubeadm init succeeded (marker still initialized=false) is resumed with kubeadm reset + a second kubeadm init"]
+fn killed_create_resumes_from_the_init_node() {
+    let Some(lab) = Lab::up(1, 2, &["--init-ms", "3000", "--join-ms", "2000"]) else { return };
+    let Some(ws) = workspace(&lab, serde_json::json!({})) else { return };
+    interrupt_apply_after_init(&ws, &lab, "KILL");
+    // SIGKILL: no state was written at all; only the init node's marker knows.
+    assert!(!ws.dir.path().join("terraform.tfstate").exists() || resource_values(&ws).is_null());
+    // The killed apply held the state lock only in-process (local backend): nothing to unlock.
+    assert_resumed(&ws, &lab);
+}
+
+#[test]
+fn unreachable_host_fails_with_its_node_then_converges() {
+    let Some(lab) = Lab::up(1, 2, &[]) else { return };
+    let Some(ws) = workspace(&lab, serde_json::json!({})) else { return };
+    lab.fault("wk-2", "sshd", "down");
+    let out = expect_code(&ws, &APPLY, 1);
+    // The diagnostic's attribute is nodes["wk-2"]: Terraform 1.0 shows it
+    // as the `nodes` line; the detail names the node and its address.
+    assert!(out.contains("Error: Cannot reach node over SSH"), "{out}");
+    assert!(out.contains(&at_line("nodes = {")), "the error points at `nodes`:\n{out}");
+    let address = lab.address("wk-2");
+    assert!(out.contains(&format!("wk-2: SSH connection to {address}")), "the error names wk-2 at {address}:\n{out}");
+    assert!(!out.contains("wk-1:") && !out.contains("cp-1:"), "only wk-2 is at fault:\n{out}");
+    assert!(resource_values(&ws).is_null(), "{out}");
+
+    lab.fault("wk-2", "sshd", "up");
+    ws.ok(&APPLY);
+    assert_eq!(joined(&ws), all_joined(&["cp-1", "wk-1", "wk-2"]));
+    assert_eq!(lab.total("init"), 1, "{:#?}", lab.events());
+    assert_eq!(lab.successes("join"), counts(&[("wk-1", 1), ("wk-2", 1)]));
+}
+
+#[test]
+#[ignore = "provider bug: adopting an import issues a new admin certificate at every plan, so the apply fails with 'Provider produced inconsistent final plan' (client_certificate)"]
+fn import_adopts_the_cluster_without_init_or_join() {
+    let Some(lab) = Lab::up(1, 1, &[]) else { return };
+    let Some(first) = workspace(&lab, serde_json::json!({})) else { return };
+    first.ok(&APPLY);
+    let events = lab.events();
+    assert_eq!(lab.total("init"), 1);
+
+    let Some(second) = workspace(&lab, serde_json::json!({})) else { return };
+    let import = second.ok(&["import", "-no-color", "-input=false", "kubeadm_cluster.lab", lab.api_server()]);
+    assert!(import.contains("Import successful"), "{import}");
+    let plan = expect_code(&second, &PLAN, 2);
+    assert!(!plan.contains("must be replaced"), "adoption is an update:\n{plan}");
+    second.ok(&APPLY);
+    assert_eq!(lab.events(), events, "adoption ran kubeadm");
+    assert_eq!(joined(&second), all_joined(&["cp-1", "wk-1"]));
+    let adopted = resource_values(&second);
+    assert_eq!(adopted["cluster_ca_certificate"], resource_values(&first)["cluster_ca_certificate"]);
+    assert_eq!(adopted["init_node"], "cp-1");
+    let again = expect_code(&second, &PLAN, 0);
+    assert!(again.contains("No changes."), "{again}");
+}
+
+#[test]
+fn destroy_resets_every_node() {
+    let Some(lab) = Lab::up(1, 2, &[]) else { return };
+    let Some(ws) = workspace(&lab, serde_json::json!({})) else { return };
+    ws.ok(&APPLY);
+    let hosts = ["cp-1", "wk-1", "wk-2"];
+    for host in hosts {
+        assert!(lab.host_path(host, "/etc/kubernetes/kubelet.conf").exists(), "{host}");
+    }
+    ws.ok(&["destroy", "-auto-approve", "-no-color", "-input=false"]);
+    for host in hosts {
+        assert!(!lab.host_path(host, "/etc/kubernetes/kubelet.conf").exists(), "{host} not reset");
+        assert!(!lab.host_path(host, "/etc/kubernetes/pki/ca.crt").exists(), "{host} not reset");
+    }
+    assert!(!lab.host_path("cp-1", "/etc/kubernetes/admin.conf").exists());
+    assert!(!lab.host_path("cp-1", "/etc/kubernetes/manifests/kube-vip.yaml").exists());
+    assert_eq!(lab.successes("reset"), counts(&[("cp-1", 1), ("wk-1", 1), ("wk-2", 1)]));
+    // node-sim's reset, like kubeadm's, drops the etcd member; Node objects stay.
+    assert!(lab.etcd_members().is_empty(), "{:#?}", lab.cluster()["etcd_members"]);
+    assert!(ws.state_json().get("values").is_none(), "state not empty after destroy");
+}
+
+/// The base64 JSON private state of the resource in terraform.tfstate.
+fn private_state(ws: &Workspace) -> serde_json::Value {
+    let state: serde_json::Value = serde_json::from_str(&ws.read("terraform.tfstate")).expect("tfstate");
+    let private = state["resources"][0]["instances"][0]["private"].as_str().expect("private state");
+    let bytes = base64::engine::general_purpose::STANDARD.decode(private).expect("base64 private");
+    serde_json::from_slice(&bytes).expect("private json")
+}
+
+/// Every secret a log must not show: whole values and each PEM body line.
+fn secret_needles(ws: &Workspace) -> Vec<String> {
+    let private = private_state(ws);
+    let secrets = &private["secrets"];
+    let values = resource_values(ws);
+    let mut needles = Vec::new();
+    let token = secrets["bootstrap_token"].as_str().expect("bootstrap token");
+    needles.push(token.to_string());
+    needles.push(token.split('.').nth(1).expect("token secret").to_string());
+    needles.push(secrets["certificate_key"].as_str().expect("certificate key").to_string());
+    let keys = [
+        &secrets["ca"]["key_pem"],
+        &secrets["front_proxy_ca"]["key_pem"],
+        &secrets["etcd_ca"]["key_pem"],
+        &secrets["service_account_key_pem"],
+        &secrets["admin"]["key_pem"],
+        &values["client_key"],
+    ];
+    for pem in keys {
+        let pem = pem.as_str().expect("key pem");
+        needles.extend(pem.lines().filter(|l| !l.starts_with("-----") && l.len() >= 16).map(str::to_string));
+    }
+    let kubeconfig = values["kubeconfig"].as_str().expect("kubeconfig");
+    needles.push(kubeconfig.to_string());
+    // The kubeconfig's embedded client key (base64 of the PEM).
+    needles.extend(
+        kubeconfig
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("client-key-data: "))
+            .flat_map(|v| [v.to_string(), v[..40.min(v.len())].to_string()]),
+    );
+    assert!(needles.len() > 10, "{needles:?}");
+    needles
+}
+
+#[test]
+fn secrets_never_reach_output_or_logs() {
+    let Some(lab) = Lab::up(1, 1, &[]) else { return };
+    let Some(ws) = workspace(&lab, serde_json::json!({})) else { return };
+    let log_path = ws.dir.path().join("trace.log");
+    let log = log_path.display().to_string();
+    let trace = [("TF_LOG", "trace")];
+    let mut captured = String::new();
+    let mut run = |args: &[&str], env: &[(&str, &str)]| {
+        let output = ws.run_with_env(args, env);
+        assert!(output.status.code().is_some_and(|c| c == 0 || c == 2), "terraform {args:?}:\n{}", text(&output));
+        captured.push_str(&text(&output));
+    };
+    run(&PLAN, &[]);
+    run(&PLAN, &trace);
+    run(&APPLY, &trace);
+    // The secrets, from the state, while there is one.
+    let needles = secret_needles(&ws);
+    run(&PLAN, &[("TF_LOG", "trace"), ("TF_LOG_PATH", log.as_str())]);
+    run(&["output", "-no-color"], &[]);
+    run(&["show", "-no-color"], &[]);
+    run(&["destroy", "-auto-approve", "-no-color", "-input=false"], &trace);
+    captured.push_str(&std::fs::read_to_string(&log_path).expect("TF_LOG_PATH file"));
+    assert!(captured.contains("ssh exec"), "the trace log has the provider's SSH commands");
+    assert!(captured.contains("kubeadm init"), "the trace log has the kubeadm steps");
+    check_secrets(&needles, &captured);
+}
+
+fn check_secrets(needles: &[String], captured: &str) {
+    for needle in needles {
+        assert!(!captured.contains(needle.as_str()), "secret {:?}... printed", &needle[..12.min(needle.len())]);
+    }
+}
+
+/// The example's main.tf with `from` replaced by `to` (which must occur).
+/// Only `plan` can judge it: `terraform validate` evaluates locals (the
+/// nodes come from `local.lab`) as unknown and passes.
+fn broken_example(from: &str, to: &str) -> String {
+    let main = example("main.tf");
+    assert!(main.contains(from), "examples/lab/main.tf no longer has {from:?}");
+    main.replacen(from, to, 1)
+}
+
+#[test]
+fn invalid_configurations_fail_before_any_ssh_with_the_attribute() {
+    let Some(lab) = Lab::up(1, 1, &[]) else { return };
+    let cases = [
+        (
+            broken_example("role        = h.role", "role        = h.name == \"wk-1\" ? \"master\" : h.role"),
+            vec!["Error: Invalid node role", "\"master\""],
+        ),
+        (
+            broken_example("address     = h.address", "address     = h.name == \"wk-1\" ? \"10.0.0.300\" : h.address"),
+            vec!["Error: Invalid node address", "10.0.0.300"],
+        ),
+        (
+            broken_example("address   = local.lab.vip", "address   = \"10.9.9.9\""),
+            vec!["Error: VIP differs from the control plane endpoint", "10.9.9.9"],
+        ),
+        (
+            broken_example(
+                "host_keys   = { for h in local.lab.hosts : h.name => h.host_public_key }",
+                "host_keys   = { for h in local.lab.hosts : h.name => h.host_public_key if h.name != \"wk-1\" }",
+            ),
+            vec!["Error: Missing host keys", "No host key for wk-1", "trust_on_first_use"],
+        ),
+    ];
+    let vip_line = at_line("address   = local.lab.vip");
+    let keys_line = at_line("host_keys   =");
+    // Terraform 1.0 cannot map nodes["wk-1"].role into the for expression
+    // that builds `nodes`: it shows the resource block.
+    let role_line = at_line("resource \"kubeadm_cluster\"");
+    let address_line = role_line.clone();
+    let lines = [role_line.as_str(), address_line.as_str(), vip_line.as_str(), keys_line.as_str()];
+    for ((main_tf, expected), line) in cases.into_iter().zip(lines) {
+        let Some(ws) = workspace_with(&lab, serde_json::json!({}), &main_tf) else { return };
+        let before = lab.sessions();
+        ws.ok(&["validate", "-no-color"]);
+        for args in [&PLAN[..], &APPLY[..]] {
+            let out = expect_code(&ws, args, 1);
+            assert!(out.contains("with kubeadm_cluster.lab"), "{out}");
+            assert!(out.contains(line), "terraform {args:?}: want {line:?} in:\n{out}");
+            for needle in &expected {
+                assert!(out.contains(needle), "terraform {args:?}: want {needle:?} in:\n{out}");
+            }
+        }
+        assert_eq!(lab.sessions(), before, "a plan that fails validation must not reach a node");
+        assert!(lab.events().is_empty());
+    }
+}
