@@ -263,7 +263,6 @@ fn assert_resumed(ws: &Workspace, lab: &Lab) {
 }
 
 #[test]
-#[ignore = "provider bug: an apply interrupted right after kubeadm init succeeded (marker still initialized=false) is resumed with kubeadm reset + a second kubeadm init"]
 fn interrupted_create_resumes_without_a_second_init() {
     let Some(lab) = Lab::up(1, 2, &["--init-ms", "3000", "--join-ms", "2000"]) else { return };
     let Some(ws) = workspace(&lab, serde_json::json!({})) else { return };
@@ -274,7 +273,6 @@ fn interrupted_create_resumes_without_a_second_init() {
 }
 
 #[test]
-#[ignore = "provider bug: an apply killed right after kubeadm init succeeded (marker still initialized=false) is resumed with kubeadm reset + a second kubeadm init"]
 fn killed_create_resumes_from_the_init_node() {
     let Some(lab) = Lab::up(1, 2, &["--init-ms", "3000", "--join-ms", "2000"]) else { return };
     let Some(ws) = workspace(&lab, serde_json::json!({})) else { return };
@@ -308,7 +306,6 @@ fn unreachable_host_fails_with_its_node_then_converges() {
 }
 
 #[test]
-#[ignore = "provider bug: adopting an import issues a new admin certificate at every plan, so the apply fails with 'Provider produced inconsistent final plan' (client_certificate)"]
 fn import_adopts_the_cluster_without_init_or_join() {
     let Some(lab) = Lab::up(1, 1, &[]) else { return };
     let Some(first) = workspace(&lab, serde_json::json!({})) else { return };

@@ -89,7 +89,7 @@ impl ApiClient {
             }
             tokio::select! {
                 () = cancel.cancelled() => return Err(KubeadmError::Cancelled),
-                () = tokio::time::sleep(Duration::from_millis(250)) => {}
+                () = tokio::time::sleep(Duration::from_millis(100)) => {}
             }
         }
     }

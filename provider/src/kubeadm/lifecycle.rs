@@ -15,11 +15,13 @@ use super::api::{ApiClient, NodeInfo};
 use super::config::{self, Role};
 use super::error::KubeadmError;
 use super::model::Cluster;
-use super::node::{KUBE_VIP_MANIFEST, Marker, NodeSession, host_key_policy};
+use super::node::{KUBE_VIP_MANIFEST, MARKER, Marker, NodeFile, NodeSession, Probe, STATE_DIR, host_key_policy};
 use super::pki::{self, ClusterSecrets};
 
 /// How long one SSH connection attempt may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
+/// How often the API server is asked again while waiting.
+const POLL: Duration = Duration::from_millis(100);
 /// Bootstrap tokens made for later joins live this long.
 const JOIN_TOKEN_TTL: &str = "2h";
 
@@ -49,6 +51,8 @@ pub struct Changes {
     pub relabel: Vec<(String, Vec<String>)>,
     /// The kube-vip settings changed: rewrite the manifest on the control planes.
     pub kube_vip: bool,
+    /// The cluster was imported: its nodes are checked and the missing ones joined.
+    pub adopting: bool,
 }
 
 /// A node leaving the cluster, as state last knew it.
@@ -119,29 +123,32 @@ impl<'a> Ctx<'a> {
         config::token_config(&self.secrets.bootstrap_token, JOIN_TOKEN_TTL)
     }
 
-    /// Connects to `names` in parallel, waits for cloud-init and checks
-    /// preconditions; returns the sessions and every node's error.
+    /// Connects to `names` in parallel, waits for cloud-init, checks
+    /// preconditions and reads what each node holds; returns the sessions
+    /// with their probes, and every node's error.
     async fn prepare(
         &self,
         names: &[String],
         replaced: &BTreeSet<String>,
-        progress: &mut Progress,
-    ) -> (BTreeMap<String, NodeSession>, Vec<KubeadmError>) {
+    ) -> (BTreeMap<String, (NodeSession, Probe)>, Vec<KubeadmError>) {
         let version = &self.cluster.spec.kubernetes_version;
         let results = join_all(names.iter().map(|name| async move {
             let session = self.connect(name, replaced.contains(name)).await?;
-            session.wait_cloud_init(self.step_timeout).await?;
-            session.check_preconditions(version).await?;
-            Ok::<_, KubeadmError>(session)
+            match session.prepare(version, self.step_timeout).await {
+                Ok(probe) => Ok((session, probe)),
+                Err(e) => {
+                    session.close().await;
+                    Err(e)
+                }
+            }
         }))
         .await;
         let mut sessions = BTreeMap::new();
         let mut errors = Vec::new();
         for (name, result) in names.iter().zip(results) {
             match result {
-                Ok(session) => {
-                    progress.host_keys.insert(name.clone(), session.host_key());
-                    sessions.insert(name.clone(), session);
+                Ok((session, probe)) => {
+                    sessions.insert(name.clone(), (session, probe));
                 }
                 Err(e) => errors.push(e),
             }
@@ -150,17 +157,34 @@ impl<'a> Ctx<'a> {
     }
 
     /// `kubeadm init` on the init node, unless this cluster's init already
-    /// happened there. Refuses a node that holds another cluster.
-    async fn init(&self, session: &NodeSession) -> Result<(), KubeadmError> {
-        let probe = session.probe().await?;
+    /// happened there. Refuses a node that holds another cluster. One round
+    /// trip: marker, CA files, kube-vip and the config go up with the
+    /// command; the kube-vip switch and the "initialised" marker go into
+    /// place only when init succeeded.
+    async fn init(&self, session: &NodeSession, probe: &Probe) -> Result<(), KubeadmError> {
         let ours = |m: &Marker| m.secrets.ca == self.secrets.ca;
         match &probe.marker {
             Some(m) if ours(m) && m.initialized && probe.admin_conf => {
                 tracing::info!(node = %session.name, "kubeadm init already done; resuming");
                 return Ok(());
             }
-            // An init that was cut off: nothing can have joined yet.
+            // Cut off around `kubeadm init`: when the API answers with our CA
+            // and lists the init node, init did finish (only the marker was
+            // not updated); otherwise nothing can have joined yet, so start over.
             Some(m) if ours(m) && (probe.admin_conf || probe.kubelet_conf) => {
+                let finished = self.api.nodes().await.is_ok_and(|nodes| nodes.contains_key(&session.name));
+                if finished {
+                    tracing::info!(node = %session.name, "kubeadm init had finished; recording it");
+                    let mut marker = m.clone();
+                    marker.initialized = true;
+                    let text = serde_json::to_string(&marker).map_err(|e| KubeadmError::Secrets(e.to_string()))?;
+                    let mut files = vec![NodeFile::new(MARKER, text, 0o600)];
+                    if let Some(manifest) = self.kube_vip_manifest("/etc/kubernetes/admin.conf") {
+                        files.push(NodeFile::new(KUBE_VIP_MANIFEST, manifest, 0o600));
+                    }
+                    session.run_bundle("recording kubeadm init", &files, "", &[], &[], None).await?;
+                    return Ok(());
+                }
                 tracing::info!(node = %session.name, "resetting an interrupted kubeadm init");
                 session.reset().await?;
             }
@@ -188,38 +212,53 @@ impl<'a> Ctx<'a> {
             secrets: self.secrets.clone(),
             initialized: false,
         };
-        session.write_marker(&marker).await?;
-        for (path, content, mode) in pki::init_node_files(self.secrets) {
-            session.write_file(path, &content, mode).await?;
-        }
-        // kubeadm >= 1.29: admin.conf has no rights until init binds them,
-        // so kube-vip needs super-admin.conf to win its lease during init.
-        if let Some(manifest) = self.kube_vip_manifest("/etc/kubernetes/super-admin.conf") {
-            session.write_file(KUBE_VIP_MANIFEST, &manifest, 0o600).await?;
-        }
+        let marker_file = |m: &Marker| {
+            serde_json::to_string(m)
+                .map(|text| NodeFile::new(MARKER, text, 0o600))
+                .map_err(|e| KubeadmError::Secrets(e.to_string()))
+        };
         let node = &self.cluster.nodes[&session.name].spec;
         let init_config =
             config::init_config(&self.cluster.spec, node, &self.secrets.bootstrap_token, &self.secrets.certificate_key)
                 .map_err(|e| KubeadmError::Secrets(e.to_string()))?;
-        session.kubeadm_init(&init_config, self.step_timeout).await?;
-        if let Some(manifest) = self.kube_vip_manifest("/etc/kubernetes/admin.conf") {
-            session.write_file(KUBE_VIP_MANIFEST, &manifest, 0o600).await?;
+        let config_path = format!("{STATE_DIR}/init.yaml");
+        let mut before = vec![marker_file(&marker)?];
+        before.extend(
+            pki::init_node_files(self.secrets)
+                .into_iter()
+                .map(|(path, content, mode)| NodeFile::new(path, content, mode)),
+        );
+        // kubeadm >= 1.29: admin.conf has no rights until init binds them,
+        // so kube-vip needs super-admin.conf to win its lease during init.
+        if let Some(manifest) = self.kube_vip_manifest("/etc/kubernetes/super-admin.conf") {
+            before.push(NodeFile::new(KUBE_VIP_MANIFEST, manifest, 0o600));
         }
+        before.push(NodeFile::new(&config_path, init_config, 0o600));
         marker.initialized = true;
-        session.write_marker(&marker).await
+        let mut after = vec![marker_file(&marker)?];
+        if let Some(manifest) = self.kube_vip_manifest("/etc/kubernetes/admin.conf") {
+            after.push(NodeFile::new(KUBE_VIP_MANIFEST, manifest, 0o600));
+        }
+        let command = format!("kubeadm init --config {config_path} --upload-certs");
+        session.run_bundle("kubeadm init", &before, &command, &after, &[&config_path], Some(self.step_timeout)).await?;
+        Ok(())
     }
 
     /// Joins `session`'s node unless it already is a member. A node the API
     /// lists but whose disk is empty (a replaced VM) loses its stale Node
-    /// and etcd member first; a half-joined node is reset first.
+    /// and etcd member first; a half-joined node is reset first. One round
+    /// trip for the join itself (config up, join, kube-vip after it).
     async fn join(
         &self,
         session: &NodeSession,
+        probe: &Probe,
         api_nodes: &BTreeMap<String, NodeInfo>,
         etcd_via: Option<&NodeSession>,
     ) -> Result<bool, KubeadmError> {
+        if self.cancel.is_cancelled() {
+            return Err(KubeadmError::Cancelled);
+        }
         let node = &self.cluster.nodes[&session.name].spec;
-        let probe = session.probe().await?;
         let registered = api_nodes.contains_key(&node.name);
         if registered && probe.kubelet_conf {
             return Ok(false);
@@ -244,13 +283,19 @@ impl<'a> Ctx<'a> {
             certificate_key,
         )
         .map_err(|e| KubeadmError::Secrets(e.to_string()))?;
-        session.kubeadm_join(&join_config, self.step_timeout).await?;
+        let config_path = format!("{STATE_DIR}/join.yaml");
         // After the join: kubeadm's preflight wants an empty manifests dir.
-        if node.role == Role::ControlPlane {
-            if let Some(manifest) = self.kube_vip_manifest("/etc/kubernetes/admin.conf") {
-                session.write_file(KUBE_VIP_MANIFEST, &manifest, 0o600).await?;
-            }
-        }
+        let after: Vec<NodeFile> = match node.role {
+            Role::ControlPlane => self
+                .kube_vip_manifest("/etc/kubernetes/admin.conf")
+                .map(|m| NodeFile::new(KUBE_VIP_MANIFEST, m, 0o600))
+                .into_iter()
+                .collect(),
+            Role::Worker => Vec::new(),
+        };
+        let before = [NodeFile::new(&config_path, join_config, 0o600)];
+        let command = format!("kubeadm join --config {config_path}");
+        session.run_bundle("kubeadm join", &before, &command, &after, &[&config_path], Some(self.step_timeout)).await?;
         Ok(true)
     }
 
@@ -272,7 +317,7 @@ impl<'a> Ctx<'a> {
             }
             tokio::select! {
                 () = self.cancel.cancelled() => return Err(KubeadmError::Cancelled),
-                () = tokio::time::sleep(Duration::from_millis(250)) => {}
+                () = tokio::time::sleep(POLL) => {}
             }
         }
     }
@@ -301,72 +346,95 @@ impl<'a> Ctx<'a> {
         self.api.patch_node(name, patch).await
     }
 
-    /// Joins the control planes in `cps` one at a time, then `workers` in
-    /// parallel. Returns the errors; stops at the first control plane that fails.
+    /// Joins the control planes in `cps` one at a time and, at the same
+    /// time, the `workers` in parallel (workers need only the first control
+    /// plane). Returns every error; the control plane series stops at the
+    /// first failure.
     async fn join_all(
         &self,
-        sessions: &BTreeMap<String, NodeSession>,
+        sessions: &BTreeMap<String, (NodeSession, Probe)>,
         cps: &[String],
         workers: &[String],
         api_nodes: &BTreeMap<String, NodeInfo>,
         etcd_via: Option<&NodeSession>,
     ) -> Vec<KubeadmError> {
-        for name in cps {
-            if let Err(e) = self.join(&sessions[name], api_nodes, etcd_via).await {
-                return vec![e];
+        let control_planes = async {
+            for name in cps {
+                let (session, probe) = &sessions[name];
+                if let Err(e) = self.join(session, probe, api_nodes, etcd_via).await {
+                    return Some(e);
+                }
             }
-        }
-        let results = join_all(workers.iter().map(|name| self.join(&sessions[name], api_nodes, etcd_via))).await;
-        results.into_iter().filter_map(Result::err).collect()
+            None
+        };
+        let workers = join_all(workers.iter().map(|name| {
+            let (session, probe) = &sessions[name];
+            self.join(session, probe, api_nodes, etcd_via)
+        }));
+        let (cp_error, worker_results) = tokio::join!(control_planes, workers);
+        cp_error.into_iter().chain(worker_results.into_iter().filter_map(Result::err)).collect()
     }
 
-    /// Create: prepare every node, init, joins, wait, labels.
+    /// Create: the init node is prepared and initialised while the other
+    /// nodes are prepared (cloud-init, preconditions) in parallel; then the
+    /// joins, the wait for every node, labels. A node that fails its checks
+    /// fails the create after init: the next apply resumes from there.
     pub async fn create(&self, progress: &mut Progress) -> Vec<KubeadmError> {
         let cluster = self.cluster;
-        let names: Vec<String> = cluster.nodes.keys().cloned().collect();
-        let (sessions, errors) = self.prepare(&names, &BTreeSet::new(), progress).await;
+        let init_name = [cluster.init_node.clone()];
+        let (mut sessions, errors) = self.prepare(&init_name, &BTreeSet::new()).await;
+        record_host_keys(&sessions, progress);
         if !errors.is_empty() {
             close_all(sessions).await;
             return errors;
         }
-        let result = self.create_with(&sessions, progress).await;
+        let others: Vec<String> = cluster.nodes.keys().filter(|n| **n != cluster.init_node).cloned().collect();
+        let (init, init_probe) = &sessions[&cluster.init_node];
+        let none_replaced = BTreeSet::new();
+        let (bootstrapped, (others, mut errors)) =
+            tokio::join!(self.bootstrap(init, init_probe), self.prepare(&others, &none_replaced));
+        record_host_keys(&others, progress);
+        sessions.extend(others);
+        let api_nodes = match bootstrapped {
+            Ok(nodes) => nodes,
+            Err(e) => {
+                errors.insert(0, e);
+                BTreeMap::new()
+            }
+        };
+        if errors.is_empty() {
+            errors = self.join_rest(&sessions, &api_nodes, progress).await;
+        }
         close_all(sessions).await;
-        result
+        errors
     }
 
-    async fn create_with(
+    /// Init, the API through the VIP, fresh join credentials; returns the Nodes.
+    async fn bootstrap(&self, init: &NodeSession, probe: &Probe) -> Result<BTreeMap<String, NodeInfo>, KubeadmError> {
+        let cluster = self.cluster;
+        self.init(init, probe).await?;
+        self.api.wait_ready(self.step_timeout, &self.cancel).await?;
+        let api_nodes = self.api.nodes().await?;
+        if cluster.nodes.keys().any(|n| !api_nodes.contains_key(n)) {
+            let upload = config::upload_certs_config(&cluster.spec, &self.secrets.certificate_key)
+                .map_err(|e| KubeadmError::Secrets(e.to_string()))?;
+            init.refresh_join_credentials(&self.token_config(), Some(&upload)).await?;
+        }
+        Ok(api_nodes)
+    }
+
+    async fn join_rest(
         &self,
-        sessions: &BTreeMap<String, NodeSession>,
+        sessions: &BTreeMap<String, (NodeSession, Probe)>,
+        api_nodes: &BTreeMap<String, NodeInfo>,
         progress: &mut Progress,
     ) -> Vec<KubeadmError> {
         let cluster = self.cluster;
-        let init = &sessions[&cluster.init_node];
-        if let Err(e) = self.init(init).await {
-            return vec![e];
-        }
-        if let Err(e) = self.api.wait_ready(self.step_timeout, &self.cancel).await {
-            return vec![e];
-        }
-        let api_nodes = match self.api.nodes().await {
-            Ok(n) => n,
-            Err(e) => return vec![e],
-        };
         let cps: Vec<String> =
             cluster.control_planes().map(|n| n.spec.name.clone()).filter(|n| *n != cluster.init_node).collect();
         let workers: Vec<String> = cluster.workers().map(|n| n.spec.name.clone()).collect();
-        let pending = cps.iter().chain(&workers).any(|n| !api_nodes.contains_key(n));
-        if pending {
-            let upload = config::upload_certs_config(&cluster.spec, &self.secrets.certificate_key)
-                .map_err(|e| KubeadmError::Secrets(e.to_string()));
-            let refreshed = match upload {
-                Ok(upload) => init.refresh_join_credentials(&self.token_config(), Some(&upload)).await,
-                Err(e) => Err(e),
-            };
-            if let Err(e) = refreshed {
-                return vec![e];
-            }
-        }
-        let errors = self.join_all(sessions, &cps, &workers, &api_nodes, Some(init)).await;
+        let init = &sessions[&cluster.init_node].0;
+        let errors = self.join_all(sessions, &cps, &workers, api_nodes, Some(init)).await;
         if !errors.is_empty() {
             return errors;
         }
@@ -421,8 +489,11 @@ impl<'a> Ctx<'a> {
         let needs_helper = !changes.join.is_empty() || !changes.remove.is_empty();
         if needs_helper {
             for name in prior_cps {
-                if removing.contains(name.as_str()) || changes.join.contains(name) || !cluster.nodes.contains_key(name)
-                {
+                // Nodes to (re)join are no help, except when adopting an
+                // imported cluster: every node is "to join" then, and the
+                // members among them are skipped by the join itself.
+                let rejoining = changes.join.contains(name) && !changes.adopting;
+                if removing.contains(name.as_str()) || rejoining || !cluster.nodes.contains_key(name) {
                     continue;
                 }
                 match self.connect(name, false).await {
@@ -448,7 +519,8 @@ impl<'a> Ctx<'a> {
         let mut errors = Vec::new();
         if !changes.join.is_empty() {
             let names: Vec<String> = changes.join.iter().cloned().collect();
-            let (sessions, prep_errors) = self.prepare(&names, &changes.replaced, progress).await;
+            let (sessions, prep_errors) = self.prepare(&names, &changes.replaced).await;
+            record_host_keys(&sessions, progress);
             errors.extend(prep_errors);
             let helper_session = helper.as_ref().expect("needs_helper");
             let cps: Vec<String> = names
@@ -493,7 +565,13 @@ impl<'a> Ctx<'a> {
                     let session = self.connect(&cp.spec.name, false).await?;
                     let manifest = self.kube_vip_manifest("/etc/kubernetes/admin.conf");
                     let written = match manifest {
-                        Some(m) => session.write_file(KUBE_VIP_MANIFEST, &m, 0o600).await,
+                        Some(m) => {
+                            let file = [NodeFile::new(KUBE_VIP_MANIFEST, m, 0o600)];
+                            session
+                                .run_bundle("writing the kube-vip manifest", &file, "", &[], &[], None)
+                                .await
+                                .map(|_| ())
+                        }
                         None => session.remove_file(KUBE_VIP_MANIFEST).await,
                     };
                     session.close().await;
@@ -566,6 +644,12 @@ impl<'a> Ctx<'a> {
     }
 }
 
-async fn close_all(sessions: BTreeMap<String, NodeSession>) {
-    join_all(sessions.into_values().map(NodeSession::close)).await;
+fn record_host_keys(sessions: &BTreeMap<String, (NodeSession, Probe)>, progress: &mut Progress) {
+    for (name, (session, _)) in sessions {
+        progress.host_keys.insert(name.clone(), session.host_key());
+    }
+}
+
+async fn close_all(sessions: BTreeMap<String, (NodeSession, Probe)>) {
+    join_all(sessions.into_values().map(|(session, _)| session.close())).await;
 }

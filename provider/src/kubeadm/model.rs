@@ -473,6 +473,34 @@ pub fn validate(config: &Value) -> Diagnostics {
 }
 
 fn validate_nodes(config: &Value, subnets: &[(&str, (IpAddr, u8))], diags: &mut Diagnostics) {
+    // Terraform 1.0 shows errors inside a dynamic value at the resource line
+    // only, so every detail also names the node entry it is about.
+    let mut node_diags = Diagnostics::new();
+    validate_node_entries(config, subnets, &mut node_diags);
+    for mut diag in node_diags.0 {
+        if let Some(path) = &diag.path {
+            diag.detail = format!("{}: {}", path_text(path), diag.detail);
+        }
+        diags.0.push(diag);
+    }
+}
+
+/// `nodes["wk-1"].taints[0].effect`
+fn path_text(path: &AttributePath) -> String {
+    use crate::value::PathStep;
+    let mut text = String::new();
+    for step in &path.0 {
+        match step {
+            PathStep::Attribute(name) if text.is_empty() => text.push_str(name),
+            PathStep::Attribute(name) => text.push_str(&format!(".{name}")),
+            PathStep::Key(key) => text.push_str(&format!("[{key:?}]")),
+            PathStep::Index(i) => text.push_str(&format!("[{i}]")),
+        }
+    }
+    text
+}
+
+fn validate_node_entries(config: &Value, subnets: &[(&str, (IpAddr, u8))], diags: &mut Diagnostics) {
     let nodes_value = config.get("nodes");
     let Some(map) = nodes_value.as_map() else {
         if nodes_value.is_null() {

@@ -33,6 +33,40 @@ pub struct Marker {
     pub initialized: bool,
 }
 
+/// Prints the marker and which kubeconfigs exist (parsed by [`parse_probe`]).
+const PROBE: &str = "echo '@@marker'; cat /etc/kubernetes/terraform/cluster.json 2>/dev/null; echo; echo '@@files'; for f in admin.conf kubelet.conf; do test -f /etc/kubernetes/$f && echo $f; done; true";
+
+fn parse_probe(text: &str) -> Probe {
+    let (marker, files) = text.split_once("@@files").unwrap_or((text, ""));
+    Probe {
+        marker: serde_json::from_str(marker.trim()).ok(),
+        admin_conf: files.lines().any(|l| l.trim() == "admin.conf"),
+        kubelet_conf: files.lines().any(|l| l.trim() == "kubelet.conf"),
+    }
+}
+
+/// A file to place on a node.
+#[derive(Clone)]
+pub struct NodeFile {
+    pub path: String,
+    pub content: String,
+    pub mode: u32,
+}
+
+// By hand: contents may be keys or tokens.
+impl std::fmt::Debug for NodeFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "NodeFile({}, {} bytes, {:o})", self.path, self.content.len(), self.mode)
+    }
+}
+
+impl NodeFile {
+    /// `content` at `path` with `mode`.
+    pub fn new(path: impl Into<String>, content: impl Into<String>, mode: u32) -> Self {
+        Self { path: path.into(), content: content.into(), mode }
+    }
+}
+
 /// What a node holds now.
 #[derive(Debug, Clone, Default)]
 pub struct Probe {
@@ -157,6 +191,10 @@ impl NodeSession {
     /// Runs `script` as root; a non-zero exit is a [`KubeadmError::Step`] naming `step`.
     async fn run(&self, step: &str, script: &str, timeout: Option<Duration>) -> Result<String, KubeadmError> {
         let out = self.exec(script, None, timeout).await?;
+        self.checked(step, out)
+    }
+
+    fn checked(&self, step: &str, out: ExecOutput) -> Result<String, KubeadmError> {
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         if out.success() {
             return Ok(stdout);
@@ -172,26 +210,58 @@ impl NodeSession {
         })
     }
 
-    /// Writes `content` to `path` (mode `mode`) atomically as root; the
-    /// content travels on stdin only.
-    pub async fn write_file(&self, path: &str, content: &str, mode: u32) -> Result<(), KubeadmError> {
-        let dir = path.rsplit_once('/').map_or("/", |(d, _)| if d.is_empty() { "/" } else { d });
-        let script = format!(
-            "set -e; umask 077; install -d -m 0755 {dir}; tmp=$(mktemp {tmp}); trap 'rm -f \"$tmp\"' EXIT; cat > \"$tmp\"; chmod {mode:o} \"$tmp\"; mv -f \"$tmp\" {path}; trap - EXIT",
-            dir = shell_quote(dir),
-            tmp = shell_quote(&format!("{path}.tmp.XXXXXX")),
-            path = shell_quote(path),
+    /// One round trip: stages `before` and `after` from stdin (exact byte
+    /// counts, so contents never touch a command line), moves `before` into
+    /// place, runs `command`, and only when it succeeds moves `after` into
+    /// place. `cleanup` paths are removed whatever happens (files holding a
+    /// token or key). A non-zero exit is a [`KubeadmError::Step`] naming `step`.
+    pub async fn run_bundle(
+        &self,
+        step: &str,
+        before: &[NodeFile],
+        command: &str,
+        after: &[NodeFile],
+        cleanup: &[&str],
+        timeout: Option<Duration>,
+    ) -> Result<String, KubeadmError> {
+        let removed: Vec<String> = cleanup.iter().map(|p| shell_quote(p)).collect();
+        let mut script = format!(
+            "set -e; umask 077; install -d -m 0700 {STATE_DIR}; staged=''; trap 'rm -f $staged {}' EXIT; ",
+            removed.join(" ").replace('\'', "")
         );
-        let out = self.exec(&script, Some(content.as_bytes()), None).await?;
-        if out.success() {
-            return Ok(());
+        let mut stdin = Vec::new();
+        for (i, file) in before.iter().chain(after).enumerate() {
+            // Staged in our own directory, never beside the target: kubelet
+            // reads every file in manifests/, and kubeadm join wants it empty.
+            let dir = file.path.rsplit_once('/').map_or("/", |(d, _)| if d.is_empty() { "/" } else { d });
+            script.push_str(&format!(
+                "install -d -m 0755 {dir}; t{i}=$(mktemp {STATE_DIR}/.staged.XXXXXX); staged=\"$staged $t{i}\"; head -c {len} > \"$t{i}\"; chmod {mode:o} \"$t{i}\"; ",
+                dir = shell_quote(dir),
+                len = file.content.len(),
+                mode = file.mode,
+            ));
+            stdin.extend_from_slice(file.content.as_bytes());
         }
-        Err(KubeadmError::Step {
-            node: self.name.clone(),
-            step: format!("writing {path}"),
-            status: out.exit_status.map_or_else(|| "none".to_string(), |s| s.to_string()),
-            output: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        })
+        for (i, file) in before.iter().enumerate() {
+            script.push_str(&format!("mv -f \"$t{i}\" {}; ", shell_quote(&file.path)));
+        }
+        if !command.is_empty() {
+            script.push_str(command);
+            script.push_str("; ");
+        }
+        for (j, file) in after.iter().enumerate() {
+            script.push_str(&format!("mv -f \"$t{}\" {}; ", before.len() + j, shell_quote(&file.path)));
+        }
+        script.push_str("true");
+        // A mutating step is never cut off halfway (that leaves a node
+        // neither joined nor clean); Terraform's stop request is honoured
+        // before the next step instead.
+        if self.cancel.is_cancelled() {
+            return Err(KubeadmError::Cancelled);
+        }
+        let command = format!("{}sh -c {}", self.sudo, shell_quote(&script));
+        let out = self.session.exec(&command, Some(&stdin), timeout).await.map_err(|e| self.ssh_error(e))?;
+        self.checked(step, out)
     }
 
     /// Deletes `path` if it exists.
@@ -199,34 +269,30 @@ impl NodeSession {
         self.run(&format!("removing {path}"), &format!("rm -f {}", shell_quote(path)), None).await.map(|_| ())
     }
 
-    /// Waits for cloud-init to finish (`cloud-init status --wait`).
-    pub async fn wait_cloud_init(&self, timeout: Duration) -> Result<(), KubeadmError> {
-        let out = self.exec("cloud-init status --wait --long", None, Some(timeout)).await?;
-        // 0 done, 2 done with recoverable errors (degraded), 1 error.
-        match out.exit_status {
-            Some(0 | 2) => Ok(()),
-            _ => Err(KubeadmError::CloudInit {
-                node: self.name.clone(),
-                status: format!(
-                    "{}{}",
-                    String::from_utf8_lossy(&out.stdout).trim(),
-                    String::from_utf8_lossy(&out.stderr).trim()
-                ),
-            }),
-        }
-    }
-
-    /// Checks what kubeadm needs: containerd running with the systemd cgroup
-    /// driver, swap off, kubeadm of the wanted version. Reports every problem.
-    pub async fn check_preconditions(&self, kubernetes_version: &str) -> Result<(), KubeadmError> {
-        let script = r#"echo "containerd=$(systemctl is-active containerd 2>&1)"
+    /// Waits for cloud-init, checks what kubeadm needs (containerd running
+    /// with the systemd cgroup driver, swap off, kubeadm of the wanted
+    /// version) and reads what the node holds, in one round trip. Reports
+    /// every failed check.
+    pub async fn prepare(&self, kubernetes_version: &str, timeout: Duration) -> Result<Probe, KubeadmError> {
+        let script = format!(
+            r#"ci=$(cloud-init status --wait --long 2>&1); echo "cloudinit=$?"; printf '%s\n' "$ci" | sed 's/^/ci: /'
+echo "containerd=$(systemctl is-active containerd 2>&1)"
 echo "swap=$(swapon --noheadings --show 2>/dev/null | wc -l)"
 echo "kubeadm=$(kubeadm version -o short 2>&1)"
-echo "cgroup=$(crictl info 2>/dev/null | grep -Ec '"SystemdCgroup": ?true')""#;
-        let out = self.exec(script, None, None).await?;
-        let text = String::from_utf8_lossy(&out.stdout);
-        let field =
-            |key: &str| text.lines().find_map(|l| l.strip_prefix(&format!("{key}="))).unwrap_or("").trim().to_string();
+echo "cgroup=$(crictl info 2>/dev/null | grep -Ec '"SystemdCgroup": ?true')"
+{PROBE}"#
+        );
+        let out = self.exec(&script, None, Some(timeout)).await?;
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (checks, probe) = text.split_once("@@marker").unwrap_or((&text, ""));
+        let field = |key: &str| {
+            checks.lines().find_map(|l| l.strip_prefix(&format!("{key}="))).unwrap_or("").trim().to_string()
+        };
+        // cloud-init: 0 done, 2 done with recoverable errors (degraded), 1 error.
+        if !matches!(field("cloudinit").as_str(), "0" | "2") {
+            let status: Vec<&str> = checks.lines().filter_map(|l| l.strip_prefix("ci: ")).collect();
+            return Err(KubeadmError::CloudInit { node: self.name.clone(), status: status.join("\n") });
+        }
         let mut problems = Vec::new();
         let containerd = field("containerd");
         if containerd != "active" {
@@ -242,51 +308,16 @@ echo "cgroup=$(crictl info 2>/dev/null | grep -Ec '"SystemdCgroup": ?true')""#;
         if kubeadm != want {
             problems.push(format!("kubeadm version is {kubeadm:?}, want {want:?}"));
         }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(KubeadmError::Precondition { node: self.name.clone(), problems: problems.join("; ") })
+        if !problems.is_empty() {
+            return Err(KubeadmError::Precondition { node: self.name.clone(), problems: problems.join("; ") });
         }
+        Ok(parse_probe(probe))
     }
 
     /// Reads what the node holds: the init marker and kubeadm's kubeconfigs.
     pub async fn probe(&self) -> Result<Probe, KubeadmError> {
-        let script = format!(
-            "cat {MARKER} 2>/dev/null; echo; echo '@@files'; for f in admin.conf kubelet.conf; do test -f /etc/kubernetes/$f && echo $f; done; true"
-        );
-        let out = self.run("reading /etc/kubernetes", &script, None).await?;
-        let (marker, files) = out.split_once("@@files").unwrap_or((&out, ""));
-        Ok(Probe {
-            marker: serde_json::from_str(marker.trim()).ok(),
-            admin_conf: files.lines().any(|l| l.trim() == "admin.conf"),
-            kubelet_conf: files.lines().any(|l| l.trim() == "kubelet.conf"),
-        })
-    }
-
-    /// Writes the init marker.
-    pub async fn write_marker(&self, marker: &Marker) -> Result<(), KubeadmError> {
-        let text = serde_json::to_string(marker).map_err(|e| KubeadmError::Secrets(e.to_string()))?;
-        self.write_file(MARKER, &text, 0o600).await
-    }
-
-    /// `kubeadm init` with the config file written beforehand.
-    pub async fn kubeadm_init(&self, config: &str, timeout: Duration) -> Result<(), KubeadmError> {
-        let path = format!("{STATE_DIR}/init.yaml");
-        self.write_file(&path, config, 0o600).await?;
-        let result =
-            self.run("kubeadm init", &format!("kubeadm init --config {path} --upload-certs"), Some(timeout)).await;
-        // The file holds the token and certificate key: never leave it behind.
-        let _ = self.exec(&format!("rm -f {path}"), None, None).await;
-        result.map(|_| ())
-    }
-
-    /// `kubeadm join` with a JoinConfiguration.
-    pub async fn kubeadm_join(&self, config: &str, timeout: Duration) -> Result<(), KubeadmError> {
-        let path = format!("{STATE_DIR}/join.yaml");
-        self.write_file(&path, config, 0o600).await?;
-        let result = self.run("kubeadm join", &format!("kubeadm join --config {path}"), Some(timeout)).await;
-        let _ = self.exec(&format!("rm -f {path}"), None, None).await;
-        result.map(|_| ())
+        let out = self.run("reading /etc/kubernetes", PROBE, None).await?;
+        Ok(parse_probe(out.split_once("@@marker").map_or("", |(_, p)| p)))
     }
 
     /// Makes the bootstrap token valid again (create or update it) and
@@ -298,17 +329,25 @@ echo "cgroup=$(crictl info 2>/dev/null | grep -Ec '"SystemdCgroup": ?true')""#;
         upload_certs_config: Option<&str>,
     ) -> Result<(), KubeadmError> {
         let token_path = format!("{STATE_DIR}/token.yaml");
-        self.write_file(&token_path, token_config, 0o600).await?;
-        let mut script = format!(
-            "set -e; trap 'rm -f {STATE_DIR}/token.yaml {STATE_DIR}/upload-certs.yaml' EXIT; kubeadm token create --config {token_path} >/dev/null"
-        );
+        let upload_path = format!("{STATE_DIR}/upload-certs.yaml");
+        let mut files = vec![NodeFile::new(&token_path, token_config, 0o600)];
+        let mut command = format!("kubeadm token create --config {token_path} >/dev/null");
         if let Some(config) = upload_certs_config {
-            self.write_file(&format!("{STATE_DIR}/upload-certs.yaml"), config, 0o600).await?;
-            script.push_str(&format!(
-                "; kubeadm init phase upload-certs --upload-certs --config {STATE_DIR}/upload-certs.yaml >/dev/null"
+            files.push(NodeFile::new(&upload_path, config, 0o600));
+            command.push_str(&format!(
+                " && kubeadm init phase upload-certs --upload-certs --config {upload_path} >/dev/null"
             ));
         }
-        self.run("refreshing the bootstrap token and uploaded certificates", &script, None).await.map(|_| ())
+        self.run_bundle(
+            "refreshing the bootstrap token and uploaded certificates",
+            &files,
+            &command,
+            &[],
+            &[&token_path, &upload_path],
+            None,
+        )
+        .await
+        .map(|_| ())
     }
 
     /// `kubeadm reset -f` plus what reset leaves behind.

@@ -548,6 +548,7 @@ impl Resource for KubeadmCluster {
         let prior_nodes = model::parse_nodes(prior.get("nodes"));
         let mut changes = plan_changes(prior, &prior_nodes, &cluster, adopting);
         changes.kube_vip = !adopting && prior.get("kube_vip") != planned.get("kube_vip");
+        changes.adopting = adopting;
         let prior_cps: Vec<String> = if adopting {
             cluster.control_planes().map(|n| n.spec.name.clone()).collect()
         } else {
@@ -556,6 +557,11 @@ impl Resource for KubeadmCluster {
         let recorded = string_map(prior.get("ssh_host_keys"));
         let mut state = planned.clone();
         set_credentials(&mut state, &secrets);
+        if adopting {
+            if let Some(cache) = PlanCache::for_cluster(planned) {
+                cache.remove();
+            }
+        }
         let remote_work =
             !(changes.join.is_empty() && changes.remove.is_empty() && changes.relabel.is_empty() && !changes.kube_vip);
         if !remote_work {
@@ -685,7 +691,18 @@ impl ModifyPlan for KubeadmCluster {
             request.requires_replace.clear();
             if inputs_known(&request.planned) {
                 match adopt_secrets(ctx, &model::parse(&request.planned)).await {
-                    Ok(s) => Some(s),
+                    // Terraform plans again during apply: reuse this plan's
+                    // new admin credentials while the CA is the same.
+                    Ok(adopted) => Some(match PlanCache::for_cluster(&request.planned) {
+                        Some(cache) => match cache.load().filter(|cached| cached.ca == adopted.ca) {
+                            Some(cached) => cached,
+                            None => {
+                                cache.store(&adopted);
+                                adopted
+                            }
+                        },
+                        None => adopted,
+                    }),
                     Err(e) => {
                         diags.extend(error_diagnostics(
                             &[e],
