@@ -385,35 +385,8 @@ impl Lab {
             ak = self.dir.join("authorized_keys").display(),
             dir = self.dir.display(),
         );
-        let cfg_path = hdir.join("sshd_config");
-        fs::write(&cfg_path, cfg).map_err(|e| e.to_string())?;
-        // Own UTS namespace: `hostname` on the host prints its lab name.
-        let mut script = format!("hostname '{name}' && ");
-        for (sub, target) in PRIVATE_PATHS {
-            script.push_str(&format!("mount --bind '{}' '{target}' && ", hdir.join(sub).display()));
-        }
-        script.push_str(&format!("exec /usr/sbin/sshd -D -e -f '{}'", cfg_path.display()));
-        let log = fs::File::create(hdir.join("sshd.log")).map_err(|e| e.to_string())?;
-        let child = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &ns,
-                "unshare",
-                "--mount",
-                "--uts",
-                "--propagation",
-                "private",
-                "sh",
-                "-c",
-                &script,
-            ])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().map_err(|e| e.to_string())?)
-            .stderr(log)
-            .spawn()
-            .map_err(|e| format!("spawn sshd for {name}: {e}"))?;
-        // `ip netns exec` and `unshare` exec (no fork), so this is sshd's pid.
+        fs::write(hdir.join("sshd_config"), cfg).map_err(|e| e.to_string())?;
+        let sshd_pid = self.spawn_sshd(&name, &ns, false)?;
         Ok(HostInfo {
             name,
             role: role.to_string(),
@@ -423,8 +396,122 @@ impl Lab {
             host_public_key,
             private_key: key.to_path_buf(),
             netns: ns,
-            sshd_pid: child.id(),
+            sshd_pid,
         })
+    }
+
+    /// Starts host `name`'s sshd (config in `DIR/hosts/H/sshd_config`) in
+    /// its network namespace, with its own UTS and mount namespace and the
+    /// private directories bind-mounted; the log goes to `sshd.log`
+    /// (appended to when `append`, so `sessions` keeps counting). Returns its pid.
+    fn spawn_sshd(&self, name: &str, ns: &str, append: bool) -> Result<u32> {
+        let hdir = self.host_dir(name);
+        // Own UTS namespace: `hostname` on the host prints its lab name.
+        let mut script = format!("hostname '{name}' && ");
+        for (sub, target) in PRIVATE_PATHS {
+            script.push_str(&format!("mount --bind '{}' '{target}' && ", hdir.join(sub).display()));
+        }
+        script.push_str(&format!("exec /usr/sbin/sshd -D -e -f '{}'", hdir.join("sshd_config").display()));
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .append(append)
+            .truncate(!append)
+            .open(hdir.join("sshd.log"))
+            .map_err(|e| e.to_string())?;
+        let child = Command::new("ip")
+            .args(["netns", "exec", ns, "unshare", "--mount", "--uts", "--propagation", "private", "sh", "-c", &script])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().map_err(|e| e.to_string())?)
+            .stderr(log)
+            .spawn()
+            .map_err(|e| format!("spawn sshd for {name}: {e}"))?;
+        // `ip netns exec` and `unshare` exec (no fork), and `sh` execs sshd,
+        // so this is sshd's pid.
+        Ok(child.id())
+    }
+
+    /// Simulates a replaced VM on `host` (same name and address): every
+    /// process on it (sshd, sessions) is killed, its link comes up, its
+    /// private directories are emptied (/etc/kubernetes, /var/lib/kubelet;
+    /// /var/lib/lab-node back to a freshly booted node: cloud-init done,
+    /// containerd running, kubelet stopped), it gets a new SSH host key and
+    /// a new sshd. `lab.json` (and the `--out` file `up` wrote) get the new
+    /// `host_public_key` and `sshd_pid`. Cluster records (its Node object,
+    /// its etcd member) stay, as they do when a real VM is replaced.
+    /// Returns the host's new entry.
+    pub fn replace(&self, host: &str) -> Result<HostInfo> {
+        let mut info = self.read_info()?;
+        let h = info.hosts.iter_mut().find(|h| h.name == host).ok_or_else(|| format!("no host {host}"))?;
+        kill_netns_processes(&h.netns, Duration::from_secs(5));
+        run(Command::new("ip").args(["netns", "exec", &h.netns, "ip", "link", "set", "eth0", "up"]))?;
+        let hdir = self.host_dir(host);
+        for (sub, _) in PRIVATE_PATHS {
+            let d = hdir.join(sub);
+            for entry in fs::read_dir(&d).map_err(|e| format!("{}: {e}", d.display()))? {
+                let p = entry.map_err(|e| e.to_string())?.path();
+                let removed = if p.is_dir() && !p.is_symlink() { fs::remove_dir_all(&p) } else { fs::remove_file(&p) };
+                removed.map_err(|e| format!("{}: {e}", p.display()))?;
+            }
+        }
+        self.write_state(host, &HostState::default())?;
+        let host_key = hdir.join("ssh_host_ed25519_key");
+        for p in [host_key.clone(), host_key.with_extension("pub")] {
+            let _ = fs::remove_file(p);
+        }
+        run(Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-C", host, "-f"]).arg(&host_key))?;
+        h.host_public_key =
+            fs::read_to_string(host_key.with_extension("pub")).map_err(|e| e.to_string())?.trim().to_string();
+        h.sshd_pid = self.spawn_sshd(host, &h.netns, true)?;
+        let entry = h.clone();
+        self.write_info(&info)?;
+        if let Some(out) = self.out_file() {
+            let text = serde_json::to_string_pretty(&info).map_err(|e| e.to_string())?;
+            fs::write(&out, text).map_err(|e| format!("{}: {e}", out.display()))?;
+        }
+        wait_port(&entry.address, entry.ssh_port, Duration::from_secs(10))
+            .map_err(|e| format!("host {host}: new sshd not listening: {e}"))?;
+        Ok(entry)
+    }
+
+    /// Records where `up --out FILE` wrote the lab JSON, so [`Lab::replace`]
+    /// updates that copy too.
+    pub fn record_out_file(&self, out: &Path) -> Result<()> {
+        let out = match out.parent().filter(|p| !p.as_os_str().is_empty()) {
+            Some(parent) => parent.canonicalize().map_err(|e| format!("{}: {e}", parent.display()))?,
+            None => std::env::current_dir().map_err(|e| e.to_string())?,
+        }
+        .join(out.file_name().ok_or_else(|| format!("{}: not a file name", out.display()))?);
+        fs::write(self.dir.join(OUT_FILE), out.as_os_str().as_encoded_bytes()).map_err(|e| e.to_string())
+    }
+
+    /// The `--out` file `up` wrote, if it recorded one.
+    pub fn out_file(&self) -> Option<PathBuf> {
+        let bytes = fs::read(self.dir.join(OUT_FILE)).ok()?;
+        Some(PathBuf::from(String::from_utf8_lossy(&bytes).into_owned()))
+    }
+
+    /// Runs `argv` on `host` without SSH: in its network, mount and UTS
+    /// namespaces (entered through its sshd's pid), with a session's
+    /// environment (the lab tools first on PATH, `LAB_DIR`, `LAB_HOST`).
+    /// Output is inherited; returns the exit code.
+    pub fn exec(&self, host: &str, argv: &[String]) -> Result<i32> {
+        let info = self.read_info()?;
+        let h = info.hosts.iter().find(|h| h.name == host).ok_or_else(|| format!("no host {host}"))?;
+        if argv.is_empty() {
+            return Err("exec needs a command".into());
+        }
+        let path =
+            format!("{}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", self.dir.join("bin").display());
+        let status = Command::new("nsenter")
+            .args(["--target", &h.sshd_pid.to_string(), "--net", "--mount", "--uts", "--"])
+            .args(argv)
+            .env("PATH", path)
+            .env("LAB_DIR", &self.dir)
+            .env("LAB_HOST", host)
+            .status()
+            .map_err(|e| format!("nsenter: {e}"))?;
+        Ok(status.code().unwrap_or(1))
     }
 
     pub fn read_state(&self, host: &str) -> Result<HostState> {
@@ -526,11 +613,7 @@ impl Lab {
                 continue;
             }
             // Kill whatever still runs in it (sshd and its sessions).
-            if let Ok(pids) = run(Command::new("ip").args(["netns", "pids", ns])) {
-                for pid in pids.split_whitespace() {
-                    run_quiet(Command::new("kill").args(["-9", pid]));
-                }
-            }
+            kill_netns_processes(ns, Duration::ZERO);
             run_quiet(Command::new("ip").args(["netns", "del", ns]));
         }
         // Deleting the netns removes the veth peers; the bridge is ours to remove.
@@ -548,6 +631,7 @@ impl Lab {
             "id_ed25519",
             "id_ed25519.pub",
             "authorized_keys",
+            OUT_FILE,
         ] {
             let p = self.dir.join(sub);
             if p.is_dir() {
@@ -561,6 +645,26 @@ impl Lab {
 
 /// The subnet `up` claimed, in the lab directory.
 const SUBNET_FILE: &str = "subnet";
+/// Where `up --out FILE` wrote the lab JSON (the path), in the lab directory.
+const OUT_FILE: &str = "out-file";
+
+/// Kills every process in network namespace `ns`; waits up to `wait` until none is left.
+fn kill_netns_processes(ns: &str, wait: Duration) {
+    let start = Instant::now();
+    loop {
+        let pids = run(Command::new("ip").args(["netns", "pids", ns])).unwrap_or_default();
+        if pids.trim().is_empty() {
+            return;
+        }
+        for pid in pids.split_whitespace() {
+            run_quiet(Command::new("kill").args(["-9", pid]));
+        }
+        if start.elapsed() >= wait {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
 
 /// Where subnet claims live (machine-wide; `LAB_CLAIMS_DIR` overrides).
 fn claims_dir() -> PathBuf {

@@ -1,12 +1,13 @@
 //! `homelab-lab [--dir DIR] up --control-planes N --workers M [--init-ms MS] [--join-ms MS] [--out FILE]`
-//! `| status | down | sessions | fault HOST KNOB VALUE | apiserver --vip IP` (the latter is started by `up`).
+//! `| status | down | sessions | fault HOST KNOB VALUE | fault HOST replace | replace HOST | exec HOST CMD...`
+//! `| apiserver --vip IP` (the latter is started by `up`).
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use homelab_lab::Lab;
 
-const USAGE: &str = "usage: homelab-lab [--dir DIR] up --control-planes N --workers M [--init-ms MS] [--join-ms MS] [--out FILE]\n       homelab-lab [--dir DIR] status | down | sessions | fault HOST KNOB VALUE";
+const USAGE: &str = "usage: homelab-lab [--dir DIR] up --control-planes N --workers M [--init-ms MS] [--join-ms MS] [--out FILE]\n       homelab-lab [--dir DIR] status | down | sessions | fault HOST KNOB VALUE\n       homelab-lab [--dir DIR] replace HOST | fault HOST replace   (a replaced VM: new host key, empty disk)\n       homelab-lab [--dir DIR] exec HOST CMD [ARGS...]             (on the host, without SSH)";
 
 fn main() -> ExitCode {
     match real_main() {
@@ -31,6 +32,12 @@ fn real_main() -> Result<(), String> {
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
+            // Everything after `exec` belongs to the command run on the host.
+            "exec" => {
+                rest.push(a);
+                rest.extend(it.by_ref());
+                break;
+            }
             "--dir" => dir = it.next().ok_or("--dir needs a value")?.into(),
             "--out" => out = Some(it.next().ok_or("--out needs a value")?.into()),
             "--vip" => vip = Some(it.next().ok_or("--vip needs a value")?),
@@ -69,6 +76,7 @@ fn real_main() -> Result<(), String> {
             let json = serde_json::to_string_pretty(&info).map_err(|e| e.to_string())?;
             if let Some(out) = out {
                 std::fs::write(&out, &json).map_err(|e| format!("{}: {e}", out.display()))?;
+                lab.record_out_file(&out)?;
             }
             println!("{json}");
             eprintln!(
@@ -93,6 +101,24 @@ fn real_main() -> Result<(), String> {
             Ok(())
         }
         ["fault", host, knob, value] => lab.fault(host, knob, value),
+        ["fault", host, "replace"] | ["replace", host] => {
+            let start = Instant::now();
+            let entry = lab.replace(host)?;
+            println!("{}", serde_json::to_string_pretty(&entry).map_err(|e| e.to_string())?);
+            let out = lab.out_file().map(|p| format!(" and {}", p.display())).unwrap_or_default();
+            eprintln!(
+                "homelab-lab: replaced {host} in {:.2}s (new host key, empty disk); updated {}{out}",
+                start.elapsed().as_secs_f64(),
+                lab.info_path().display()
+            );
+            Ok(())
+        }
+        ["exec", host, argv @ ..] => {
+            let argv = argv.strip_prefix(&["--"]).unwrap_or(argv);
+            let argv: Vec<String> = argv.iter().map(|a| a.to_string()).collect();
+            let code = lab.exec(host, &argv)?;
+            std::process::exit(code)
+        }
         ["apiserver"] => {
             let vip = vip.unwrap_or_else(|| lab.vip());
             homelab_lab::apiserver::serve(&lab.dir, &vip)

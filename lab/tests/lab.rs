@@ -660,3 +660,71 @@ fn api_server_and_ha_bootstrap() {
         assert!(!alive(p), "sshd {p} still running");
     }
 }
+
+/// `replace HOST`: a replaced VM keeps name and address, offers a new host
+/// key, has empty private dirs and a fresh node state; lab.json and the
+/// `--out` file carry the new key; `exec` runs on a host without SSH.
+#[test]
+fn replace_gives_a_fresh_host_with_a_new_key() {
+    if !usable() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("lab");
+    let out = tmp.path().join("out.json");
+    let _guard = Guard(dir.clone());
+    let up = Command::new(LAB)
+        .arg("--dir")
+        .arg(&dir)
+        .args(["up", "--control-planes", "1", "--workers", "1", "--out"])
+        .arg(&out)
+        .env("LAB_NODE_SIM", SIM)
+        .output()
+        .unwrap();
+    assert!(up.status.success(), "up failed: {}", text(&up));
+    let before: LabInfo = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let wk = before.hosts[1].clone();
+    std::fs::write(dir.join("known_hosts"), format!("{} {}\n", wk.address, wk.host_public_key)).unwrap();
+    let o = ssh(
+        &dir,
+        &wk.address,
+        "mkdir -p /etc/kubernetes/pki && touch /etc/kubernetes/kubelet.conf /var/lib/kubelet/config.yaml && systemctl start kubelet",
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let sessions_before = sessions(&dir)["wk-1"].as_u64().unwrap();
+
+    let o = lab_cmd(&dir, &["replace", "wk-1"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let entry: serde_json::Value = json_of(&o);
+    for file in [dir.join("lab.json"), out.clone()] {
+        let after: LabInfo = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        let h = &after.hosts[1];
+        assert_eq!((h.name.as_str(), h.address.as_str()), ("wk-1", wk.address.as_str()));
+        assert_ne!(h.host_public_key, wk.host_public_key, "{}: new host key", file.display());
+        assert_eq!(entry["host_public_key"], h.host_public_key.as_str());
+        assert_eq!(after.hosts[0].host_public_key, before.hosts[0].host_public_key, "cp-1 untouched");
+    }
+    // The old key is refused, the new one accepted.
+    let o = ssh(&dir, &wk.address, "true");
+    assert!(!o.status.success() && text(&o).contains("HOST IDENTIFICATION HAS CHANGED"), "{}", text(&o));
+    let new_key = entry["host_public_key"].as_str().unwrap();
+    std::fs::write(dir.join("known_hosts"), format!("{} {new_key}\n", wk.address)).unwrap();
+    let o = ssh(
+        &dir,
+        &wk.address,
+        "hostname; ls -A /etc/kubernetes /var/lib/kubelet; systemctl is-active containerd kubelet; cloud-init status",
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "wk-1\n/etc/kubernetes:\n\n/var/lib/kubelet:\nactive\ninactive\nstatus: done\n",
+        "{}",
+        text(&o)
+    );
+    assert_eq!(sessions(&dir)["wk-1"].as_u64().unwrap(), sessions_before + 1, "the sshd log is appended to");
+
+    // exec: on the host, no SSH session.
+    let o = lab_cmd(&dir, &["exec", "wk-1", "--", "sh", "-c", "hostname; systemctl is-active kubelet"]);
+    assert_eq!(o.status.code(), Some(3), "the command's exit code: {}", text(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "wk-1\ninactive\n");
+    assert_eq!(sessions(&dir)["wk-1"].as_u64().unwrap(), sessions_before + 1);
+}
