@@ -45,9 +45,15 @@ module "kubernetes" {
       taints  = node.taints
     }
   }
-  # Changes whenever module.vm replaces the VM: kubeadm_cluster then expects
-  # a new host key and an empty disk, removes the stale Node / etcd member and
-  # joins the node again.
+  # Per node, a hash of everything that makes module.vm rebuild the VM
+  # (user-data sha256, host, image, vm_id, datastore, generation): it
+  # changes exactly when the VM is replaced, and is known at plan time.
+  # kubeadm_cluster then expects a new SSH host key and an empty disk,
+  # removes the stale Node / etcd member and joins the node again; without
+  # it, a rebuilt VM's new host key would be refused as a possible
+  # man-in-the-middle. Not the VM id: Proxmox reuses ids. A separate map
+  # (not part of `nodes`) because the user-data of module.kubernetes feeds
+  # the VMs: folding it into `nodes` would be a dependency cycle.
   instance_ids = module.vm.instance_ids
 
   user_data_base       = local.user_data_base

@@ -31,7 +31,7 @@ variable "proxmox_ssh_agent" {
 }
 
 variable "nodes" {
-  description = "Kubernetes nodes (one VM each), keyed by node name. `host` places the VM on a Proxmox host from proxmox_hosts. `generation` is bumped to rebuild a VM on purpose (it is replaced and kubeadm_cluster re-joins it)."
+  description = "Kubernetes nodes (one VM each), keyed by node name. `host` places the VM on a Proxmox host from proxmox_hosts. `taints` left out keeps kubeadm's default (control planes get node-role.kubernetes.io/control-plane:NoSchedule, workers none); `[]` registers the node without taints. `generation` is bumped to rebuild a VM on purpose (it is replaced and kubeadm_cluster re-joins it)."
   type = map(object({
     role       = string
     host       = string
@@ -43,9 +43,9 @@ variable "nodes" {
     labels     = optional(map(string), {})
     taints = optional(list(object({
       key    = string
-      value  = optional(string, "")
+      value  = optional(string)
       effect = string
-    })), [])
+    })))
     generation = optional(number, 0)
   }))
   default = {

@@ -9,21 +9,21 @@ variable "kubernetes_version" {
 
   validation {
     condition     = can(regex("^1\\.[0-9]+\\.[0-9]+$", var.kubernetes_version))
-    error_message = "kubernetes_version must be an exact release such as 1.35.2."
+    error_message = "The kubernetes_version must be an exact release such as 1.35.2."
   }
 }
 
 variable "nodes" {
-  description = "Cluster nodes keyed by name: role (control-plane or worker), address, labels, taints."
+  description = "Cluster nodes keyed by name: role (control-plane or worker), address, labels (may be empty), taints (each {key, value, effect}, value may be null; null taints keeps kubeadm's default, [] means none). Every attribute must be given (null where allowed): the module avoids optional() so Terraform 1.0 can validate it."
   type = map(object({
     role    = string
     address = string
-    labels  = optional(map(string), {})
-    taints = optional(list(object({
+    labels  = map(string)
+    taints = list(object({
       key    = string
-      value  = optional(string, "")
+      value  = string
       effect = string
-    })), [])
+    }))
   }))
 
   validation {
@@ -32,7 +32,8 @@ variable "nodes" {
   }
 
   validation {
-    condition     = alltrue(flatten([for n in values(var.nodes) : [for t in n.taints : contains(["NoSchedule", "PreferNoSchedule", "NoExecute"], t.effect)]]))
+    # null taints (kubeadm's default) have nothing to check.
+    condition     = alltrue(flatten([for n in values(var.nodes) : n.taints == null ? [] : [for t in n.taints : contains(["NoSchedule", "PreferNoSchedule", "NoExecute"], t.effect)]]))
     error_message = "Taint effects must be NoSchedule, PreferNoSchedule or NoExecute."
   }
 }
@@ -152,6 +153,6 @@ variable "destroy_mode" {
 
   validation {
     condition     = contains(["reset", "forget"], var.destroy_mode)
-    error_message = "destroy_mode must be \"reset\" or \"forget\"."
+    error_message = "The destroy_mode must be \"reset\" or \"forget\"."
   }
 }

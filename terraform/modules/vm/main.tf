@@ -36,18 +36,36 @@ resource "proxmox_virtual_environment_file" "user_data" {
   }
 }
 
-# The identity of one VM instance. Its value changes exactly when the VM is
-# replaced: new user-data, a move to another host, or a bumped generation.
-# kubeadm_cluster receives it per node (output instance_ids), so a replaced
-# VM with a new host key and an empty disk is expected and re-joined.
+# The identity of one VM instance: a hash of every reason to rebuild it
+# (its user-data, its host, the image, a fixed vm_id, the datastore, and
+# `generation`, bumped to rebuild on purpose). terraform_data.instance is
+# replaced when it changes, and replace_triggered_by below replaces the VM
+# with it. The same value is kubeadm_cluster's per-node instance_id (output
+# instance_ids): a new value tells it to expect a new SSH host key and an
+# empty disk, remove the stale Node and etcd member, and join the node again.
+#
+# Why not the VM's own id: Proxmox reuses VM ids (a fixed vm_id, or the next
+# free one), so a rebuilt VM often keeps its id; and anything the VM
+# computes is unknown in the plan that replaces it, which would hide the
+# node changes (and the quorum check) from the plan reviewers see.
+# This hash is known at plan time.
+locals {
+  instance_ids = {
+    for name, node in var.nodes : name => sha256(jsonencode({
+      user_data  = sha256(var.user_data[name])
+      host       = node.host
+      vm_id      = node.vm_id
+      image      = var.image.file_name
+      datastore  = var.vm_datastore_id
+      generation = node.generation
+    }))
+  }
+}
+
 resource "terraform_data" "instance" {
   for_each = var.nodes
 
-  input = sha256(jsonencode({
-    user_data  = sha256(var.user_data[each.key])
-    host       = each.value.host
-    generation = each.value.generation
-  }))
+  input = local.instance_ids[each.key]
 }
 
 resource "proxmox_virtual_environment_vm" "node" {
@@ -131,8 +149,9 @@ resource "proxmox_virtual_environment_vm" "node" {
   }
 
   lifecycle {
-    # Immutable infrastructure: a node whose user-data (or host, or
-    # generation) changes is destroyed and created again, never patched.
+    # Immutable infrastructure: a node whose user-data, host, image, vm_id,
+    # datastore or generation changes is destroyed and created again, never
+    # patched.
     replace_triggered_by = [terraform_data.instance[each.key]]
   }
 }

@@ -1,6 +1,6 @@
 output "instance_ids" {
-  description = "Per node: a value that changes exactly when the VM is replaced (kubeadm_cluster's per-node instance_id). Depends on the VMs, so whatever uses it waits until they exist."
-  value       = { for name, vm in proxmox_virtual_environment_vm.node : name => terraform_data.instance[name].output }
+  description = "Per node: a value that changes exactly when the VM is replaced (kubeadm_cluster's per-node instance_id). Known at plan time; iterates over the VMs, so whatever uses it waits until they exist."
+  value       = { for name, vm in proxmox_virtual_environment_vm.node : name => local.instance_ids[name] }
 }
 
 output "vms" {
