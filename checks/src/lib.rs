@@ -414,6 +414,64 @@ pub fn string_literal(expression: &str) -> Option<String> {
     (!inner.contains('"') && !inner.contains("${")).then(|| inner.to_string())
 }
 
+/// Secrets that must never be pasted into documentation, found in `text`:
+/// PEM private key blocks, kubeadm bootstrap-token-shaped strings
+/// (`[a-z0-9]{6}\.[a-z0-9]{16}`) and bare 64-hex strings (kubeadm's
+/// certificate key; a `sha256:` digest such as `ca_cert_hash` is public and
+/// allowed). Each finding names its line.
+pub fn secret_findings(text: &str) -> Vec<String> {
+    let mut findings = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let number = index + 1;
+        if line.contains("PRIVATE KEY-----") {
+            findings.push(format!("line {number}: a PEM private key block"));
+        }
+        if let Some(token) = bootstrap_token_in(line) {
+            findings.push(format!("line {number}: a bootstrap-token-shaped string {token:?}"));
+        }
+        if let Some(hex) = bare_hex64_in(line) {
+            findings.push(format!("line {number}: a 64-hex string (certificate key?) {hex:?}"));
+        }
+    }
+    findings
+}
+
+/// The first match of `[a-z0-9]{6}\.[a-z0-9]{16}` in `line`.
+fn bootstrap_token_in(line: &str) -> Option<&str> {
+    let bytes = line.as_bytes();
+    let ok = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    (6..bytes.len()).find_map(|dot| {
+        (bytes[dot] == b'.'
+            && bytes.len() >= dot + 17
+            && bytes[dot - 6..dot].iter().all(|&b| ok(b))
+            && bytes[dot + 1..dot + 17].iter().all(|&b| ok(b)))
+        .then(|| &line[dot - 6..dot + 17])
+    })
+}
+
+/// The first maximal run of exactly 64 hex digits not written as a
+/// `sha256:` digest.
+fn bare_hex64_in(line: &str) -> Option<&str> {
+    let bytes = line.as_bytes();
+    let mut start = 0;
+    while start < bytes.len() {
+        if !bytes[start].is_ascii_hexdigit() {
+            start += 1;
+            continue;
+        }
+        let mut end = start;
+        while end < bytes.len() && bytes[end].is_ascii_hexdigit() {
+            end += 1;
+        }
+        let digest = line[..start].ends_with("sha256:");
+        if end - start == 64 && !digest {
+            return Some(&line[start..end]);
+        }
+        start = end;
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -467,5 +525,20 @@ output "x" {
         assert_eq!(blocks[0].blocks()[0].kind, "validation");
         assert_eq!(string_literal("\"1.14.9\"").as_deref(), Some("1.14.9"));
         assert_eq!(string_literal(">= 1.0"), None);
+    }
+
+    #[test]
+    fn secret_scanner_finds_keys_tokens_and_certificate_keys() {
+        let key = ["-----BEGIN OPENSSH ", "PRIVATE KEY-----"].concat();
+        assert_eq!(secret_findings(&key).len(), 1);
+        let token = ["abcdef", ".", "0123456789abcdef"].concat();
+        assert_eq!(secret_findings(&format!("kubeadm join --token {token} x")).len(), 1);
+        let hex = "0123456789abcdef".repeat(4);
+        assert_eq!(secret_findings(&format!("certificateKey: {hex}")).len(), 1);
+        // Public values pass: a sha256 digest, a longer hex run, host names.
+        assert!(secret_findings(&format!("ca_cert_hash = \"sha256:{hex}\"")).is_empty());
+        assert!(secret_findings(&format!("{hex}00")).is_empty());
+        assert!(secret_findings("node-role.kubernetes.io/worker kubernetes.default.svc.cluster.local").is_empty());
+        assert!(secret_findings("-----BEGIN CERTIFICATE-----").is_empty());
     }
 }

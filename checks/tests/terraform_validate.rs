@@ -32,9 +32,13 @@ const LOCAL_SOURCE: &str = "terraform.local/homelab/";
 /// Builds the provider binaries of this workspace and returns (type, path).
 fn build_providers() -> Vec<(String, PathBuf)> {
     let mut command = Command::new(env!("CARGO"));
-    command
-        .current_dir(repo_root())
-        .args(["build", "-p", "homelab-provider", "--bins", "--message-format=json-render-diagnostics"]);
+    command.current_dir(repo_root()).args([
+        "build",
+        "-p",
+        "homelab-provider",
+        "--bins",
+        "--message-format=json-render-diagnostics",
+    ]);
     if in_ci() {
         command.arg("--locked");
     }
@@ -294,11 +298,8 @@ fn kubernetes_module_plans_the_node_map_the_root_passes() {
     assert_eq!(nodes["pve-vm-wk-1"]["labels"]["node-role.kubernetes.io/worker"], "");
 
     // Every node's user-data is rendered in the plan, from the real template.
-    let rendered: Vec<&serde_json::Value> = changes
-        .iter()
-        .filter(|c| c["type"] == "cloudinit_config")
-        .map(|c| &c["change"]["after"]["rendered"])
-        .collect();
+    let rendered: Vec<&serde_json::Value> =
+        changes.iter().filter(|c| c["type"] == "cloudinit_config").map(|c| &c["change"]["after"]["rendered"]).collect();
     assert_eq!(rendered.len(), 5);
     for document in rendered {
         let text = document.as_str().expect("user-data rendered at plan time");
