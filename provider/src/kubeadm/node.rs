@@ -225,21 +225,25 @@ impl NodeSession {
         timeout: Option<Duration>,
     ) -> Result<String, KubeadmError> {
         let removed: Vec<String> = cleanup.iter().map(|p| shell_quote(p)).collect();
+        // Few processes per step: shell builtins where they do, since a lab
+        // or a small node runs dozens of these at once.
         let mut script = format!(
-            "set -e; umask 077; install -d -m 0700 {STATE_DIR}; staged=''; trap 'rm -f $staged {}' EXIT; ",
+            "set -e; umask 077; [ -d {STATE_DIR} ] || install -d -m 0700 {STATE_DIR}; staged=''; trap 'rm -f $staged {}' EXIT; ",
             removed.join(" ").replace('\'', "")
         );
         let mut stdin = Vec::new();
         for (i, file) in before.iter().chain(after).enumerate() {
             // Staged in our own directory, never beside the target: kubelet
             // reads every file in manifests/, and kubeadm join wants it empty.
-            let dir = file.path.rsplit_once('/').map_or("/", |(d, _)| if d.is_empty() { "/" } else { d });
+            let dir = shell_quote(file.path.rsplit_once('/').map_or("/", |(d, _)| if d.is_empty() { "/" } else { d }));
             script.push_str(&format!(
-                "install -d -m 0755 {dir}; t{i}=$(mktemp {STATE_DIR}/.staged.XXXXXX); staged=\"$staged $t{i}\"; head -c {len} > \"$t{i}\"; chmod {mode:o} \"$t{i}\"; ",
-                dir = shell_quote(dir),
+                "[ -d {dir} ] || install -d -m 0755 {dir}; t{i}={STATE_DIR}/.staged.$$.{i}; staged=\"$staged $t{i}\"; head -c {len} > \"$t{i}\"; ",
                 len = file.content.len(),
-                mode = file.mode,
             ));
+            // umask 077 already gives 0600.
+            if file.mode != 0o600 {
+                script.push_str(&format!("chmod {:o} \"$t{i}\"; ", file.mode));
+            }
             stdin.extend_from_slice(file.content.as_bytes());
         }
         for (i, file) in before.iter().enumerate() {
