@@ -239,6 +239,9 @@ impl Lab {
     /// Creates `control_planes + workers` hosts and the API server process
     /// (`lab_exe apiserver`); tears down any previous lab in the same directory first.
     pub fn up(&mut self, control_planes: usize, workers: usize, node_sim: &Path, lab_exe: &Path) -> Result<LabInfo> {
+        if self.dir.starts_with("/root") {
+            return Err("the lab directory must not be under /root (each host mounts its own /root)".into());
+        }
         let n = control_planes + workers;
         if n == 0 || n > MAX_HOSTS {
             return Err(format!("control planes + workers must be 1..={MAX_HOSTS}"));
@@ -411,6 +414,14 @@ impl Lab {
         for (sub, target) in PRIVATE_PATHS {
             script.push_str(&format!("mount --bind '{}' '{target}' && ", hdir.join(sub).display()));
         }
+        // Root's home of a fresh VM, not this machine's: sshd runs commands
+        // through root's login shell, and bash reads ~/.bashrc for them; a
+        // developer's (pyenv, cargo) costs ~0.2 s of CPU per SSH session,
+        // which is not what a node costs and swamps the timings. Mounted
+        // last, after everything read from the lab directory.
+        let home = hdir.join("root-home");
+        fs::create_dir_all(&home).map_err(|e| format!("{}: {e}", home.display()))?;
+        script.push_str(&format!("mount --bind '{}' /root && ", home.display()));
         script.push_str(&format!("exec /usr/sbin/sshd -D -e -f '{}'", hdir.join("sshd_config").display()));
         let log = fs::OpenOptions::new()
             .create(true)
