@@ -759,7 +759,18 @@ fn kubeadm_join(st: &mut HostState, args: &[String], sub: &str) -> R {
                     );
                 }
             }
-            c.etcd_members.retain(|m| m.name != node);
+            // A member left behind by an earlier life of this node (a
+            // replaced VM whose member was not removed): the new etcd, with
+            // an empty data dir, cannot join under it; kubeadm times out.
+            if let Some(stale) = c.etcd_members.iter().find(|m| m.name == node || m.address == record.address) {
+                return fail(
+                    1,
+                    format!(
+                        "error execution phase control-plane-join/etcd: error creating local etcd static pod manifest file: etcd member {:x} (name \"{}\", peer https://{}:2380) already exists and was bootstrapped with other data; remove it with `etcdctl member remove` first: timeout waiting for etcd cluster to be available",
+                        stale.id, stale.name, stale.address
+                    ),
+                );
+            }
             c.etcd_members.push(etcd_member(&record));
         }
         c.pods.retain(|p| p.node != node);
