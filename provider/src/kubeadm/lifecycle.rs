@@ -245,15 +245,17 @@ impl<'a> Ctx<'a> {
     }
 
     /// Joins `session`'s node unless it already is a member. A node the API
-    /// lists but whose disk is empty (a replaced VM) loses its stale Node
-    /// and etcd member first; a half-joined node is reset first. One round
-    /// trip for the join itself (config up, join, kube-vip after it).
+    /// lists but whose disk is empty, or a `replaced` one (a new VM), loses
+    /// its stale Node and etcd member first (the member also when the Node is
+    /// gone already); a half-joined node is reset first. One round trip for
+    /// the join itself (config up, join, kube-vip after it).
     async fn join(
         &self,
         session: &NodeSession,
         probe: &Probe,
         api_nodes: &BTreeMap<String, NodeInfo>,
         etcd_via: Option<&NodeSession>,
+        replaced: bool,
     ) -> Result<bool, KubeadmError> {
         if self.cancel.is_cancelled() {
             return Err(KubeadmError::Cancelled);
@@ -266,12 +268,12 @@ impl<'a> Ctx<'a> {
         if probe.kubelet_conf || probe.admin_conf {
             session.reset().await?;
         }
-        if registered {
-            if node.role == Role::ControlPlane {
-                if let Some(cp) = etcd_via {
-                    cp.remove_etcd_member(&node.name).await?;
-                }
+        if (registered || replaced) && node.role == Role::ControlPlane {
+            if let Some(cp) = etcd_via {
+                cp.remove_etcd_member(&node.name).await?;
             }
+        }
+        if registered {
             self.api.delete_node(&node.name).await?;
         }
         let certificate_key = (node.role == Role::ControlPlane).then_some(self.secrets.certificate_key.as_str());
@@ -357,11 +359,12 @@ impl<'a> Ctx<'a> {
         workers: &[String],
         api_nodes: &BTreeMap<String, NodeInfo>,
         etcd_via: Option<&NodeSession>,
+        replaced: &BTreeSet<String>,
     ) -> Vec<KubeadmError> {
         let control_planes = async {
             for name in cps {
                 let (session, probe) = &sessions[name];
-                if let Err(e) = self.join(session, probe, api_nodes, etcd_via).await {
+                if let Err(e) = self.join(session, probe, api_nodes, etcd_via, replaced.contains(name)).await {
                     return Some(e);
                 }
             }
@@ -369,7 +372,7 @@ impl<'a> Ctx<'a> {
         };
         let workers = join_all(workers.iter().map(|name| {
             let (session, probe) = &sessions[name];
-            self.join(session, probe, api_nodes, etcd_via)
+            self.join(session, probe, api_nodes, etcd_via, replaced.contains(name))
         }));
         let (cp_error, worker_results) = tokio::join!(control_planes, workers);
         cp_error.into_iter().chain(worker_results.into_iter().filter_map(Result::err)).collect()
@@ -434,7 +437,7 @@ impl<'a> Ctx<'a> {
             cluster.control_planes().map(|n| n.spec.name.clone()).filter(|n| *n != cluster.init_node).collect();
         let workers: Vec<String> = cluster.workers().map(|n| n.spec.name.clone()).collect();
         let init = &sessions[&cluster.init_node].0;
-        let errors = self.join_all(sessions, &cps, &workers, api_nodes, Some(init)).await;
+        let errors = self.join_all(sessions, &cps, &workers, api_nodes, Some(init), &BTreeSet::new()).await;
         if !errors.is_empty() {
             return errors;
         }
@@ -538,9 +541,9 @@ impl<'a> Ctx<'a> {
                 false => config::upload_certs_config(&cluster.spec, &self.secrets.certificate_key).ok(),
             };
             match helper_session.refresh_join_credentials(&self.token_config(), upload.as_deref()).await {
-                Ok(()) => {
-                    errors.extend(self.join_all(&sessions, &cps, &workers, &api_nodes, Some(helper_session)).await)
-                }
+                Ok(()) => errors.extend(
+                    self.join_all(&sessions, &cps, &workers, &api_nodes, Some(helper_session), &changes.replaced).await,
+                ),
                 Err(e) => errors.push(e),
             }
             close_all(sessions).await;

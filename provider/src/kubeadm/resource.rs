@@ -188,9 +188,9 @@ fn plan_changes(
     changes
 }
 
-/// `nodes` plus the prior entries of `kept`, typed so Terraform reads it
-/// back exactly (`nodes` is dynamic: its type travels with it).
-fn with_prior_entries(nodes: &Value, prior: &Value, kept: &[&Removal]) -> Value {
+/// `nodes` with the prior entries of `kept` (added or put back), typed so
+/// Terraform reads it back exactly (`nodes` is dynamic: its type travels with it).
+fn with_prior_entries(nodes: &Value, prior: &Value, kept: &[&str]) -> Value {
     let (Some(entries), Some(prior_entries)) = (nodes.as_map(), prior.as_map()) else { return nodes.clone() };
     let mut entries = entries.clone();
     let mut types = match nodes.implied_type() {
@@ -201,11 +201,11 @@ fn with_prior_entries(nodes: &Value, prior: &Value, kept: &[&Removal]) -> Value 
         Type::Object(types) => types,
         _ => BTreeMap::new(),
     };
-    for removal in kept {
-        if let Some(entry) = prior_entries.get(&removal.name) {
-            entries.insert(removal.name.clone(), entry.clone());
-            let ty = prior_types.get(&removal.name).cloned().unwrap_or_else(|| entry.implied_type());
-            types.insert(removal.name.clone(), ty);
+    for name in kept {
+        if let Some(entry) = prior_entries.get(*name) {
+            entries.insert(name.to_string(), entry.clone());
+            let ty = prior_types.get(*name).cloned().unwrap_or_else(|| entry.implied_type());
+            types.insert(name.to_string(), ty);
         }
     }
     Value::Typed(Type::Object(types), Box::new(Value::Object(entries)))
@@ -587,8 +587,14 @@ impl Resource for KubeadmCluster {
                 Err(_) => vec![KubeadmError::Timeout { what: "update".into(), timeout: cluster.timeouts.update }],
             };
         // Nodes whose removal did not happen stay in state, so the next plan
-        // shows their removal again.
-        let kept: Vec<&Removal> = changes.remove.iter().filter(|r| !progress.removed.contains(&r.name)).collect();
+        // shows their removal again. So do replaced nodes (their old
+        // instance_id) when the apply failed: else the next plan no longer
+        // sees the replacement and verifies the new VM against its old key.
+        let mut kept: Vec<&str> =
+            changes.remove.iter().filter(|r| !progress.removed.contains(&r.name)).map(|r| r.name.as_str()).collect();
+        if !errors.is_empty() {
+            kept.extend(changes.replaced.iter().map(String::as_str));
+        }
         if !kept.is_empty() {
             state.set("nodes", with_prior_entries(planned.get("nodes"), prior.get("nodes"), &kept));
         }
