@@ -6,6 +6,10 @@
 locals {
   lab   = jsondecode(file(var.lab_file))
   hosts = { for h in local.lab.hosts : h.name => h if !contains(var.exclude_nodes, h.name) }
+  role_labels = {
+    "control-plane" = {}
+    worker          = { "node-role.kubernetes.io/worker" = "" }
+  }
 }
 
 resource "kubeadm_cluster" "lab" {
@@ -18,7 +22,8 @@ resource "kubeadm_cluster" "lab" {
     for name, h in local.hosts : name => {
       role        = h.role
       address     = h.address
-      labels      = h.role == "worker" ? { "node-role.kubernetes.io/worker" = "" } : {}
+      labels      = merge(local.role_labels[h.role], lookup(var.node_labels, name, {}))
+      taints      = lookup(var.node_taints, name, null)
       instance_id = lookup(var.instance_ids, name, "1")
     }
   }

@@ -21,6 +21,22 @@ variable "instance_ids" {
   default     = {}
 }
 
+variable "node_labels" {
+  description = "Extra labels per node name, merged over the example's own (workers get node-role.kubernetes.io/worker)."
+  type        = map(map(string))
+  default     = {}
+}
+
+variable "node_taints" {
+  description = "Taints per node name (value may be null); [] removes them all. Nodes left out keep what they have (kubeadm's default at join)."
+  type = map(list(object({
+    key    = string
+    value  = string
+    effect = string
+  })))
+  default = {}
+}
+
 variable "destroy_mode" {
   description = "\"reset\" or \"forget\"."
   type        = string
