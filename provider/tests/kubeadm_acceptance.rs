@@ -483,3 +483,304 @@ fn invalid_configurations_fail_before_any_ssh_with_the_attribute() {
         assert!(lab.events().is_empty());
     }
 }
+
+/// The example with `trust_on_first_use = true` instead of the host keys
+/// pinned from the lab JSON: a replaced VM's new key can then be accepted
+/// only because its `instance_id` changed.
+fn tofu_example() -> String {
+    broken_example(
+        "host_keys   = { for h in local.lab.hosts : h.name => h.host_public_key }",
+        "trust_on_first_use = true",
+    )
+}
+
+/// `ssh_host_keys` from state: name -> `type base64`.
+fn ssh_host_keys(ws: &Workspace) -> BTreeMap<String, String> {
+    let keys = resource_values(ws)["ssh_host_keys"].clone();
+    serde_json::from_value(keys).expect("ssh_host_keys map")
+}
+
+/// `type base64` of an OpenSSH public key line (the comment dropped).
+fn key_body(key: &str) -> String {
+    key.split_whitespace().take(2).collect::<Vec<_>>().join(" ")
+}
+
+/// The lab JSON's host key for `host`, as state records it.
+fn lab_key(lab: &Lab, host: &str) -> String {
+    let info: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&lab.lab_file).expect("lab json")).expect("lab json");
+    let hosts = info["hosts"].as_array().cloned().unwrap_or_default();
+    let entry = hosts.into_iter().find(|h| h["name"] == host).unwrap_or_else(|| panic!("no host {host}"));
+    key_body(entry["host_public_key"].as_str().expect("host_public_key"))
+}
+
+/// `kubectl delete node NAME` on control plane `on`, without SSH (a Node
+/// that left the cluster, or an admin cleaning up a dead VM's Node).
+fn delete_node(lab: &Lab, on: &str, name: &str) {
+    let out = lab.exec(on, &["kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf", "delete", "node", name]);
+    assert!(out.contains(&format!("node \"{name}\" deleted")), "{out}");
+    assert!(!lab.node_names().contains(&name.to_string()));
+}
+
+/// An update plan that changes the resource in place.
+fn assert_in_place(plan: &str) {
+    assert!(plan.contains("~ resource \"kubeadm_cluster\" \"lab\""), "in-place update:\n{plan}");
+    assert!(plan.contains("0 to add, 1 to change, 0 to destroy"), "{plan}");
+    assert!(!plan.contains("forces replacement") && !plan.contains("must be replaced"), "{plan}");
+}
+
+/// The plan warns that `node` is NotReady.
+fn assert_not_ready_warning(plan: &str, node: &str) {
+    assert!(plan.contains("Warning: Node is NotReady"), "{plan}");
+    assert!(plan.contains(&format!("node \"{node}\" NotReady")), "the warning names {node}:\n{plan}");
+}
+
+/// A plan that changes nothing in the resource and warns that `node` is
+/// NotReady. It exits 2 all the same: the refreshed `nodes_status` changes
+/// the example's output of that name, and Terraform 1.0 counts output changes.
+fn assert_only_not_ready(ws: &Workspace, node: &str) -> String {
+    let plan = expect_code(ws, &PLAN, 2);
+    assert!(plan.contains("Changes to Outputs:"), "{plan}");
+    assert!(!plan.contains("Plan: ") && !plan.contains("will be updated"), "no change to the resource:\n{plan}");
+    assert_not_ready_warning(&plan, node);
+    plan
+}
+
+/// An apply that must refuse `node`'s changed host key before touching it.
+fn assert_host_key_refused(ws: &Workspace, lab: &Lab, node: &str) -> String {
+    let (events, nodes) = (lab.events(), lab.node_names());
+    let out = expect_code(ws, &APPLY, 1);
+    assert!(out.contains(&format!("{node}: host key mismatch for {}", lab.address(node))), "{out}");
+    assert!(out.contains(&at_line("nodes = {")), "the error points at `nodes`:\n{out}");
+    assert_eq!(lab.events(), events, "nothing was reset or joined");
+    assert_eq!(lab.node_names(), nodes, "no Node deleted");
+    assert!(!lab.host_path(node, "/etc/kubernetes/kubelet.conf").exists());
+    out
+}
+
+#[test]
+fn replaced_worker_is_refused_until_its_instance_id_changes_then_rejoins() {
+    let Some(lab) = Lab::up(1, 1, &[]) else { return };
+    let Some(ws) = workspace_with(&lab, serde_json::json!({}), &tofu_example()) else { return };
+    ws.ok(&APPLY);
+    let first = lab_key(&lab, "wk-1");
+    assert_eq!(ssh_host_keys(&ws)["wk-1"], first, "trust on first use recorded wk-1's key");
+
+    let second = key_body(&lab.replace("wk-1"));
+    assert_ne!(second, first);
+    // The VM is new but its Node stays (NotReady): without a new
+    // instance_id nothing says it was replaced, and the plan reaches no node.
+    let sessions = lab.sessions();
+    assert_only_not_ready(&ws, "wk-1");
+    assert_eq!(lab.sessions(), sessions, "the plan opened SSH sessions");
+
+    // Once the stale Node is gone, the apply re-joins wk-1, and must
+    // refuse the unexpected host key (instance_id unchanged).
+    delete_node(&lab, "cp-1", "wk-1");
+    assert_in_place(&expect_code(&ws, &PLAN, 2));
+    assert_host_key_refused(&ws, &lab, "wk-1");
+    assert_eq!(ssh_host_keys(&ws)["wk-1"], first, "the recorded key stays");
+
+    // The VM was replaced: a new instance_id makes the new key expected.
+    set_vars(&ws, &lab, serde_json::json!({ "instance_ids": { "wk-1": "2" } }));
+    let plan = expect_code(&ws, &PLAN, 2);
+    assert_in_place(&plan);
+    assert!(plan.contains("~ instance_id = \"1\" -> \"2\""), "{plan}");
+    ws.ok(&APPLY);
+    assert_eq!(lab.successes("join"), counts(&[("wk-1", 2)]), "{:#?}", lab.events());
+    assert_eq!(lab.total("init"), 1);
+    assert_eq!(lab.total("reset"), 0, "an empty disk needs no reset");
+    assert_eq!(ssh_host_keys(&ws)["wk-1"], second, "state has the new key");
+    assert_eq!(ssh_host_keys(&ws)["cp-1"], lab_key(&lab, "cp-1"));
+    assert_eq!(lab.node_names(), ["cp-1", "wk-1"]);
+    assert_eq!(joined(&ws), all_joined(&["cp-1", "wk-1"]));
+    expect_code(&ws, &PLAN, 0);
+
+    // Replaced again while its Node is still there: the stale Node goes
+    // (node-sim's join fails while a Node of that name exists) and wk-1 joins.
+    let third = key_body(&lab.replace("wk-1"));
+    set_vars(&ws, &lab, serde_json::json!({ "instance_ids": { "wk-1": "3" } }));
+    let plan = expect_code(&ws, &PLAN, 2);
+    assert_in_place(&plan);
+    assert_not_ready_warning(&plan, "wk-1");
+    ws.ok(&APPLY);
+    assert_eq!(lab.successes("join"), counts(&[("wk-1", 3)]), "{:#?}", lab.events());
+    assert_eq!(lab.total("init"), 1);
+    assert_eq!(ssh_host_keys(&ws)["wk-1"], third);
+    assert_eq!(lab.node("wk-1")["host"], "wk-1");
+    assert_eq!(ws.output_json("nodes_status")["wk-1"]["ready"], true);
+    let again = expect_code(&ws, &PLAN, 0);
+    assert!(!again.contains("NotReady"), "{again}");
+}
+
+#[test]
+fn replaced_worker_with_pinned_keys_needs_the_new_pinned_key() {
+    let Some(lab) = Lab::up(1, 1, &[]) else { return };
+    let Some(ws) = workspace(&lab, serde_json::json!({})) else { return };
+    ws.ok(&APPLY);
+    let stale = ws.dir.path().join("lab-before-replace.json");
+    std::fs::copy(&lab.lab_file, &stale).expect("copy lab json");
+    let first = lab_key(&lab, "wk-1");
+    let second = key_body(&lab.replace("wk-1"));
+
+    // A pinned key wins over the instance_id: the old pin is refused.
+    let stale_file = stale.display().to_string();
+    set_vars(&ws, &lab, serde_json::json!({ "lab_file": stale_file, "instance_ids": { "wk-1": "2" } }));
+    assert_in_place(&expect_code(&ws, &PLAN, 2));
+    assert_host_key_refused(&ws, &lab, "wk-1");
+    assert_eq!(ssh_host_keys(&ws)["wk-1"], first);
+
+    // The user pins the new key (the lab JSON has it now).
+    set_vars(&ws, &lab, serde_json::json!({ "instance_ids": { "wk-1": "2" } }));
+    let plan = expect_code(&ws, &PLAN, 2);
+    assert_in_place(&plan);
+    ws.ok(&APPLY);
+    assert_eq!(lab.successes("join"), counts(&[("wk-1", 2)]), "the replaced wk-1 joined again: {:#?}", lab.events());
+    assert_eq!(ssh_host_keys(&ws)["wk-1"], second);
+    assert_eq!(joined(&ws), all_joined(&["cp-1", "wk-1"]));
+    assert_eq!(ws.output_json("nodes_status")["wk-1"]["ready"], true);
+    expect_code(&ws, &PLAN, 0);
+}
+
+#[test]
+fn replaced_control_plane_gets_a_new_etcd_member() {
+    let Some(lab) = Lab::up(3, 0, &[]) else { return };
+    let Some(ws) = workspace_with(&lab, serde_json::json!({}), &tofu_example()) else { return };
+    ws.ok(&APPLY);
+    let ids = lab.etcd_ids();
+    assert_eq!(ids.keys().collect::<Vec<_>>(), ["cp-1", "cp-2", "cp-3"]);
+    let first = lab_key(&lab, "cp-1");
+
+    // The init node's VM is replaced; cp-2 and cp-3 keep the VIP and quorum.
+    let second = key_body(&lab.replace("cp-1"));
+    assert_only_not_ready(&ws, "cp-1");
+    delete_node(&lab, "cp-2", "cp-1");
+    assert_in_place(&expect_code(&ws, &PLAN, 2));
+    assert_host_key_refused(&ws, &lab, "cp-1");
+    assert_eq!(lab.etcd_ids(), ids, "etcd untouched");
+    assert_eq!(ssh_host_keys(&ws)["cp-1"], first);
+
+    set_vars(&ws, &lab, serde_json::json!({ "instance_ids": { "cp-1": "2" } }));
+    assert_in_place(&expect_code(&ws, &PLAN, 2));
+    ws.ok(&APPLY);
+    let after = lab.etcd_ids();
+    assert_eq!(after.keys().collect::<Vec<_>>(), ["cp-1", "cp-2", "cp-3"], "{after:#?}");
+    assert_ne!(after["cp-1"], ids["cp-1"], "cp-1 is a new member");
+    assert_eq!((after["cp-2"], after["cp-3"]), (ids["cp-2"], ids["cp-3"]));
+    assert_eq!(lab.total("init"), 1, "a replaced init node joins: {:#?}", lab.events());
+    assert_eq!(lab.successes("join"), counts(&[("cp-1", 1), ("cp-2", 1), ("cp-3", 1)]));
+    assert!(lab.host_path("cp-1", "/etc/kubernetes/admin.conf").exists());
+    assert!(lab.host_path("cp-1", "/etc/kubernetes/manifests/kube-vip.yaml").exists());
+    assert_eq!(ssh_host_keys(&ws)["cp-1"], second);
+    assert_eq!(lab.node_names(), ["cp-1", "cp-2", "cp-3"]);
+    expect_code(&ws, &PLAN, 0);
+
+    // cp-3 replaced with its Node and member still there: both go, it joins again.
+    let ids = lab.etcd_ids();
+    let third = key_body(&lab.replace("cp-3"));
+    set_vars(&ws, &lab, serde_json::json!({ "instance_ids": { "cp-1": "2", "cp-3": "2" } }));
+    assert_in_place(&expect_code(&ws, &PLAN, 2));
+    ws.ok(&APPLY);
+    let after = lab.etcd_ids();
+    assert_eq!(after.keys().collect::<Vec<_>>(), ["cp-1", "cp-2", "cp-3"], "{after:#?}");
+    assert_ne!(after["cp-3"], ids["cp-3"], "cp-3 is a new member");
+    assert_eq!((after["cp-1"], after["cp-2"]), (ids["cp-1"], ids["cp-2"]));
+    assert_eq!(lab.successes("join"), counts(&[("cp-1", 1), ("cp-2", 1), ("cp-3", 2)]), "{:#?}", lab.events());
+    assert_eq!(ssh_host_keys(&ws)["cp-3"], third);
+    expect_code(&ws, &PLAN, 0);
+}
+
+#[test]
+fn node_that_left_the_cluster_is_reset_and_joined_again() {
+    let Some(lab) = Lab::up(1, 1, &[]) else { return };
+    let Some(ws) = workspace(&lab, serde_json::json!({})) else { return };
+    ws.ok(&APPLY);
+    delete_node(&lab, "cp-1", "wk-1");
+    let plan = expect_code(&ws, &PLAN, 2);
+    assert_in_place(&plan);
+    assert!(plan.contains("~ nodes_status"), "{plan}");
+    assert!(plan.contains("(known after apply)"), "{plan}");
+    ws.ok(&APPLY);
+    // kubelet.conf was still there: reset first, then join.
+    assert_eq!(lab.successes("reset"), counts(&[("wk-1", 1)]), "{:#?}", lab.events());
+    assert_eq!(lab.successes("join"), counts(&[("wk-1", 2)]), "{:#?}", lab.events());
+    assert_eq!(lab.total("init"), 1);
+    assert_eq!(lab.node_names(), ["cp-1", "wk-1"]);
+    assert_eq!(joined(&ws), all_joined(&["cp-1", "wk-1"]));
+    expect_code(&ws, &PLAN, 0);
+}
+
+#[test]
+fn not_ready_node_is_a_plan_warning_only() {
+    let Some(lab) = Lab::up(1, 1, &[]) else { return };
+    let Some(ws) = workspace(&lab, serde_json::json!({})) else { return };
+    ws.ok(&APPLY);
+    lab.fault("wk-1", "kubelet", "stopped");
+    let (sessions, events) = (lab.sessions(), lab.events());
+    let plan = assert_only_not_ready(&ws, "wk-1");
+    assert!(!plan.contains("node \"cp-1\" NotReady"), "{plan}");
+    // Once the outputs are saved, the plan is empty and still warns.
+    let apply = ws.ok(&APPLY);
+    assert!(apply.contains("Resources: 0 added, 0 changed, 0 destroyed"), "{apply}");
+    assert_eq!(ws.output_json("nodes_status")["wk-1"]["ready"], false);
+    let plan = expect_code(&ws, &PLAN, 0);
+    assert!(plan.contains("No changes."), "{plan}");
+    assert_not_ready_warning(&plan, "wk-1");
+    assert_eq!((lab.sessions(), lab.events()), (sessions, events), "no SSH, no kubeadm");
+    lab.fault("wk-1", "kubelet", "running");
+    let plan = expect_code(&ws, &PLAN, 2);
+    assert!(!plan.contains("NotReady") && !plan.contains("Plan: "), "{plan}");
+}
+
+#[test]
+fn labels_and_taints_change_in_place_through_the_api_only() {
+    let Some(lab) = Lab::up(1, 2, &[]) else { return };
+    let Some(ws) = workspace(&lab, serde_json::json!({})) else { return };
+    ws.ok(&APPLY);
+    let (sessions, events) = (lab.sessions(), lab.events());
+    let worker_role = "node-role.kubernetes.io/worker";
+    assert_eq!(lab.node("wk-1")["labels"][worker_role], "");
+    assert_eq!(lab.node("wk-1")["taints"], serde_json::json!([]));
+
+    let taint = serde_json::json!({ "key": "dedicated", "value": "web", "effect": "NoSchedule" });
+    set_vars(
+        &ws,
+        &lab,
+        serde_json::json!({ "node_labels": { "wk-1": { "tier": "web" } }, "node_taints": { "wk-1": [taint] } }),
+    );
+    let plan = expect_code(&ws, &PLAN, 2);
+    assert_in_place(&plan);
+    assert!(plan.contains("~ wk-1 = {"), "{plan}");
+    let added = |key: &str, value: &str| {
+        plan.lines().any(|l| {
+            let l = l.trim_start();
+            (l.starts_with(&format!("+ {key} ")) || l.starts_with(&format!("+ \"{key}\" ")))
+                && l.ends_with(&format!("= \"{value}\""))
+        })
+    };
+    assert!(added("tier", "web") && added("key", "dedicated") && added("effect", "NoSchedule"), "{plan}");
+    assert!(!plan.contains("wk-2 = {") && !plan.contains("cp-1 = {"), "only wk-1's entry changes:\n{plan}");
+    assert!(!plan.contains("known after apply"), "no join planned:\n{plan}");
+    ws.ok(&APPLY);
+    let node = lab.node("wk-1");
+    assert_eq!(node["labels"]["tier"], "web");
+    assert_eq!(node["labels"][worker_role], "");
+    assert_eq!(node["taints"], serde_json::json!([taint]));
+    assert!(lab.node("wk-2")["labels"].get("tier").is_none());
+    assert_eq!(lab.node("wk-2")["taints"], serde_json::json!([]));
+    assert_eq!(lab.events(), events, "no kubeadm command");
+    assert_eq!(lab.sessions(), sessions, "no SSH session");
+    expect_code(&ws, &PLAN, 0);
+
+    // The label dropped, taints emptied (`[]`).
+    set_vars(&ws, &lab, serde_json::json!({ "node_taints": { "wk-1": [] } }));
+    assert_in_place(&expect_code(&ws, &PLAN, 2));
+    ws.ok(&APPLY);
+    let node = lab.node("wk-1");
+    assert!(node["labels"].get("tier").is_none(), "{node:#}");
+    assert_eq!(node["labels"][worker_role], "");
+    assert_eq!(node["taints"], serde_json::json!([]));
+    assert_eq!(lab.events(), events);
+    assert_eq!(lab.sessions(), sessions);
+    expect_code(&ws, &PLAN, 0);
+}

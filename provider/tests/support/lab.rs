@@ -140,6 +140,44 @@ impl Lab {
         self.ok(&["fault", host, knob, value]);
     }
 
+    /// `replace HOST`: the host becomes a replaced VM (new host key, empty
+    /// disk, same name and address); `lab_file` gets its new key. Returns it.
+    pub fn replace(&self, host: &str) -> String {
+        let output = self.ok(&["replace", host]);
+        let entry: serde_json::Value = serde_json::from_slice(&output.stdout).expect("replace json");
+        let key = entry["host_public_key"].as_str().expect("host_public_key").to_string();
+        let written: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&self.lab_file).expect("lab json")).expect("lab json");
+        let recorded = written["hosts"].as_array().and_then(|hs| hs.iter().find(|h| h["name"] == host)).cloned();
+        assert_eq!(recorded.map(|h| h["host_public_key"].clone()), Some(key.clone().into()), "lab_file updated");
+        key
+    }
+
+    /// `exec HOST ARGS...`: runs on the host without SSH; panics unless it succeeds.
+    pub fn exec(&self, host: &str, args: &[&str]) -> String {
+        let mut all = vec!["exec", host, "--"];
+        all.extend_from_slice(args);
+        String::from_utf8_lossy(&self.ok(&all).stdout).into_owned()
+    }
+
+    /// The Node object `name` as `cluster.json` records it.
+    pub fn node(&self, name: &str) -> serde_json::Value {
+        let nodes = self.cluster()["nodes"].as_array().cloned().unwrap_or_default();
+        nodes.into_iter().find(|n| n["name"] == name).unwrap_or_else(|| panic!("no Node {name} in cluster.json"))
+    }
+
+    /// etcd members of the one cluster: name -> ID.
+    pub fn etcd_ids(&self) -> BTreeMap<String, u64> {
+        let cluster = self.cluster();
+        let members = cluster["etcd_members"].as_array().cloned().unwrap_or_default();
+        let ids: BTreeMap<String, u64> = members
+            .iter()
+            .map(|m| (m["name"].as_str().expect("member name").to_string(), m["id"].as_u64().expect("member id")))
+            .collect();
+        assert_eq!(ids.len(), members.len(), "one member per name: {members:#?}");
+        ids
+    }
+
     /// SSH sessions each host accepted so far.
     pub fn sessions(&self) -> BTreeMap<String, u64> {
         let output = self.ok(&["sessions"]);
