@@ -444,7 +444,7 @@ impl Lab {
 
     /// Simulates a replaced VM on `host` (same name and address): every
     /// process on it (sshd, sessions) is killed, its link comes up, its
-    /// private directories are emptied (/etc/kubernetes, /var/lib/kubelet;
+    /// private directories are emptied (/etc/kubernetes, /var/lib/kubelet, /root;
     /// /var/lib/lab-node back to a freshly booted node: cloud-init done,
     /// containerd running, kubelet stopped), it gets a new SSH host key and
     /// a new sshd. `lab.json` (and the `--out` file `up` wrote) get the new
@@ -457,8 +457,12 @@ impl Lab {
         kill_netns_processes(&h.netns, Duration::from_secs(5));
         run(Command::new("ip").args(["netns", "exec", &h.netns, "ip", "link", "set", "eth0", "up"]))?;
         let hdir = self.host_dir(host);
-        for (sub, _) in PRIVATE_PATHS {
+        // Root's home goes too: a new VM's is empty.
+        for sub in PRIVATE_PATHS.iter().map(|(sub, _)| *sub).chain(["root-home"]) {
             let d = hdir.join(sub);
+            if !d.exists() {
+                continue;
+            }
             for entry in fs::read_dir(&d).map_err(|e| format!("{}: {e}", d.display()))? {
                 let p = entry.map_err(|e| e.to_string())?.path();
                 let removed = if p.is_dir() && !p.is_symlink() { fs::remove_dir_all(&p) } else { fs::remove_file(&p) };
