@@ -551,6 +551,8 @@ fn assert_host_key_refused(ws: &Workspace, lab: &Lab, node: &str) -> String {
     let (events, nodes) = (lab.events(), lab.node_names());
     let out = expect_code(ws, &APPLY, 1);
     assert!(out.contains(&format!("{node}: host key mismatch for {}", lab.address(node))), "{out}");
+    assert!(out.contains("Error: Node's SSH host key changed"), "{out}");
+    assert!(out.contains("change its `instance_id`"), "the error says how to proceed after a VM replacement:\n{out}");
     assert!(out.contains(&at_line("nodes = {")), "the error points at `nodes`:\n{out}");
     assert_eq!(lab.events(), events, "nothing was reset or joined");
     assert_eq!(lab.node_names(), nodes, "no Node deleted");

@@ -108,9 +108,34 @@ impl KubeadmError {
         }
     }
 
+    /// The node does not answer at all (its VM may be gone): the only SSH
+    /// failure that removal and destroy may step over. A changed host key or
+    /// refused credentials are never stepped over.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(
+            self,
+            KubeadmError::Ssh { source: SshError::ConnectFailed { .. } | SshError::ConnectTimeout { .. }, .. }
+        )
+    }
+
+    /// What to do about it, when there is something specific to say.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            KubeadmError::Ssh { source: SshError::HostKeyMismatch { .. }, .. } => Some(
+                "The node presented a different host key than the one recorded or pinned. If its VM was replaced, change its `instance_id` in `nodes` (and its pinned key in ssh.host_keys, if any) so the provider expects a new key; otherwise treat it as a possible man-in-the-middle and do not proceed.",
+            ),
+            KubeadmError::Ssh { source: SshError::UnknownHostKey { .. }, .. } => Some(
+                "No host key is known for this node: add it to ssh.host_keys, or set ssh.trust_on_first_use = true.",
+            ),
+            _ => None,
+        }
+    }
+
     /// A short summary for a diagnostic.
     pub fn summary(&self) -> &'static str {
         match self {
+            KubeadmError::Ssh { source: SshError::HostKeyMismatch { .. }, .. } => "Node's SSH host key changed",
+            KubeadmError::Ssh { source: SshError::AuthRejected { .. }, .. } => "SSH login refused by node",
             KubeadmError::Ssh { .. } => "Cannot reach node over SSH",
             KubeadmError::Step { .. } => "Command failed on node",
             KubeadmError::CloudInit { .. } => "cloud-init did not finish on node",

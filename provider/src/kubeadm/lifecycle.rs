@@ -619,7 +619,7 @@ impl<'a> Ctx<'a> {
                 reset?;
                 None
             }
-            Err(e @ KubeadmError::Ssh { .. }) => Some(e),
+            Err(e) if e.is_unreachable() => Some(e),
             Err(e) => return Err(e),
         };
         if removal.role == Role::ControlPlane {

@@ -69,7 +69,10 @@ fn inputs_known(value: &Value) -> bool {
 fn error_diagnostics(errors: &[KubeadmError], what: &str, hint: &str) -> Diagnostics {
     let mut diags = Diagnostics::new();
     for e in errors {
-        let detail = format!("{e}\n\n{hint}");
+        let detail = match e.hint() {
+            Some(specific) => format!("{e}\n\n{specific}\n\n{hint}"),
+            None => format!("{e}\n\n{hint}"),
+        };
         match e.node() {
             Some(node) => diags.attribute_error(AttributePath::attr("nodes").with_key(node), e.summary(), detail),
             None => diags.error(format!("{what}: {}", e.summary()), detail),
@@ -636,8 +639,7 @@ impl Resource for KubeadmCluster {
             Err(_) => vec![KubeadmError::Timeout { what: "destroy".into(), timeout: cluster.timeouts.delete }],
         };
         // A node that no longer answers (its VM is gone) has nothing to reset.
-        let (unreachable, failed): (Vec<_>, Vec<_>) =
-            errors.into_iter().partition(|e| matches!(e, KubeadmError::Ssh { .. }));
+        let (unreachable, failed): (Vec<_>, Vec<_>) = errors.into_iter().partition(KubeadmError::is_unreachable);
         warning_diagnostics(&mut diags, &unreachable);
         diags.extend(error_diagnostics(
             &failed,
