@@ -9,7 +9,9 @@
 //! - [`protocol`]: the tfplugin6 RPCs, one thin adapter each;
 //! - [`framework`]: schemas, plan rules, diagnostics and resource traits;
 //! - [`value`]: Terraform's type system and its msgpack/JSON encodings;
-//! - [`providers`] and the resource modules ([`cloudinit`]): the logic.
+//! - [`providers`] and the resource modules ([`cloudinit`], [`kubeadm`]): the logic;
+//! - [`yaml`]: the one YAML emitter (and cloud-init's parser) both resource
+//!   modules write their documents with.
 
 pub mod cloudinit;
 pub mod framework;
@@ -20,3 +22,4 @@ pub mod protocol;
 pub mod providers;
 pub mod ssh;
 pub mod value;
+pub mod yaml;

@@ -10,7 +10,7 @@
 //!   the path.
 
 use super::error::CloudInitError;
-use super::yaml::{Mapping, Yaml, push_path_key};
+use crate::yaml::{Mapping, Yaml, push_path_key};
 
 /// A top-level scalar key whose value an attribute decides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,7 +82,7 @@ fn merge_into(target: &mut Mapping, base: Mapping, path: &str, top_level: bool) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cloudinit::yaml::parse;
+    use crate::yaml::parse;
 
     fn doc(text: &str) -> Mapping {
         match parse(text).expect("parses") {

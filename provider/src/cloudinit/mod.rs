@@ -12,7 +12,8 @@
 //! - [`render`](mod@render) generates and encodes the document;
 //! - [`validate`](mod@validate) has the per-attribute validation helpers;
 //! - [`merge`] deep-merges `base` and lists the keys the resource owns;
-//! - [`yaml`] is the ordered YAML model, emitter and PyYAML-compatible parser;
+//! - [`crate::yaml`] (shared with `kubeadm`) is the ordered YAML model, emitter
+//!   and PyYAML-compatible parser;
 //! - [`ssh_key`] validates SSH public keys;
 //! - [`kubernetes`] parses versions and knows the apt repository and pause images;
 //! - [`error`] defines [`CloudInitError`].
@@ -26,7 +27,6 @@ pub mod resource;
 pub mod spec;
 pub mod ssh_key;
 pub mod validate;
-pub mod yaml;
 
 #[cfg(test)]
 mod schema_tests;

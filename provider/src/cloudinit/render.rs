@@ -18,7 +18,7 @@ use super::merge::merge_documents;
 use super::spec::{CloudInitSpec, Rendered, WriteFile};
 use super::ssh_key::merge_user_keys;
 use super::validate::{parse_base, validate};
-use super::yaml::{Mapping, Yaml, emit_cloud_config};
+use crate::yaml::{Mapping, Yaml, emit_cloud_config};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use flate2::{Compression, GzBuilder};
@@ -438,7 +438,7 @@ fn check_write_file_conflicts(
 mod tests {
     use super::*;
     use crate::cloudinit::ssh_key::tests::{ED25519, ED25519_B};
-    use crate::cloudinit::yaml::parse;
+    use crate::yaml::parse;
     use flate2::read::GzDecoder;
     use std::io::Read as _;
 

@@ -11,7 +11,7 @@ use super::render::{build_document, render};
 use super::spec::{CloudInitSpec, WriteFile};
 use super::ssh_key::tests::{ED25519, ED25519_B};
 use super::validate::parse_base;
-use super::yaml::{self, Mapping, Yaml};
+use crate::yaml::{self, Mapping, Yaml};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use flate2::Compression;

@@ -9,7 +9,7 @@ use super::kubernetes::{KubernetesVersion, PKGS_K8S_IO_ONLY};
 use super::render::generated_paths;
 use super::spec::{CloudInitSpec, User, WriteFile};
 use super::ssh_key::validate_ssh_public_key;
-use super::yaml::{self, CLOUD_CONFIG_HEADER, Mapping, Yaml, YamlError};
+use crate::yaml::{self, CLOUD_CONFIG_HEADER, Mapping, Yaml, YamlError};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use std::collections::BTreeMap;

@@ -6,14 +6,21 @@
 //! key, lists and scalars replace, and `null` removes a key. Patches are
 //! checked against the v1beta4 field lists so a typo or a v1beta3 shape is
 //! a plan-time error rather than a failed `kubeadm init` on a node.
+//!
+//! Documents are built as [`crate::yaml::Yaml`] trees and written by the
+//! crate's one emitter, which quotes every string a YAML 1.1 reader (Go's,
+//! in kubeadm and kubectl) could take for a number, boolean, date or null.
+//! Patches are read with yaml-rust2 (YAML 1.2), checked in that form, and
+//! converted by `from_yaml12` before they are merged.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use yaml_rust2::yaml::Hash;
-use yaml_rust2::{Yaml, YamlLoader};
+use yaml_rust2::{Yaml as Yaml12, YamlLoader};
 
 use super::pki;
+use crate::yaml::{self, Yaml};
 
 /// The kubeadm configuration API this module writes.
 pub const KUBEADM_API_VERSION: &str = "kubeadm.k8s.io/v1beta4";
@@ -128,132 +135,6 @@ pub enum ConfigError {
 
 fn join_problems(problems: &[PatchProblem]) -> String {
     problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
-}
-
-/// Renders one YAML document in block style.
-///
-/// yaml-rust2's emitter leaves strings plain that YAML 1.1 parsers (Go's,
-/// which kubeadm and kubectl use) read as numbers or timestamps, such as
-/// `1_000` or `2024-01-01`; here a string is plain only when it cannot be
-/// anything but a string, and double-quoted otherwise.
-pub(crate) fn emit_yaml(doc: &Yaml) -> String {
-    let mut out = String::new();
-    match doc {
-        Yaml::Hash(h) if !h.is_empty() => emit_hash(&mut out, h, 0),
-        Yaml::Array(a) if !a.is_empty() => emit_array(&mut out, a, 0),
-        other => {
-            out.push_str(&scalar(other));
-            out.push('\n');
-        }
-    }
-    out
-}
-
-fn emit_hash(out: &mut String, h: &yaml_rust2::yaml::Hash, indent: usize) {
-    for (k, v) in h {
-        push_indent(out, indent);
-        out.push_str(&scalar(k));
-        out.push(':');
-        emit_value(out, v, indent, indent + 2);
-    }
-}
-
-fn emit_array(out: &mut String, a: &[Yaml], indent: usize) {
-    for item in a {
-        push_indent(out, indent);
-        out.push('-');
-        match item {
-            Yaml::Hash(h) if !h.is_empty() => {
-                // The first entry goes on the dash's line.
-                let mut nested = String::new();
-                emit_hash(&mut nested, h, indent + 2);
-                out.push(' ');
-                out.push_str(&nested[indent + 2..]);
-            }
-            Yaml::Array(inner) if !inner.is_empty() => {
-                let mut nested = String::new();
-                emit_array(&mut nested, inner, indent + 2);
-                out.push(' ');
-                out.push_str(&nested[indent + 2..]);
-            }
-            other => {
-                out.push(' ');
-                out.push_str(&scalar(other));
-                out.push('\n');
-            }
-        }
-    }
-}
-
-/// A mapping value: scalars and empty collections inline, mappings indented
-/// below, sequences at the key's indentation (as kubectl writes them).
-fn emit_value(out: &mut String, v: &Yaml, key_indent: usize, child_indent: usize) {
-    match v {
-        Yaml::Hash(h) if !h.is_empty() => {
-            out.push('\n');
-            emit_hash(out, h, child_indent);
-        }
-        Yaml::Array(a) if !a.is_empty() => {
-            out.push('\n');
-            emit_array(out, a, key_indent);
-        }
-        other => {
-            out.push(' ');
-            out.push_str(&scalar(other));
-            out.push('\n');
-        }
-    }
-}
-
-fn push_indent(out: &mut String, n: usize) {
-    out.extend(std::iter::repeat_n(' ', n));
-}
-
-fn scalar(v: &Yaml) -> String {
-    match v {
-        Yaml::String(s) => quote(s),
-        Yaml::Integer(i) => i.to_string(),
-        Yaml::Real(r) => r.clone(),
-        Yaml::Boolean(b) => b.to_string(),
-        Yaml::Hash(_) => "{}".to_owned(),
-        Yaml::Array(_) => "[]".to_owned(),
-        Yaml::Null | Yaml::BadValue | Yaml::Alias(_) => "null".to_owned(),
-    }
-}
-
-/// Words YAML 1.1 or 1.2 read as booleans or null when plain.
-const RESERVED: &[&str] = &["y", "yes", "n", "no", "true", "false", "on", "off", "null"];
-
-/// `s` plain when it starts with a letter or '/', has only `[A-Za-z0-9._/:@+=-]`,
-/// does not end in ':' and is no reserved word; else double-quoted with
-/// every control and line-breaking character escaped.
-fn quote(s: &str) -> String {
-    let plain = s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '/')
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '/' | ':' | '-' | '@' | '+' | '='))
-        && !s.ends_with(':')
-        && !RESERVED.contains(&s.to_ascii_lowercase().as_str());
-    if plain {
-        return s.to_owned();
-    }
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            // NEL, LS and PS are line breaks to YAML 1.1; BOM and other
-            // controls must be escaped in any quoted scalar.
-            c if c.is_control() || matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}') => {
-                out.push_str(&format!("\\u{:04x}", u32::from(c)));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// `MAJOR.MINOR.PATCH`, with or without a leading `v`.
@@ -371,7 +252,7 @@ pub fn token_config(bootstrap_token: &str, ttl: &str) -> String {
         ("kind", s(INIT.kind)),
         ("bootstrapTokens", list(vec![bootstrap_token_entry(bootstrap_token, ttl)])),
     ]);
-    emit_yaml(&doc)
+    yaml::emit(&doc)
 }
 
 /// InitConfiguration with the certificate key, plus the ClusterConfiguration,
@@ -454,7 +335,7 @@ pub fn kube_vip_manifest(vip: &KubeVip, kubeconfig_path: &str) -> String {
                     "hostAliases",
                     list(vec![map(vec![("ip", s("127.0.0.1")), ("hostnames", list(vec![s("kubernetes")]))])]),
                 ),
-                ("hostNetwork", Yaml::Boolean(true)),
+                ("hostNetwork", Yaml::Bool(true)),
                 (
                     "volumes",
                     list(vec![map(vec![
@@ -465,7 +346,7 @@ pub fn kube_vip_manifest(vip: &KubeVip, kubeconfig_path: &str) -> String {
             ]),
         ),
     ]);
-    emit_yaml(&pod)
+    yaml::emit(&pod)
 }
 
 fn check_patches(p: &ConfigPatches) -> Result<(), ConfigError> {
@@ -509,7 +390,7 @@ fn local_api_endpoint(node: &NodeSpec) -> Result<Yaml, ConfigError> {
     if node.address.is_empty() {
         return Err(ConfigError::MissingAddress(node.name.clone()));
     }
-    Ok(map(vec![("advertiseAddress", s(&node.address)), ("bindPort", Yaml::Integer(BIND_PORT))]))
+    Ok(map(vec![("advertiseAddress", s(&node.address)), ("bindPort", Yaml::Int(BIND_PORT))]))
 }
 
 fn node_registration(node: &NodeSpec) -> Result<Yaml, ConfigError> {
@@ -575,7 +456,7 @@ fn cluster_document(spec: &ClusterSpec) -> Result<Yaml, ConfigError> {
     if spec.skip_kube_proxy {
         // Recorded in the kubeadm-config ConfigMap, so `kubeadm upgrade`
         // does not install kube-proxy later either.
-        insert(&mut doc, "proxy", map(vec![("disabled", Yaml::Boolean(true))]));
+        insert(&mut doc, "proxy", map(vec![("disabled", Yaml::Bool(true))]));
     }
     patched(doc, &CLUSTER, spec.patches.cluster_configuration.as_ref())
 }
@@ -589,22 +470,22 @@ fn kubelet_document(patches: &ConfigPatches) -> Result<Yaml, ConfigError> {
 fn patched(mut doc: Yaml, shape: &Shape, patch: Option<&String>) -> Result<Yaml, ConfigError> {
     if let Some(text) = patch {
         let patch = parse_patch(shape, text).map_err(ConfigError::Patch)?;
-        merge(&mut doc, &patch);
+        merge(&mut doc, &from_yaml12(&patch));
     }
     Ok(doc)
 }
 
 /// Deep merge: mappings key by key, anything else replaces, `null` removes.
 fn merge(base: &mut Yaml, patch: &Yaml) {
-    let (Yaml::Hash(base), Yaml::Hash(patch)) = (base, patch) else { return };
+    let (Yaml::Map(base), Yaml::Map(patch)) = (base, patch) else { return };
     for (key, value) in patch {
-        if value.is_null() {
-            base.remove(key);
+        if *value == Yaml::Null {
+            // shift_remove keeps the order of the remaining keys.
+            base.shift_remove(key);
             continue;
         }
         match base.get_mut(key) {
-            // get_mut keeps the key's place; insert would move it to the end.
-            Some(existing @ Yaml::Hash(_)) if value.is_hash() => merge(existing, value),
+            Some(existing @ Yaml::Map(_)) if matches!(value, Yaml::Map(_)) => merge(existing, value),
             Some(existing) => *existing = value.clone(),
             None => {
                 base.insert(key.clone(), value.clone());
@@ -787,15 +668,41 @@ static KUBELET: Shape = Shape {
     children: &[],
 };
 
+/// A parsed patch in the emitter's model. A key that is not a string (only
+/// possible below fields the checks do not descend into) becomes its text,
+/// as kubeadm's YAML-to-JSON decoding makes it; a value yaml-rust2 could not
+/// resolve (`!!int x`) becomes null.
+fn from_yaml12(v: &Yaml12) -> Yaml {
+    match v {
+        Yaml12::String(s) => Yaml::str(s),
+        Yaml12::Integer(i) => Yaml::Int(*i),
+        Yaml12::Real(_) => v.as_f64().map_or(Yaml::Null, Yaml::Float),
+        Yaml12::Boolean(b) => Yaml::Bool(*b),
+        Yaml12::Array(items) => Yaml::Seq(items.iter().map(from_yaml12).collect()),
+        Yaml12::Hash(h) => Yaml::Map(
+            h.iter()
+                .map(|(k, v)| {
+                    let key = match k {
+                        Yaml12::String(s) => s.clone(),
+                        other => yaml::emit(&from_yaml12(other)).trim_end().to_owned(),
+                    };
+                    (key, from_yaml12(v))
+                })
+                .collect(),
+        ),
+        Yaml12::Null | Yaml12::BadValue | Yaml12::Alias(_) => Yaml::Null,
+    }
+}
+
 /// Parses a patch and checks it against `doc`'s shape.
-fn parse_patch(doc: &Shape, text: &str) -> Result<Yaml, Vec<PatchProblem>> {
+fn parse_patch(doc: &Shape, text: &str) -> Result<Yaml12, Vec<PatchProblem>> {
     let problem = |summary: &str, detail: String| PatchProblem { field: doc.attr, summary: summary.to_owned(), detail };
     let docs = YamlLoader::load_from_str(text)
         .map_err(|err| vec![problem("Invalid YAML", format!("The {} patch does not parse: {err}", doc.kind))])?;
     let patch = match docs.as_slice() {
-        [] => return Ok(Yaml::Hash(Hash::new())),
-        [Yaml::Null] => return Ok(Yaml::Hash(Hash::new())),
-        [one @ Yaml::Hash(_)] => one.clone(),
+        [] => return Ok(Yaml12::Hash(Hash::new())),
+        [Yaml12::Null] => return Ok(Yaml12::Hash(Hash::new())),
+        [one @ Yaml12::Hash(_)] => one.clone(),
         [_] => {
             return Err(vec![problem(
                 "Patch is not a mapping",
@@ -814,11 +721,11 @@ fn parse_patch(doc: &Shape, text: &str) -> Result<Yaml, Vec<PatchProblem>> {
     if problems.is_empty() { Ok(patch) } else { Err(problems) }
 }
 
-fn check_shape(doc: &Shape, shape: &Shape, prefix: &str, value: &Yaml, problems: &mut Vec<PatchProblem>) {
+fn check_shape(doc: &Shape, shape: &Shape, prefix: &str, value: &Yaml12, problems: &mut Vec<PatchProblem>) {
     let add = |problems: &mut Vec<PatchProblem>, summary: &str, detail: String| {
         problems.push(PatchProblem { field: doc.attr, summary: summary.to_owned(), detail });
     };
-    let Yaml::Hash(h) = value else {
+    let Yaml12::Hash(h) = value else {
         let what = prefix.trim_end_matches('.');
         add(problems, "Not a mapping", format!("{what:?} in {} must be a mapping.", doc.kind));
         return;
@@ -853,13 +760,13 @@ fn check_shape(doc: &Shape, shape: &Shape, prefix: &str, value: &Yaml, problems:
 
 /// v1beta4 `[]Arg`: a list of `{name, value}` with string values. A map is
 /// the v1beta3 shape, which kubeadm now rejects.
-fn check_args(path: &str, value: &Yaml) -> Option<String> {
+fn check_args(path: &str, value: &Yaml12) -> Option<String> {
     match value {
-        Yaml::Hash(_) => Some(format!(
+        Yaml12::Hash(_) => Some(format!(
             "{path:?} is a map, the v1beta3 shape; v1beta4 takes a list of {{name, value}}, \
              e.g. [{{name: v, value: \"2\"}}]."
         )),
-        Yaml::Array(items) => items.iter().find_map(|item| {
+        Yaml12::Array(items) => items.iter().find_map(|item| {
             let ok = item.as_hash().is_some_and(|h| {
                 h.len() == 2 && item["name"].as_str().is_some_and(|n| !n.is_empty()) && item["value"].as_str().is_some()
             });
@@ -869,35 +776,37 @@ fn check_args(path: &str, value: &Yaml) -> Option<String> {
                 )
             })
         }),
-        Yaml::Null => None,
+        Yaml12::Null => None,
         _ => Some(format!("{path:?} must be a list of {{name, value}}.")),
     }
 }
 
 fn emit_documents(docs: &[Yaml]) -> String {
-    docs.iter().map(emit_yaml).collect::<Vec<_>>().join("---\n")
+    docs.iter().map(yaml::emit).collect::<Vec<_>>().join("---\n")
 }
 
 fn s(v: &str) -> Yaml {
-    Yaml::String(v.to_owned())
+    Yaml::str(v)
 }
 
 fn list(items: Vec<Yaml>) -> Yaml {
-    Yaml::Array(items)
+    Yaml::Seq(items)
 }
 
 fn map(entries: Vec<(&str, Yaml)>) -> Yaml {
-    Yaml::Hash(entries.into_iter().map(|(k, v)| (s(k), v)).collect())
+    Yaml::Map(entries.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
 }
 
 fn insert(doc: &mut Yaml, key: &str, value: Yaml) {
-    if let Yaml::Hash(h) = doc {
-        h.insert(s(key), value);
+    if let Yaml::Map(m) = doc {
+        m.insert(key.to_owned(), value);
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use yaml_rust2::Yaml;
+
     use super::*;
 
     const TOKEN: &str = "abcdef.0123456789abcdef";
@@ -1107,9 +1016,12 @@ mod tests {
     #[test]
     fn lists_replace_and_key_order_is_kept() {
         let mut base = map(vec![("a", list(vec![s("x"), s("y")])), ("b", map(vec![("c", s("1")), ("d", s("2"))]))]);
-        let patch = docs("b: {c: '9'}\na: [z]\ne: new\n").remove(0);
+        let patch = from_yaml12(&docs("b: {c: '9'}\na: [z]\ne: new\n").remove(0));
         merge(&mut base, &patch);
-        assert_eq!(emit_yaml(&base), "a:\n- z\nb:\n  c: \"9\"\n  d: \"2\"\ne: new\n");
+        assert_eq!(yaml::emit(&base), "a:\n  - z\nb:\n  c: \"9\"\n  d: \"2\"\ne: new\n");
+        // null removes a key and leaves the others where they were.
+        merge(&mut base, &from_yaml12(&docs("a: null\n").remove(0)));
+        assert_eq!(yaml::emit(&base), "b:\n  c: \"9\"\n  d: \"2\"\ne: new\n");
     }
 
     #[test]
@@ -1335,16 +1247,52 @@ mod tests {
         }
         for (raw, quoted) in [
             ("a\u{2028}b", "\"a\\u2028b\""),
-            ("\u{7}", "\"\\u0007\""),
+            ("\u{7}", "\"\\x07\""),
             ("", "\"\""),
             ("Null", "\"Null\""),
             ("a:", "\"a:\""),
             ("/etc/kubernetes/admin.conf", "/etc/kubernetes/admin.conf"),
             ("unix:///run/x.sock", "unix:///run/x.sock"),
         ] {
-            assert_eq!(quote(raw), quoted);
+            assert_eq!(yaml::emit(&map(vec![("k", s(raw))])), format!("k: {quoted}\n"));
             assert_eq!(docs(&format!("k: {quoted}"))[0]["k"].as_str(), Some(raw));
         }
+    }
+
+    #[test]
+    fn patched_values_keep_their_types() {
+        // What a patch carries reaches the file with the same data: strings a
+        // YAML 1.1 reader would retype are quoted, PEM stays a literal block.
+        let pem = "-----BEGIN CERTIFICATE-----\nMIIBdzCCAR2gAwIBAgIU\n-----END CERTIFICATE-----\n";
+        let patch = format!(
+            "{{\"a\": \"yes\", \"b\": \"1_000\", \"c\": \"2024-01-01\", \"d\": \"x: y\", \"e\": \"a #b\", \
+             \"f\": \"\", \"g\": {pem:?}, \"h\": 1.5, \"i\": 1e3, \"j\": -7, \"k\": false, \"l\": [], \
+             \"m\": {{\"n\": [\"~\", \"0644\", \"#c\"]}}}}"
+        );
+        let mut sp = spec();
+        sp.patches.kubelet_configuration = Some(patch.clone());
+        let text = init_config(&sp, &node("cp-1", Role::ControlPlane), TOKEN, KEY).expect("render");
+        let d = docs(&text);
+        assert_strict(&d);
+        let kubelet = find(&d, "KubeletConfiguration");
+        let expected = &docs(&patch)[0];
+        for key in ["a", "b", "c", "d", "e", "f", "g", "j", "k", "l", "m"] {
+            assert_eq!(kubelet[key], expected[key], "{key} in\n{text}");
+        }
+        // yaml-rust2 compares floats by their text; 1e3 is written 1000.0.
+        assert_eq!(kubelet["h"].as_f64(), Some(1.5));
+        assert_eq!(kubelet["i"].as_f64(), Some(1000.0));
+        assert_eq!(kubelet["g"].as_str(), Some(pem));
+        for v in
+            ["\"yes\"", "\"1_000\"", "\"2024-01-01\"", "\"x: y\"", "\"a #b\"", "f: \"\"", "g: |\n", "\"~\"", "\"0644\""]
+        {
+            assert!(text.contains(v), "{v} in\n{text}");
+        }
+
+        // Keys that are not strings can only sit below fields the checks do
+        // not enter; they are written as their text, as kubeadm reads them.
+        let converted = from_yaml12(&docs("a: {1: x, true: y, ~: z, 1.5: w}\nb: !!int nope\n").remove(0));
+        assert_eq!(yaml::emit(&converted), "a:\n  \"1\": x\n  \"true\": \"y\"\n  \"null\": z\n  \"1.5\": w\nb: null\n");
     }
 
     #[test]

@@ -17,8 +17,8 @@ use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair as _
 use rustls::pki_types::PrivateKeyDer;
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
-use yaml_rust2::Yaml;
-use yaml_rust2::yaml::Hash;
+
+use crate::yaml::{self, Mapping, Yaml};
 
 /// A PEM certificate and its PEM private key.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -216,21 +216,21 @@ pub fn admin_kubeconfig(cluster_name: &str, server: &str, ca_cert_pem: &str, adm
     let doc = map([
         ("apiVersion", s("v1")),
         ("kind", s("Config")),
-        ("clusters", Yaml::Array(vec![cluster])),
-        ("contexts", Yaml::Array(vec![ctx])),
+        ("clusters", Yaml::Seq(vec![cluster])),
+        ("contexts", Yaml::Seq(vec![ctx])),
         ("current-context", s(&context)),
-        ("preferences", Yaml::Hash(Hash::new())),
-        ("users", Yaml::Array(vec![usr])),
+        ("preferences", Yaml::Map(Mapping::new())),
+        ("users", Yaml::Seq(vec![usr])),
     ]);
-    super::config::emit_yaml(&doc)
+    yaml::emit(&doc)
 }
 
 fn s(v: &str) -> Yaml {
-    Yaml::String(v.to_owned())
+    Yaml::str(v)
 }
 
 fn map<const N: usize>(entries: [(&str, Yaml); N]) -> Yaml {
-    Yaml::Hash(entries.into_iter().map(|(k, v)| (s(k), v)).collect())
+    Yaml::Map(entries.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
 }
 
 fn ca_params(common_name: &str, now: OffsetDateTime) -> CertificateParams {
@@ -561,7 +561,7 @@ fn decode_oid(bytes: &[u8]) -> Result<Vec<u64>, PkiError> {
 mod tests {
     use std::process::Command;
 
-    use yaml_rust2::YamlLoader;
+    use yaml_rust2::{Yaml, YamlLoader};
 
     use super::*;
 

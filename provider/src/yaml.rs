@@ -1,6 +1,11 @@
 //! Ordered YAML document model, a deterministic emitter, and a parser
 //! wrapper that reads YAML the way cloud-init does.
 //!
+//! The emitter is the crate's only one: `cloudinit` writes user-data with
+//! it, and `kubeadm` its v1beta4 configuration files, the kube-vip manifest
+//! and the admin kubeconfig (Go's YAML reader in kubeadm and kubectl has
+//! the same YAML 1.1 pitfalls as PyYAML).
+//!
 //! cloud-init loads user-data with PyYAML's safe loader, i.e. YAML 1.1
 //! resolution: `yes`/`on` are booleans, `0644` is octal 420, `1:30` is 90.
 //! yaml-rust2 only tokenises here; scalar resolution, tags, anchors and merge
