@@ -567,8 +567,11 @@ impl Lab {
                     return Err(format!("cloud-init: want done|error|running:SECS, got {value}"));
                 }
             }
+            // `none` clears the knob.
+            "fail-once" if value == "none" => st.fail_once.clear(),
             "fail-once" => st.fail_once.push(value.into()),
             "slow-ms" => st.slow_ms = value.parse().map_err(|_| format!("bad ms: {value}"))?,
+            "drop-in" if value == "none" => st.drop_in.clear(),
             "drop-in" => st.drop_in.push(value.into()),
             "kubelet" => match value {
                 "running" | "up" => {

@@ -786,3 +786,68 @@ fn labels_and_taints_change_in_place_through_the_api_only() {
     assert_eq!(lab.sessions(), sessions);
     expect_code(&ws, &PLAN, 0);
 }
+
+#[test]
+fn connection_dropped_during_a_join_fails_then_the_next_apply_finishes() {
+    let Some(lab) = Lab::up(1, 2, &[]) else { return };
+    let Some(ws) = workspace(&lab, serde_json::json!({})) else { return };
+    // wk-2's sshd session dies in the middle of `kubeadm join`.
+    lab.fault("wk-2", "drop-in", "kubeadm join");
+    let out = expect_code(&ws, &APPLY, 1);
+    assert!(out.contains("wk-2:"), "the error names wk-2:\n{out}");
+    assert!(out.contains(&at_line("nodes = {")), "the error points at `nodes`:\n{out}");
+    assert!(out.contains("Nothing was recorded in state"), "{out}");
+    assert!(resource_values(&ws).is_null(), "a failed create records nothing:\n{out}");
+    assert_eq!(lab.successes("join"), counts(&[("wk-1", 1)]), "wk-1 joined, wk-2 did not");
+
+    lab.fault("wk-2", "drop-in", "none");
+    let resumed = ws.ok(&APPLY);
+    assert_eq!(joined(&ws), all_joined(&["cp-1", "wk-1", "wk-2"]), "{resumed}");
+    assert_eq!(lab.total("init"), 1, "no second init: {:#?}", lab.events());
+    assert_eq!(lab.successes("join"), counts(&[("wk-1", 1), ("wk-2", 1)]), "wk-1 not joined again");
+    expect_code(&ws, &PLAN, 0);
+}
+
+#[test]
+fn a_join_that_fails_once_during_an_update_is_recorded_and_finished_next_time() {
+    let Some(lab) = Lab::up(1, 2, &[]) else { return };
+    let Some(ws) = workspace(&lab, serde_json::json!({ "exclude_nodes": ["wk-2"] })) else { return };
+    ws.ok(&APPLY);
+    lab.fault("wk-2", "fail-once", "kubeadm join");
+    set_vars(&ws, &lab, serde_json::json!({}));
+    let out = expect_code(&ws, &APPLY, 1);
+    assert!(out.contains("wk-2: kubeadm join failed (exit status 1)"), "{out}");
+    assert!(out.contains("lab fault: kubeadm join failed once"), "the command's output is in the error:\n{out}");
+    assert!(out.contains("What finished is recorded in state"), "{out}");
+    // The state keeps the cluster; wk-2 is recorded as not joined, so the
+    // next plan shows the pending join. (Read from the resource: Terraform
+    // does not refresh outputs after a failed apply.)
+    let status = resource_values(&ws)["nodes_status"].clone();
+    assert_eq!(status["wk-2"]["joined"], false, "{status:#}");
+    assert_eq!(status["wk-1"]["joined"], true, "{status:#}");
+    let plan = expect_code(&ws, &PLAN, 2);
+    assert!(plan.contains("update in-place"), "{plan}");
+
+    ws.ok(&APPLY);
+    assert_eq!(joined(&ws), all_joined(&["cp-1", "wk-1", "wk-2"]));
+    assert_eq!(lab.successes("join"), counts(&[("wk-1", 1), ("wk-2", 1)]));
+    assert_eq!(lab.total("init"), 1);
+    expect_code(&ws, &PLAN, 0);
+}
+
+#[test]
+fn cloud_init_failure_names_the_node_and_its_status_before_anything_runs() {
+    let Some(lab) = Lab::up(1, 1, &[]) else { return };
+    let Some(ws) = workspace(&lab, serde_json::json!({})) else { return };
+    lab.fault("cp-1", "cloud-init", "error");
+    let out = expect_code(&ws, &APPLY, 1);
+    assert!(out.contains("Error: cloud-init did not finish on node"), "{out}");
+    assert!(out.contains("cp-1: cloud-init did not finish successfully"), "{out}");
+    assert!(out.contains("status: error"), "the node's cloud-init status is shown:\n{out}");
+    assert_eq!(lab.total("init"), 0, "nothing ran on a node whose cloud-init failed");
+    assert!(resource_values(&ws).is_null());
+
+    lab.fault("cp-1", "cloud-init", "done");
+    ws.ok(&APPLY);
+    assert_eq!(joined(&ws), all_joined(&["cp-1", "wk-1"]));
+}
