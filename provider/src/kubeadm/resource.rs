@@ -69,10 +69,8 @@ fn inputs_known(value: &Value) -> bool {
 fn error_diagnostics(errors: &[KubeadmError], what: &str, hint: &str) -> Diagnostics {
     let mut diags = Diagnostics::new();
     for e in errors {
-        let detail = match e.hint() {
-            Some(specific) => format!("{e}\n\n{specific}\n\n{hint}"),
-            None => format!("{e}\n\n{hint}"),
-        };
+        let parts = [Some(e.to_string()), e.hint().map(str::to_string), (!hint.is_empty()).then(|| hint.to_string())];
+        let detail = parts.into_iter().flatten().collect::<Vec<_>>().join("\n\n");
         match e.node() {
             Some(node) => diags.attribute_error(AttributePath::attr("nodes").with_key(node), e.summary(), detail),
             None => diags.error(format!("{what}: {}", e.summary()), detail),
@@ -804,5 +802,116 @@ impl ImportState for KubeadmCluster {
             "The import recorded only the endpoint. The next `terraform plan` reads the cluster's CA from a control plane over SSH (with the configuration's `ssh` settings), and the apply records the nodes; nodes already in the cluster are not joined again.",
         );
         ApplyOutcome { state: Value::Object(state), private: Vec::new(), diagnostics: diags }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A Value from JSON: objects, lists, strings, bools, null.
+    fn v(json: serde_json::Value) -> Value {
+        match json {
+            serde_json::Value::Null => Value::Null,
+            serde_json::Value::Bool(b) => Value::Bool(b),
+            serde_json::Value::String(s) => Value::String(s),
+            serde_json::Value::Number(n) => Value::Number(crate::value::Number::Int(n.as_i64().unwrap())),
+            serde_json::Value::Array(items) => Value::List(items.into_iter().map(v).collect()),
+            serde_json::Value::Object(m) => Value::Object(m.into_iter().map(|(k, x)| (k, v(x))).collect()),
+        }
+    }
+
+    fn cluster(nodes: serde_json::Value) -> Value {
+        v(serde_json::json!({
+            "kubernetes_version": "1.35.0",
+            "control_plane_endpoint": "10.0.0.100:6443",
+            "cluster_name": "lab",
+            "nodes": nodes,
+        }))
+    }
+
+    fn cp(address: &str) -> serde_json::Value {
+        serde_json::json!({"role": "control-plane", "address": address})
+    }
+
+    fn wk(address: &str) -> serde_json::Value {
+        serde_json::json!({"role": "worker", "address": address})
+    }
+
+    fn check(prior: &Value, config: &Value) -> Diagnostics {
+        let mut diags = Diagnostics::new();
+        KubeadmCluster::check_update(prior, config, &model::parse_nodes(prior.get("nodes")), &mut diags);
+        diags
+    }
+
+    #[test]
+    fn quorum_is_a_strict_majority() {
+        assert_eq!([1, 2, 3, 4, 5].map(quorum), [1, 2, 2, 3, 3]);
+    }
+
+    #[test]
+    fn removing_control_planes_below_quorum_is_refused_on_nodes() {
+        let three =
+            cluster(serde_json::json!({"cp-1": cp("10.0.0.1"), "cp-2": cp("10.0.0.2"), "cp-3": cp("10.0.0.3")}));
+        let one_left = cluster(serde_json::json!({"cp-1": cp("10.0.0.1")}));
+        let diags = check(&three, &one_left);
+        let diag = diags.iter().next().expect("an error");
+        assert!(diag.summary.contains("quorum"), "{diag:?}");
+        assert_eq!(diag.path, Some(AttributePath::attr("nodes")));
+
+        let two_left = cluster(serde_json::json!({"cp-1": cp("10.0.0.1"), "cp-2": cp("10.0.0.2")}));
+        assert!(check(&three, &two_left).is_empty(), "3 -> 2 keeps quorum");
+        // Joins run first: replacing one of three in one apply is fine.
+        let swapped =
+            cluster(serde_json::json!({"cp-1": cp("10.0.0.1"), "cp-2": cp("10.0.0.2"), "cp-4": cp("10.0.0.4")}));
+        assert!(check(&three, &swapped).is_empty());
+        let two = two_left;
+        assert!(!check(&two, &one_left).is_empty(), "2 -> 1 loses quorum");
+    }
+
+    #[test]
+    fn version_and_role_changes_are_plan_errors_on_their_attribute() {
+        let prior = cluster(serde_json::json!({"cp-1": cp("10.0.0.1"), "wk-1": wk("10.0.0.2")}));
+        let mut newer = prior.clone();
+        newer.set("kubernetes_version", Value::string("1.36.0"));
+        let diags = check(&prior, &newer);
+        assert_eq!(diags.iter().next().and_then(|d| d.path.clone()), Some(AttributePath::attr("kubernetes_version")));
+        let promoted = cluster(serde_json::json!({"cp-1": cp("10.0.0.1"), "wk-1": cp("10.0.0.2")}));
+        let diags = check(&prior, &promoted);
+        assert_eq!(
+            diags.iter().next().and_then(|d| d.path.clone()),
+            Some(AttributePath::attr("nodes").with_key("wk-1").with_attr("role"))
+        );
+    }
+
+    #[test]
+    fn changes_name_exactly_the_nodes_that_need_work() {
+        let mut prior = cluster(serde_json::json!({
+            "cp-1": cp("10.0.0.1"),
+            "wk-1": {"role": "worker", "address": "10.0.0.11", "instance_id": "a"},
+            "wk-2": {"role": "worker", "address": "10.0.0.12", "labels": {"old": "x", "keep": "y"}},
+            "wk-3": wk("10.0.0.13"),
+            "wk-4": wk("10.0.0.14"),
+            "cp-2": cp("10.0.0.2"),
+        }));
+        prior.set(
+            "nodes_status",
+            v(serde_json::json!({"wk-3": {"joined": false, "ready": false, "kubelet_version": "", "address": ""}})),
+        );
+        let config = cluster(serde_json::json!({
+            "cp-1": cp("10.0.0.1"),
+            "wk-1": {"role": "worker", "address": "10.0.0.11", "instance_id": "b"},
+            "wk-2": {"role": "worker", "address": "10.0.0.12", "labels": {"keep": "z"}},
+            "wk-3": wk("10.0.0.13"),
+            "wk-5": wk("10.0.0.15"),
+        }));
+        let parsed = model::parse(&config);
+        let changes = plan_changes(&prior, &model::parse_nodes(prior.get("nodes")), &parsed, false);
+        let names = |set: &BTreeSet<String>| set.iter().cloned().collect::<Vec<_>>();
+        assert_eq!(names(&changes.replaced), ["wk-1"]);
+        assert_eq!(names(&changes.join), ["wk-1", "wk-3", "wk-5"], "replaced, departed, new");
+        assert_eq!(changes.relabel, [("wk-2".to_string(), vec!["old".to_string()])]);
+        let removed: Vec<&str> = changes.remove.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(removed, ["wk-4", "cp-2"], "workers before control planes");
     }
 }
