@@ -419,11 +419,22 @@ impl<'a> Ctx<'a> {
         self.api.wait_ready(self.step_timeout, &self.cancel).await?;
         let api_nodes = self.api.nodes().await?;
         if cluster.nodes.keys().any(|n| !api_nodes.contains_key(n)) {
-            let upload = config::upload_certs_config(&cluster.spec, &self.secrets.certificate_key)
-                .map_err(|e| KubeadmError::Secrets(e.to_string()))?;
-            init.refresh_join_credentials(&self.token_config(), Some(&upload)).await?;
+            self.refresh_join_credentials(init, true).await?;
         }
         Ok(api_nodes)
+    }
+
+    /// A valid bootstrap token and, when control planes will join, the
+    /// certificates uploaded under the certificate key, from `session`.
+    async fn refresh_join_credentials(&self, session: &NodeSession, control_planes: bool) -> Result<(), KubeadmError> {
+        let upload = match control_planes {
+            true => Some(
+                config::upload_certs_config(&self.cluster.spec, &self.secrets.certificate_key)
+                    .map_err(|e| KubeadmError::Secrets(e.to_string()))?,
+            ),
+            false => None,
+        };
+        session.refresh_join_credentials(&self.token_config(), upload.as_deref()).await
     }
 
     async fn join_rest(
@@ -536,11 +547,7 @@ impl<'a> Ctx<'a> {
                 .filter(|n| sessions.contains_key(*n) && cluster.nodes[*n].spec.role == Role::Worker)
                 .cloned()
                 .collect();
-            let upload = match cps.is_empty() {
-                true => None,
-                false => config::upload_certs_config(&cluster.spec, &self.secrets.certificate_key).ok(),
-            };
-            match helper_session.refresh_join_credentials(&self.token_config(), upload.as_deref()).await {
+            match self.refresh_join_credentials(helper_session, !cps.is_empty()).await {
                 Ok(()) => errors.extend(
                     self.join_all(&sessions, &cps, &workers, &api_nodes, Some(helper_session), &changes.replaced).await,
                 ),

@@ -140,7 +140,8 @@ const NODE_KEYS: [&str; 5] = ["role", "address", "labels", "taints", "instance_i
 /// The keys a taint may have.
 const TAINT_KEYS: [&str; 3] = ["key", "value", "effect"];
 
-fn string_map(value: &Value) -> BTreeMap<String, String> {
+/// The string entries of a map or object.
+pub fn string_map(value: &Value) -> BTreeMap<String, String> {
     value
         .as_map()
         .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string()))).collect())

@@ -20,7 +20,7 @@ use super::api::{ApiClient, NodeInfo};
 use super::config::Role;
 use super::error::KubeadmError;
 use super::lifecycle::{Changes, Ctx, Progress, Removal};
-use super::model::{self, Cluster, DestroyMode, split_endpoint};
+use super::model::{self, Cluster, DestroyMode, split_endpoint, string_map};
 use super::node::{NodeSession, host_key_policy};
 use super::pki::{self, CertPair, ClusterSecrets};
 use super::schema::{COMPUTED, schema};
@@ -131,13 +131,6 @@ fn nodes_status(names: impl Iterator<Item = String>, api: &BTreeMap<String, Node
 
 fn string_map_value(map: &BTreeMap<String, String>) -> Value {
     Value::Map(map.iter().map(|(k, v)| (k.clone(), Value::string(v))).collect())
-}
-
-fn string_map(value: &Value) -> BTreeMap<String, String> {
-    value
-        .as_map()
-        .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string()))).collect())
-        .unwrap_or_default()
 }
 
 /// Whether state says node `name` is a member of the cluster.
@@ -380,21 +373,22 @@ impl PlanCache {
     }
 }
 
+/// A short-fused SSH session for a plan's look at `node`: a plan must not
+/// hang on a VM that does not exist yet.
+async fn plan_time_session(
+    ctx: &CallContext,
+    cluster: &Cluster,
+    node: &model::Node,
+) -> Result<NodeSession, KubeadmError> {
+    let name = &node.spec.name;
+    let policy = host_key_policy(cluster, name, None, false);
+    NodeSession::connect(cluster, name, &node.spec.address, policy, PLAN_PROBE_TIMEOUT, &[], &ctx.cancel).await
+}
+
 /// Reads the init node's marker at plan time, if it answers quickly.
 async fn probe_earlier_attempt(ctx: &CallContext, cluster: &Cluster) -> Option<ClusterSecrets> {
     let node = cluster.nodes.get(&cluster.init_node)?;
-    let policy = host_key_policy(cluster, &cluster.init_node, None, false);
-    let session = NodeSession::connect(
-        cluster,
-        &cluster.init_node,
-        &node.spec.address,
-        policy,
-        PLAN_PROBE_TIMEOUT,
-        &[],
-        &ctx.cancel,
-    )
-    .await
-    .ok()?;
+    let session = plan_time_session(ctx, cluster, node).await.ok()?;
     let probe = tokio::time::timeout(PLAN_PROBE_TIMEOUT, session.probe()).await;
     session.close().await;
     let marker = probe.ok()?.ok()?.marker?;
@@ -408,18 +402,7 @@ async fn probe_earlier_attempt(ctx: &CallContext, cluster: &Cluster) -> Option<C
 async fn adopt_secrets(ctx: &CallContext, cluster: &Cluster) -> Result<ClusterSecrets, KubeadmError> {
     let mut last = None;
     for cp in cluster.control_planes() {
-        let policy = host_key_policy(cluster, &cp.spec.name, None, false);
-        let session = match NodeSession::connect(
-            cluster,
-            &cp.spec.name,
-            &cp.spec.address,
-            policy,
-            PLAN_PROBE_TIMEOUT,
-            &[],
-            &ctx.cancel,
-        )
-        .await
-        {
+        let session = match plan_time_session(ctx, cluster, cp).await {
             Ok(s) => s,
             Err(e) => {
                 last = Some(e);
