@@ -256,6 +256,21 @@ pub enum CloudInitError {
         reason: String,
     },
 
+    /// `base` (or the document merged from it) breaks cloud-init 25.1's
+    /// cloud-config schema: an unknown key, a wrong type or shape.
+    #[error(
+        "base: at {path}: {reason}{}",
+        if *merged { " (in the document merged from base and the generated keys)" } else { "" }
+    )]
+    BaseSchema {
+        /// Path inside the document, e.g. `write_files[0].contnt`.
+        path: String,
+        /// What is wrong, e.g. "unknown key `contnt`".
+        reason: String,
+        /// Found only after merging `base` into the generated document.
+        merged: bool,
+    },
+
     /// `base` sets a key the resource owns to a different value.
     #[error(
         "base: key `{path}` is set by the resource; use the `{attribute}` attribute \
@@ -359,6 +374,7 @@ impl CloudInitError {
             | Self::BaseNotYaml { .. }
             | Self::BaseNotMapping { .. }
             | Self::BaseUnsupported { .. }
+            | Self::BaseSchema { .. }
             | Self::OwnedKeyConflict { .. }
             | Self::MergeTypeMismatch { .. } => "base",
             Self::GzipRequiresBase64 | Self::Compression { .. } => "gzip",

@@ -12,12 +12,15 @@
 //! - [`render`](mod@render) generates and encodes the document;
 //! - [`validate`](mod@validate) has the per-attribute validation helpers;
 //! - [`merge`] deep-merges `base` and lists the keys the resource owns;
+//! - [`cloud_config_schema`] checks `base` and the merged document against
+//!   cloud-init 25.1's cloud-config schema at plan time;
 //! - [`crate::yaml`] (shared with `kubeadm`) is the ordered YAML model, emitter
 //!   and PyYAML-compatible parser;
 //! - [`ssh_key`] validates SSH public keys;
 //! - [`kubernetes`] parses versions and knows the apt repository and pause images;
 //! - [`error`] defines [`CloudInitError`].
 
+pub mod cloud_config_schema;
 pub mod error;
 pub mod github_keys;
 pub mod kubernetes;
@@ -28,6 +31,8 @@ pub mod spec;
 pub mod ssh_key;
 pub mod validate;
 
+#[cfg(test)]
+mod schema_differential;
 #[cfg(test)]
 mod schema_tests;
 

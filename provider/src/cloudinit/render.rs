@@ -17,7 +17,7 @@ use super::kubernetes::{KEYRING_PATH, KUBERNETES_PACKAGES, KubernetesVersion};
 use super::merge::merge_documents;
 use super::spec::{CloudInitSpec, Rendered, WriteFile};
 use super::ssh_key::merge_user_keys;
-use super::validate::{parse_base, validate};
+use super::validate::{parse_base, schema_errors, validate};
 use crate::yaml::{Mapping, Yaml, emit_cloud_config};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -86,6 +86,9 @@ pub fn render(spec: &CloudInitSpec) -> Result<Rendered, CloudInitError> {
         let generated_files = count_list(&document, "write_files");
         document = merge_documents(document, parse_base(base)?)?;
         check_write_file_conflicts(&document, generated_files, spec)?;
+        if let Some(error) = schema_errors(&document, true).into_iter().next() {
+            return Err(error);
+        }
     }
     let document = emit_cloud_config(&document);
     let content = encode_content(&document, spec.gzip, spec.base64_encode)?;
@@ -686,7 +689,7 @@ mod tests {
         spec.runcmd = vec!["echo spec".into()];
         spec.base = Some(
             "#cloud-config\nruncmd:\n  - echo base\npackages: [jq]\nntp:\n  enabled: yes\nssh_pwauth: no\n\
-             write_files:\n  - path: /etc/motd\n    content: hi\n    permissions: 0644\ntimezone: Etc/UTC\n"
+             write_files:\n  - path: /etc/motd\n    content: hi\n    permissions: '0644'\ntimezone: Etc/UTC\n"
                 .into(),
         );
         let rendered = render(&spec).expect("renders");
@@ -699,8 +702,12 @@ mod tests {
         assert_eq!(ntp.get("enabled"), Some(&Yaml::Bool(true)), "YAML 1.1 yes stays a boolean");
         assert_eq!(doc.get("ssh_pwauth"), Some(&Yaml::Bool(false)));
         let motd = files(&doc).pop().expect("files");
-        assert_eq!(motd.get("permissions"), Some(&Yaml::Int(0o644)), "unquoted 0644 is octal for cloud-init");
-        assert!(rendered.document.contains("    permissions: 420\n"), "{}", rendered.document);
+        assert_eq!(motd.get("permissions"), Some(&Yaml::str("0644")));
+        // Unquoted, YAML 1.1 reads 0644 as the integer 420, which
+        // cloud-init's schema refuses: a plan error, not a boot warning.
+        spec.base = Some("#cloud-config\nwrite_files:\n  - path: /etc/motd\n    permissions: 0644\n".into());
+        let err = render(&spec).expect_err("octal permissions");
+        assert!(matches!(err, CloudInitError::BaseSchema { ref path, .. } if path == "write_files[0].permissions"));
     }
 
     #[test]

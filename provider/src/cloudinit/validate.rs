@@ -11,6 +11,8 @@ use super::spec::{CloudInitSpec, User, WriteFile};
 use super::ssh_key::validate_ssh_public_key;
 use crate::yaml::{self, CLOUD_CONFIG_HEADER, Mapping, Yaml, YamlError};
 use base64::Engine as _;
+
+use super::cloud_config_schema::check_document;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -105,11 +107,14 @@ pub fn validate_all(spec: &CloudInitSpec) -> Vec<CloudInitError> {
     for (i, command) in spec.runcmd.iter().enumerate() {
         check(validate_runcmd(&format!("runcmd[{i}]"), command));
     }
-    if let Some(base) = &spec.base {
-        check(parse_base(base).map(drop));
-    }
     if spec.gzip && !spec.base64_encode {
         check(Err(CloudInitError::GzipRequiresBase64));
+    }
+    if let Some(base) = &spec.base {
+        match parse_base(base) {
+            Ok(document) => errors.extend(schema_errors(&document, false)),
+            Err(e) => errors.push(e),
+        }
     }
     errors
 }
@@ -615,6 +620,15 @@ pub fn validate_runcmd(field: &str, value: &str) -> Result<(), CloudInitError> {
         return Ok(());
     };
     Err(CloudInitError::InvalidRuncmd { field: field.to_owned(), reason: reason.to_owned() })
+}
+
+/// What cloud-init 25.1's schema says about a document, as `base` errors;
+/// `merged` marks a document merged from `base` and the generated keys.
+pub fn schema_errors(document: &Mapping, merged: bool) -> Vec<CloudInitError> {
+    check_document(document)
+        .into_iter()
+        .map(|problem| CloudInitError::BaseSchema { path: problem.path, reason: problem.message, merged })
+        .collect()
 }
 
 /// Parses `base`: the first line must be `#cloud-config` (a trailing CR is

@@ -238,21 +238,26 @@ pub const KEY_A: &str =
 pub const KEY_B: &str =
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGbnvKoNREl8zsm5Y0qa2Ib0RGiFtJMrxrla1LI8pxMC octocat-new@example";
 
-/// Runs the real `cloud-init schema` validator on `document`; `None` when
-/// the validator is missing outside CI.
+/// Runs the target OS's `cloud-init schema` (Debian 13's cloud-init 25.1,
+/// in scripts/peers' chroot at `HOMELAB_CLOUD_INIT_ROOT`) on `document`;
+/// `None` when the chroot is missing outside CI.
 pub fn cloud_init_schema(document: &str) -> Option<(bool, String)> {
-    let Ok(path) = which("cloud-init") else {
-        assert!(std::env::var_os("CI").is_none(), "cloud-init must be installed under CI");
-        eprintln!("skipping cloud-init schema check: cloud-init is not installed");
-        return None;
+    let root = match std::env::var_os("HOMELAB_CLOUD_INIT_ROOT").map(PathBuf::from) {
+        Some(root) if root.join("usr/bin/cloud-init").exists() => root,
+        other => {
+            assert!(std::env::var_os("CI").is_none(), "HOMELAB_CLOUD_INIT_ROOT ({other:?}) must be set under CI");
+            eprintln!("skipping cloud-init schema check: no trixie chroot (run scripts/peers)");
+            return None;
+        }
     };
-    let file = tempfile::NamedTempFile::new().expect("temp file");
+    let file = tempfile::Builder::new().suffix(".yaml").tempfile_in(root.join("tmp")).expect("temp file in the chroot");
     std::fs::write(file.path(), document).expect("write user-data");
-    let output = Command::new(path).args(["schema", "-c"]).arg(file.path()).output().expect("run cloud-init");
+    let inside = Path::new("/tmp").join(file.path().file_name().expect("temp name"));
+    let output = Command::new("chroot")
+        .arg(&root)
+        .args(["cloud-init", "schema", "-c"])
+        .arg(inside)
+        .output()
+        .expect("run chroot");
     Some((output.status.success(), text(&output)))
-}
-
-fn which(name: &str) -> Result<PathBuf, ()> {
-    let path = std::env::var_os("PATH").ok_or(())?;
-    std::env::split_paths(&path).map(|dir| dir.join(name)).find(|p| p.is_file()).ok_or(())
 }
