@@ -96,6 +96,28 @@ fn state_nodes(ws: &Workspace) -> Vec<String> {
 }
 
 /// Runs terraform, expecting exit code `code`; returns stdout+stderr.
+/// The planned change of `kubeadm_cluster.lab` from `plan -out` +
+/// `show -json`: (actions, before, after). Asserting on the JSON, not on
+/// the column-aligned plan text, keeps the tests independent of each CLI's
+/// rendering (Terraform and OpenTofu differ, and so do their versions).
+fn planned_change(ws: &Workspace) -> (serde_json::Value, serde_json::Value, serde_json::Value) {
+    expect_code(ws, &["plan", "-no-color", "-input=false", "-out=tfplan"], 0);
+    let plan: serde_json::Value = serde_json::from_str(&ws.ok(&["show", "-json", "tfplan"])).expect("plan json");
+    let change = plan["resource_changes"]
+        .as_array()
+        .and_then(|changes| changes.iter().find(|c| c["address"] == "kubeadm_cluster.lab"))
+        .map(|c| c["change"].clone())
+        .expect("kubeadm_cluster.lab in the plan");
+    (change["actions"].clone(), change["before"].clone(), change["after"].clone())
+}
+
+/// Names of `nodes` entries that differ between before and after.
+fn changed_nodes(before: &serde_json::Value, after: &serde_json::Value) -> Vec<String> {
+    let names: std::collections::BTreeSet<&String> =
+        before["nodes"].as_object().into_iter().chain(after["nodes"].as_object()).flat_map(|m| m.keys()).collect();
+    names.into_iter().filter(|n| before["nodes"][n.as_str()] != after["nodes"][n.as_str()]).cloned().collect()
+}
+
 fn expect_code(ws: &Workspace, args: &[&str], code: i32) -> String {
     let output = ws.run(args);
     let out = text(&output);
@@ -149,11 +171,12 @@ fn adding_a_worker_joins_only_that_worker() {
     assert_eq!(lab.successes("join"), counts(&[("wk-1", 1)]));
 
     set_vars(&ws, &lab, serde_json::json!({}));
-    let plan = expect_code(&ws, &PLAN, 2);
-    assert!(plan.contains("~ resource \"kubeadm_cluster\" \"lab\""), "in-place update:\n{plan}");
-    assert!(plan.contains("0 to add, 1 to change, 0 to destroy"), "{plan}");
-    assert!(!plan.contains("forces replacement"), "{plan}");
-    assert!(plan.contains("+ wk-2 = {"), "{plan}");
+    expect_code(&ws, &PLAN, 2);
+    let (actions, before, after) = planned_change(&ws);
+    assert_eq!(actions, serde_json::json!(["update"]), "in-place update");
+    assert_eq!(changed_nodes(&before, &after), ["wk-2"]);
+    assert!(before["nodes"]["wk-2"].is_null());
+    assert_eq!(after["nodes"]["wk-2"]["role"], "worker");
 
     ws.ok(&APPLY);
     assert_eq!(joined(&ws), all_joined(&["cp-1", "wk-1", "wk-2"]));
@@ -752,16 +775,11 @@ fn labels_and_taints_change_in_place_through_the_api_only() {
     );
     let plan = expect_code(&ws, &PLAN, 2);
     assert_in_place(&plan);
-    assert!(plan.contains("~ wk-1 = {"), "{plan}");
-    let added = |key: &str, value: &str| {
-        plan.lines().any(|l| {
-            let l = l.trim_start();
-            (l.starts_with(&format!("+ {key} ")) || l.starts_with(&format!("+ \"{key}\" ")))
-                && l.ends_with(&format!("= \"{value}\""))
-        })
-    };
-    assert!(added("tier", "web") && added("key", "dedicated") && added("effect", "NoSchedule"), "{plan}");
-    assert!(!plan.contains("wk-2 = {") && !plan.contains("cp-1 = {"), "only wk-1's entry changes:\n{plan}");
+    let (actions, before, after) = planned_change(&ws);
+    assert_eq!(actions, serde_json::json!(["update"]));
+    assert_eq!(changed_nodes(&before, &after), ["wk-1"], "only wk-1's entry changes");
+    assert_eq!(after["nodes"]["wk-1"]["labels"]["tier"], "web");
+    assert_eq!(after["nodes"]["wk-1"]["taints"], serde_json::json!([taint]));
     assert!(!plan.contains("known after apply"), "no join planned:\n{plan}");
     ws.ok(&APPLY);
     let node = lab.node("wk-1");
@@ -850,4 +868,56 @@ fn cloud_init_failure_names_the_node_and_its_status_before_anything_runs() {
     lab.fault("cp-1", "cloud-init", "done");
     ws.ok(&APPLY);
     assert_eq!(joined(&ws), all_joined(&["cp-1", "wk-1"]));
+}
+
+/// The version-0 encoding of `nodes`, exactly as the provider before the
+/// typed schema stored it (checked against a state that provider wrote for
+/// this example): a dynamic value, `{"value": ..., "type": ...}`, with the
+/// type of each entry spelled out (`labels` an object type of its keys).
+fn nodes_as_version_0(nodes: &serde_json::Value) -> serde_json::Value {
+    let entry_type = |node: &serde_json::Value| {
+        let labels: serde_json::Map<String, serde_json::Value> = node["labels"]
+            .as_object()
+            .map(|m| m.keys().map(|k| (k.clone(), serde_json::json!("string"))).collect())
+            .unwrap_or_default();
+        serde_json::json!(["object", {
+            "address": "string", "instance_id": "string", "labels": ["object", labels], "role": "string",
+            "taints": ["list", ["object", { "effect": "string", "key": "string", "value": "string" }]]
+        }])
+    };
+    let types: serde_json::Map<String, serde_json::Value> =
+        nodes.as_object().expect("nodes").iter().map(|(name, node)| (name.clone(), entry_type(node))).collect();
+    serde_json::json!({ "value": nodes, "type": ["object", types] })
+}
+
+#[test]
+fn state_of_the_dynamic_nodes_schema_upgrades_without_a_diff() {
+    let Some(lab) = Lab::up(1, 1, &[]) else { return };
+    let taint = serde_json::json!({ "key": "dedicated", "value": null, "effect": "NoSchedule" });
+    let vars = serde_json::json!({
+        "node_labels": { "wk-1": { "tier": "web" } }, "node_taints": { "wk-1": [taint] }, "instance_ids": { "cp-1": "7" }
+    });
+    let Some(ws) = workspace(&lab, vars) else { return };
+    ws.ok(&APPLY);
+
+    // Rewrite the stored state into what schema version 0 wrote.
+    let mut state: serde_json::Value = serde_json::from_str(&ws.read("terraform.tfstate")).expect("tfstate");
+    let instance = &mut state["resources"][0]["instances"][0];
+    assert_eq!(instance["schema_version"], 1, "the typed schema is version 1");
+    instance["schema_version"] = serde_json::json!(0);
+    instance["attributes"]["nodes"] = nodes_as_version_0(&instance["attributes"]["nodes"]);
+    state["serial"] = serde_json::json!(state["serial"].as_u64().unwrap_or(0) + 1);
+    ws.write("terraform.tfstate", &state.to_string());
+
+    let sessions = lab.sessions();
+    let plan = expect_code(&ws, &PLAN, 0);
+    assert!(plan.contains("No changes."), "the upgraded state plans empty:\n{plan}");
+    assert_eq!(lab.sessions(), sessions, "the upgrade and its plan open no SSH session");
+    ws.ok(&["apply", "-refresh-only", "-auto-approve", "-no-color", "-input=false"]);
+    let state: serde_json::Value = serde_json::from_str(&ws.read("terraform.tfstate")).expect("tfstate");
+    assert_eq!(state["resources"][0]["instances"][0]["schema_version"], 1, "stored again at version 1");
+    assert_eq!(
+        state["resources"][0]["instances"][0]["attributes"]["nodes"]["wk-1"]["taints"],
+        serde_json::json!([taint])
+    );
 }

@@ -6,6 +6,7 @@
 //! - `node`: one node over SSH; `api`: the Kubernetes API calls (refresh, drain).
 //! - `pki`: cluster secrets generated at plan time (CAs, service-account key,
 //!   admin client certificate, bootstrap token, certificate key).
+//! - `upgrade`: state written by older schema versions.
 //! - `config`: kubeadm v1beta4 configuration files and the kube-vip manifest.
 
 pub mod api;
@@ -17,5 +18,6 @@ pub mod node;
 pub mod pki;
 pub mod resource;
 pub mod schema;
+pub mod upgrade;
 
 pub use resource::KubeadmCluster;

@@ -119,8 +119,7 @@ fn text(value: &Value, name: &str, default: &str) -> String {
     value.get(name).as_str().unwrap_or(default).to_string()
 }
 
-/// An entry of a map or object: `nodes` is dynamically typed, so a node may
-/// arrive as either (an HCL object, or a `map(...)` variable).
+/// An entry of an object (a node, a taint); null when absent.
 pub fn field<'a>(value: &'a Value, name: &str) -> &'a Value {
     static NULL: Value = Value::Null;
     value.as_map().and_then(|m| m.get(name)).unwrap_or(&NULL)
@@ -134,11 +133,6 @@ fn scalar_text(value: &Value) -> Option<String> {
         _ => None,
     }
 }
-
-/// The keys a node entry may have.
-const NODE_KEYS: [&str; 5] = ["role", "address", "labels", "taints", "instance_id"];
-/// The keys a taint may have.
-const TAINT_KEYS: [&str; 3] = ["key", "value", "effect"];
 
 /// The string entries of a map or object.
 pub fn string_map(value: &Value) -> BTreeMap<String, String> {
@@ -474,34 +468,6 @@ pub fn validate(config: &Value) -> Diagnostics {
 }
 
 fn validate_nodes(config: &Value, subnets: &[(&str, (IpAddr, u8))], diags: &mut Diagnostics) {
-    // Terraform 1.0 shows errors inside a dynamic value at the resource line
-    // only, so every detail also names the node entry it is about.
-    let mut node_diags = Diagnostics::new();
-    validate_node_entries(config, subnets, &mut node_diags);
-    for mut diag in node_diags.0 {
-        if let Some(path) = &diag.path {
-            diag.detail = format!("{}: {}", path_text(path), diag.detail);
-        }
-        diags.0.push(diag);
-    }
-}
-
-/// `nodes["wk-1"].taints[0].effect`
-fn path_text(path: &AttributePath) -> String {
-    use crate::value::PathStep;
-    let mut text = String::new();
-    for step in &path.0 {
-        match step {
-            PathStep::Attribute(name) if text.is_empty() => text.push_str(name),
-            PathStep::Attribute(name) => text.push_str(&format!(".{name}")),
-            PathStep::Key(key) => text.push_str(&format!("[{key:?}]")),
-            PathStep::Index(i) => text.push_str(&format!("[{i}]")),
-        }
-    }
-    text
-}
-
-fn validate_node_entries(config: &Value, subnets: &[(&str, (IpAddr, u8))], diags: &mut Diagnostics) {
     let nodes_value = config.get("nodes");
     let Some(map) = nodes_value.as_map() else {
         if nodes_value.is_null() {
@@ -527,33 +493,11 @@ fn validate_node_entries(config: &Value, subnets: &[(&str, (IpAddr, u8))], diags
                 ),
             );
         }
-        let Some(entry) = node.as_map() else {
-            if node.is_wholly_known() {
-                diags.attribute_error(
-                    path,
-                    "Invalid node",
-                    format!("nodes[{name:?}] must be an object: {{ role = \"control-plane\" | \"worker\", address = \"IP\", labels = {{...}}, taints = [...], instance_id = \"...\" }}."),
-                );
-            } else {
-                roles_known = false;
-            }
+        // Terraform checks each entry against the nested attributes; an
+        // unknown entry (from a module output) is checked at apply.
+        if node.as_map().is_none() {
+            roles_known = false;
             continue;
-        };
-        for key in entry.keys().filter(|k| !NODE_KEYS.contains(&k.as_str())) {
-            diags.attribute_error(
-                path.with_attr(key.clone()),
-                "Unknown node attribute",
-                format!("{key:?} is not a node attribute; a node has {}.", NODE_KEYS.join(", ")),
-            );
-        }
-        for required in ["role", "address"] {
-            if field(node, required).is_null() {
-                diags.attribute_error(
-                    path.with_attr(required),
-                    "Missing node attribute",
-                    format!("nodes[{name:?}] needs `{required}`."),
-                );
-            }
         }
         match field(node, "role") {
             Value::String(role) => match parse_role(role) {
@@ -611,15 +555,6 @@ fn validate_node_entries(config: &Value, subnets: &[(&str, (IpAddr, u8))], diags
         }
         if let Some(taints) = field(node, "taints").as_slice() {
             for (i, taint) in taints.iter().enumerate() {
-                for key in taint.as_map().into_iter().flatten().map(|(k, _)| k) {
-                    if !TAINT_KEYS.contains(&key.as_str()) {
-                        diags.attribute_error(
-                            path.with_attr("taints").with_index(i).with_attr(key.clone()),
-                            "Unknown taint attribute",
-                            format!("{key:?} is not a taint attribute; a taint has key, value and effect."),
-                        );
-                    }
-                }
                 if let Some(effect) = field(taint, "effect").as_str() {
                     if !["NoSchedule", "PreferNoSchedule", "NoExecute"].contains(&effect) {
                         diags.attribute_error(

@@ -26,9 +26,9 @@ use super::pki::{self, CertPair, ClusterSecrets};
 use super::schema::{COMPUTED, schema};
 use crate::framework::{
     ApplyOutcome, CallContext, Diagnostics, ImportState, ModifyPlan, PlanRequest, ReadOutcome, Resource, Schema,
-    ValidateConfig,
+    UpgradeState, ValidateConfig,
 };
-use crate::value::{AttributePath, Type, Value};
+use crate::value::{AttributePath, Value};
 
 /// Renew the admin certificate when it has less than this left.
 const RENEW_BEFORE: time::Duration = time::Duration::days(30);
@@ -182,27 +182,16 @@ fn plan_changes(
     changes
 }
 
-/// `nodes` with the prior entries of `kept` (added or put back), typed so
-/// Terraform reads it back exactly (`nodes` is dynamic: its type travels with it).
+/// `nodes` with the prior entries of `kept` (added or put back).
 fn with_prior_entries(nodes: &Value, prior: &Value, kept: &[&str]) -> Value {
     let (Some(entries), Some(prior_entries)) = (nodes.as_map(), prior.as_map()) else { return nodes.clone() };
     let mut entries = entries.clone();
-    let mut types = match nodes.implied_type() {
-        Type::Object(types) => types,
-        _ => BTreeMap::new(),
-    };
-    let prior_types = match prior.implied_type() {
-        Type::Object(types) => types,
-        _ => BTreeMap::new(),
-    };
     for name in kept {
         if let Some(entry) = prior_entries.get(*name) {
             entries.insert(name.to_string(), entry.clone());
-            let ty = prior_types.get(*name).cloned().unwrap_or_else(|| entry.implied_type());
-            types.insert(name.to_string(), ty);
         }
     }
-    Value::Typed(Type::Object(types), Box::new(Value::Object(entries)))
+    Value::Map(entries)
 }
 
 /// Fewest members a cluster of `n` etcd members needs to keep quorum.
@@ -639,6 +628,10 @@ impl Resource for KubeadmCluster {
     }
 
     fn as_import_state(&self) -> Option<&dyn ImportState> {
+        Some(self)
+    }
+
+    fn as_upgrade_state(&self) -> Option<&dyn UpgradeState> {
         Some(self)
     }
 }

@@ -2,7 +2,7 @@
 //! plan time, and the plan rule of every attribute.
 
 use super::model::defaults;
-use crate::framework::schema::NestedBlock;
+use crate::framework::schema::{NestedBlock, Nesting};
 use crate::framework::{Attribute, Block, PlanRule, Schema};
 use crate::value::{Number, Type, Value};
 
@@ -71,6 +71,41 @@ fn ssh_block() -> Block {
         .block(NestedBlock::single("bastion", bastion))
 }
 
+/// The schema version: 1 since `nodes` became a map of nested attributes
+/// (version 0 stored it as a dynamic value; see `upgrade`).
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// One taint: `key`, an optional `value`, and the `effect` (default `NoSchedule`).
+fn taint_attributes() -> Vec<Attribute> {
+    vec![
+        Attribute::string("key").required().description("Taint key (label-key syntax)."),
+        Attribute::string("value").description("Taint value; may be left out."),
+        Attribute::string("effect").description("`NoSchedule` (when left out), `PreferNoSchedule` or `NoExecute`."),
+    ]
+}
+
+/// `nodes`: a map of nested attributes, so Terraform type-checks each entry
+/// and `providers schema -json` shows its shape.
+pub fn nodes_attribute() -> Attribute {
+    let node = vec![
+        Attribute::string("role").required().description("`control-plane` or `worker`."),
+        Attribute::string("address")
+            .required()
+            .description("The SSH target and kubelet's `node-ip` (never the VIP)."),
+        Attribute::string_map("labels")
+            .description("Node labels, applied through the API and changed in place."),
+        Attribute::nested("taints", Nesting::List, taint_attributes()).description(
+            "Taints registered at join and changed in place. Left out on a control plane: kubeadm's `node-role.kubernetes.io/control-plane:NoSchedule`; `[]` means none.",
+        ),
+        Attribute::string("instance_id").description(
+            "Anything that changes when the VM is replaced (its id, or the `sha256` of its user-data): a change means a new host key and an empty disk, so the stale Node and etcd member are removed and the node joins again.",
+        ),
+    ];
+    Attribute::nested("nodes", Nesting::Map, node).required().description(
+        "Nodes by name (the Kubernetes node name). Adding or removing an entry joins or removes exactly that node.",
+    )
+}
+
 /// The resource schema.
 pub fn schema() -> Schema {
     let patches = Block::new(
@@ -120,13 +155,7 @@ pub fn schema() -> Schema {
     .attribute(identity(Attribute::bool("skip_kube_proxy").default_value(Value::Bool(false)).description(
         "Skip the kube-proxy addon (for Cilium's kube-proxy replacement).",
     )))
-    // Dynamic rather than nested attributes: Terraform 1.0 crashes planning a
-    // new entry of a map of nested attributes, and a plain map(object) type
-    // would make every node spell out labels, taints and instance_id. The
-    // shape is checked in `model::validate`.
-    .attribute(Attribute::of_type("nodes", Type::Dynamic).required().description(
-        "Nodes by name (the Kubernetes node name), each `{ role = \"control-plane\" | \"worker\", address = \"IP\", labels = { ... }, taints = [{ key, value, effect }], instance_id = \"...\" }`; `labels`, `taints` and `instance_id` are optional. `address` is the SSH target and kubelet's `node-ip` (never the VIP). Labels are applied through the API and taints registered at join, both changed in place (left out on a control plane: kubeadm's `node-role.kubernetes.io/control-plane:NoSchedule`). `instance_id` is anything that changes when the VM is replaced (its id, or the `sha256` of its user-data): a change means a new host key and an empty disk, so the stale Node and etcd member are removed and the node joins again. Adding or removing an entry joins or removes exactly that node.",
-    ))
+    .attribute(nodes_attribute())
     .attribute(Attribute::string("init_node").optional_computed().plan(PlanRule::UseStateForUnknown).description(
         "The control plane that runs `kubeadm init`. Default: the first control plane in name order. Only used at creation.",
     ))
@@ -151,5 +180,5 @@ pub fn schema() -> Schema {
     .block(NestedBlock::single("kube_vip", kube_vip))
     .block(NestedBlock::single("ssh", ssh_block()))
     .block(NestedBlock::single("timeouts", timeouts));
-    Schema::new(block)
+    Schema { version: SCHEMA_VERSION, block }
 }
