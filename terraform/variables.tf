@@ -24,6 +24,17 @@ variable "proxmox_hosts" {
   }
 }
 
+variable "proxmox_ssh_username" {
+  description = "The user the provider logs in as over SSH to the Proxmox hosts (snippet upload, disk import). With API-token authentication bpg/proxmox cannot derive it from the token, so it must be set; usually root."
+  type        = string
+  default     = "root"
+
+  validation {
+    condition     = can(regex("^[a-z_][a-z0-9_.-]*$", var.proxmox_ssh_username))
+    error_message = "The Proxmox SSH username must be a Unix user name such as root (no realm: not root@pam)."
+  }
+}
+
 variable "proxmox_ssh_agent" {
   description = "Use the SSH agent (SSH_AUTH_SOCK) for the provider's SSH connections to the Proxmox hosts. When false, set PROXMOX_VE_SSH_PRIVATE_KEY."
   type        = bool
@@ -312,4 +323,19 @@ variable "chart_versions" {
     argocd_apps = optional(string, "2.0.2")
   })
   default = {}
+}
+
+variable "chart_repositories" {
+  description = "Helm repositories of the bootstrap charts. The helm provider downloads each chart when it plans, so an air-gapped site points these at its own mirror (ChartMuseum, Harbor, a static index.yaml)."
+  type = object({
+    cilium  = optional(string, "https://helm.cilium.io/")
+    flannel = optional(string, "https://flannel-io.github.io/flannel/")
+    argo    = optional(string, "https://argoproj.github.io/argo-helm")
+  })
+  default = {}
+
+  validation {
+    condition     = alltrue([for url in values(var.chart_repositories) : can(regex("^(https?|oci)://", url))])
+    error_message = "Every chart repository must be an http(s):// or oci:// URL."
+  }
 }

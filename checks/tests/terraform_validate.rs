@@ -1,22 +1,30 @@
-//! Test 8: the real Terraform (TF_ACC_TERRAFORM, 1.0.3 under scripts/test)
-//! validates our modules against the providers built from this workspace.
+//! Test 8: the real CLI (TF_ACC_TERRAFORM: each CLI of scripts/test's
+//! matrix) validates every module, and plans the whole root, against the
+//! real public providers and the ones built from this workspace.
 //!
-//! The provider binaries are built with `cargo build -p homelab-provider
+//! Our provider binaries are built with `cargo build -p homelab-provider
 //! --bins` and served from a throwaway filesystem mirror
 //! (`terraform.local/homelab/TYPE/VERSION/linux_amd64/terraform-provider-TYPE_vVERSION`,
-//! as provider/tests/support does), with a CLI configuration that knows no
-//! registry. A module whose providers all come from that mirror
-//! (terraform/modules/kubernetes) gets `init -backend=false` + `validate`;
-//! the others need bpg/proxmox or hashicorp/helm from the registry, which is
-//! not reachable here, and keep the offline checks of modules.rs,
-//! template.rs and terraform_fmt.rs.
+//! as provider/tests/support does); the real bpg/proxmox and hashicorp/helm
+//! come from scripts/peers' mirror (HOMELAB_PEER_MIRROR), for both
+//! registry.terraform.io and registry.opentofu.org. The CLI configuration
+//! knows no registry: `init` of `terraform/` and every module, then
+//! `validate`, must pass with exactly those binaries.
 //!
 //! `validate` leaves a module's input variables unknown, so the provider's
 //! own value checks (node entries, taints, labels, instance ids) never see
 //! a value there. The second test therefore plans the kubernetes module from
 //! a small root that passes the node map the way terraform/main.tf does.
 //!
-//! Skipped locally without TF_ACC_TERRAFORM; required under CI.
+//! The third test plans the whole root (`terraform/`) as Atlantis would:
+//! six VMs, six `cloudinit_config`, the `kubeadm_cluster` and the helm
+//! releases in one plan, with a dummy Proxmox endpoint and API token (bpg
+//! makes no API call when planning new resources), loopback addresses
+//! everywhere, and the charts served by a loopback Helm repository (the
+//! helm provider downloads each chart while planning).
+//!
+//! Skipped locally without TF_ACC_TERRAFORM / HOMELAB_PEER_MIRROR; required
+//! under CI.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -76,6 +84,19 @@ impl Mirror {
     }
 }
 
+/// The mirror of real public providers scripts/peers built, if any.
+fn peer_mirror() -> Option<PathBuf> {
+    match std::env::var_os("HOMELAB_PEER_MIRROR").map(PathBuf::from) {
+        Some(path) if path.is_dir() => Some(path),
+        other => {
+            let why = format!("HOMELAB_PEER_MIRROR ({other:?}) is not scripts/peers' provider mirror");
+            assert!(!in_ci(), "{why}: the real-provider checks must run under CI");
+            eprintln!("skipping the real-provider checks: {why}");
+            None
+        }
+    }
+}
+
 fn mirror() -> &'static Mirror {
     static MIRROR: OnceLock<Mirror> = OnceLock::new();
     MIRROR.get_or_init(|| {
@@ -87,14 +108,18 @@ fn mirror() -> &'static Mirror {
             std::fs::copy(&binary, target.join(format!("terraform-provider-{kind}_v{VERSION}")))
                 .unwrap_or_else(|err| panic!("copy {}: {err}", binary.display()));
         }
-        std::fs::write(
-            dir.path().join("cli.tfrc"),
-            format!(
-                "provider_installation {{\n  filesystem_mirror {{\n    path    = \"{}\"\n    include = [\"terraform.local/*/*\"]\n  }}\n}}\n",
-                root.display()
-            ),
-        )
-        .expect("cli config");
+        let mut config = format!(
+            "provider_installation {{\n  filesystem_mirror {{\n    path    = \"{}\"\n    include = [\"terraform.local/*/*\"]\n  }}\n",
+            root.display()
+        );
+        if let Some(peers) = peer_mirror() {
+            config.push_str(&format!(
+                "  filesystem_mirror {{\n    path    = \"{}\"\n    include = [\"registry.terraform.io/*/*\", \"registry.opentofu.org/*/*\"]\n  }}\n",
+                peers.display()
+            ));
+        }
+        config.push_str("}\n");
+        std::fs::write(dir.path().join("cli.tfrc"), config).expect("cli config");
         Mirror { dir }
     })
 }
@@ -156,31 +181,74 @@ fn terraform_ok(terraform: &Path, dir: &Path, args: &[&str]) -> String {
     stdout
 }
 
+/// The CLI's version, e.g. [1, 5, 7].
+fn cli_version(terraform: &Path) -> Vec<u32> {
+    let (ok, stdout, stderr) = run(Command::new(terraform).args(["version", "-json"]).env_remove("TF_CLI_CONFIG_FILE"));
+    assert!(ok, "{} version: {stderr}", terraform.display());
+    let json: serde_json::Value = serde_json::from_str(&stdout).expect("version json");
+    numbers(json["terraform_version"].as_str().expect("terraform_version"))
+}
+
+fn numbers(version: &str) -> Vec<u32> {
+    version.split(['.', '-']).take(3).map(|p| p.parse().unwrap_or(0)).collect()
+}
+
+/// The floor of a module's `required_version = ">= X.Y.Z"`.
+fn required_floor(dir: &str) -> Vec<u32> {
+    let blocks = hcl_blocks(&read(&format!("{dir}/terraform.tf")));
+    let terraform = blocks.iter().find(|b| b.kind == "terraform").expect("terraform block");
+    let required = terraform.attribute("required_version").unwrap_or_default();
+    numbers(required.trim_matches('"').trim_start_matches(">=").trim())
+}
+
+/// On a CLI below a module's floor, `init` must refuse with the CLI's own
+/// clear error (the floor is enforced, not just documented).
+fn assert_refused_as_too_old(terraform: &Path, dir: &Path, args: &[&str]) {
+    let mut command = terraform_command(terraform, dir, &mirror().cli_config());
+    command.args(args);
+    let (ok, stdout, stderr) = run(&mut command);
+    let out = format!("{stdout}{stderr}");
+    assert!(
+        !ok && out.contains("Unsupported") && out.contains("Core version"),
+        "{args:?} in {}:\n{out}",
+        dir.display()
+    );
+}
+
 #[test]
-fn modules_with_our_providers_pass_real_terraform_validate() {
+fn every_module_passes_real_init_and_validate_with_the_real_providers() {
     let Some(terraform) = require_tool("terraform (validate)", "TF_ACC_TERRAFORM", None) else { return };
+    let has_peers = peer_mirror().is_some();
     let mut validated = Vec::new();
-    let mut registry_only = Vec::new();
     for dir in module_dirs() {
         let sources = provider_sources(&dir);
         assert!(!sources.is_empty(), "{dir}: no required_providers found");
-        let foreign: Vec<&String> = sources.iter().filter(|s| !s.starts_with(LOCAL_SOURCE)).collect();
-        if !foreign.is_empty() {
-            eprintln!("{dir}: not initialised (needs {foreign:?} from the registry); offline checks only");
-            registry_only.push(dir);
+        if !has_peers && sources.iter().any(|s| !s.starts_with(LOCAL_SOURCE)) {
+            eprintln!("{dir}: skipped, needs the real providers of scripts/peers (HOMELAB_PEER_MIRROR)");
             continue;
         }
+        // The root reads ../templates and ../gitops: keep the layout.
         let work = tempfile::tempdir().expect("work dir");
-        copy_tree(&repo_root().join(&dir), work.path());
-        terraform_ok(&terraform, work.path(), &["init", "-backend=false", "-input=false", "-no-color"]);
-        let out = terraform_ok(&terraform, work.path(), &["validate", "-no-color"]);
-        assert!(out.contains("Success!"), "{dir}: terraform validate said:\n{out}");
+        for tree in ["terraform", "templates", "gitops"] {
+            copy_tree(&repo_root().join(tree), &work.path().join(tree));
+        }
+        let module = work.path().join(&dir);
+        if cli_version(&terraform) < required_floor(&dir) {
+            eprintln!("{dir}: needs {:?}, so this older CLI must refuse it", required_floor(&dir));
+            assert_refused_as_too_old(&terraform, &module, &["init", "-backend=false", "-input=false", "-no-color"]);
+            validated.push(dir);
+            continue;
+        }
+        terraform_ok(&terraform, &module, &["init", "-backend=false", "-input=false", "-no-color"]);
+        let out = terraform_ok(&terraform, &module, &["validate", "-no-color"]);
+        assert!(out.contains("Success!"), "{dir}: validate said:\n{out}");
+        assert!(!out.contains("Warning"), "{dir}: validate warned (deprecated resources?):\n{out}");
         validated.push(dir);
     }
-    assert!(
-        validated.iter().any(|d| d == "terraform/modules/kubernetes"),
-        "terraform/modules/kubernetes uses only our providers and must be validated (validated: {validated:?}, registry-only: {registry_only:?})"
-    );
+    if has_peers {
+        assert_eq!(validated, module_dirs(), "every module is validated");
+    }
+    assert!(validated.iter().any(|d| d == "terraform/modules/kubernetes"), "validated: {validated:?}");
 }
 
 /// A root that calls the kubernetes module the way terraform/main.tf does:
@@ -304,5 +372,185 @@ fn kubernetes_module_plans_the_node_map_the_root_passes() {
     for document in rendered {
         let text = document.as_str().expect("user-data rendered at plan time");
         assert!(text.starts_with("#cloud-config") && text.contains("open-iscsi"), "user-data:\n{text}");
+    }
+}
+
+/// The inputs of the root plan: the reference installation's shape (three
+/// Proxmox hosts, a control plane and a worker on each), every address on
+/// loopback so the plan-time SSH probe and the dummy Proxmox endpoint never
+/// leave this machine.
+const ROOT_TFVARS: &str = r#"
+proxmox_hosts = {
+  "pi-node-1" = { address = "127.0.2.1" }
+  "pi-node-2" = { address = "127.0.2.2" }
+  "pi-node-3" = { address = "127.0.2.3" }
+}
+nodes = {
+  "pve-vm-cp-1" = { role = "control-plane", host = "pi-node-1", address = "127.0.1.201" }
+  "pve-vm-cp-2" = { role = "control-plane", host = "pi-node-2", address = "127.0.1.202" }
+  "pve-vm-cp-3" = { role = "control-plane", host = "pi-node-3", address = "127.0.1.203" }
+  "pve-vm-wk-1" = { role = "worker", host = "pi-node-1", address = "127.0.1.211" }
+  "pve-vm-wk-2" = { role = "worker", host = "pi-node-2", address = "127.0.1.212" }
+  "pve-vm-wk-3" = { role = "worker", host = "pi-node-3", address = "127.0.1.213" }
+}
+network_cidr        = "127.0.1.0/24"
+gateway             = "127.0.1.1"
+dns_servers         = ["127.0.1.1"]
+api_vip             = "127.0.1.200"
+ssh_authorized_keys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleOnlyReplaceMeWithYourAtlantisKey0000 atlantis@homelab"]
+chart_repositories = {
+  cilium  = "REPO"
+  flannel = "REPO"
+  argo    = "REPO"
+}
+"#;
+
+/// A loopback Helm repository with a small stand-in chart for each chart
+/// the root installs, at the pinned versions (no chart can be fetched from
+/// the internet here). Served by `python3 -m http.server`; killed on drop.
+struct ChartRepo {
+    url: String,
+    server: std::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for ChartRepo {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
+fn chart_repo(charts: &[(&str, &str)]) -> ChartRepo {
+    let dir = tempfile::tempdir().expect("chart repo dir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
+    let url = format!("http://127.0.0.1:{port}/");
+    let mut index = String::from("apiVersion: v1\nentries:\n");
+    for (name, version) in charts {
+        let chart = dir.path().join("src").join(name);
+        std::fs::create_dir_all(chart.join("templates")).expect("chart dir");
+        std::fs::write(
+            chart.join("Chart.yaml"),
+            format!(
+                "apiVersion: v2\nname: {name}\nversion: {version}\ndescription: stand-in for the real {name} chart\n"
+            ),
+        )
+        .expect("Chart.yaml");
+        std::fs::write(
+            chart.join("templates/configmap.yaml"),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-stand-in\ndata:\n  chart: {{ .Chart.Name }}\n",
+        )
+        .expect("template");
+        let archive = format!("{name}-{version}.tgz");
+        let (ok, _, stderr) = run(Command::new("tar")
+            .arg("-czf")
+            .arg(dir.path().join(&archive))
+            .arg("-C")
+            .arg(dir.path().join("src"))
+            .arg(name));
+        assert!(ok, "tar {archive}: {stderr}");
+        index.push_str(&format!(
+            "  {name}:\n  - apiVersion: v2\n    name: {name}\n    version: {version}\n    created: \"2026-01-01T00:00:00Z\"\n    urls:\n    - {url}{archive}\n"
+        ));
+    }
+    index.push_str("generated: \"2026-01-01T00:00:00Z\"\n");
+    std::fs::write(dir.path().join("index.yaml"), index).expect("index.yaml");
+    let server = Command::new("python3")
+        .args(["-m", "http.server", "--bind", "127.0.0.1", &port.to_string(), "--directory"])
+        .arg(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start python3 -m http.server");
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    ChartRepo { url, server, _dir: dir }
+}
+
+/// The chart versions terraform/variables.tf pins (chart_versions defaults).
+fn pinned_chart_versions() -> Vec<(String, String)> {
+    let variables = read("terraform/variables.tf");
+    let block = variables.split("variable \"chart_versions\"").nth(1).expect("chart_versions variable");
+    let mut versions = Vec::new();
+    for (key, chart) in
+        [("cilium", "cilium"), ("flannel", "flannel"), ("argo_cd", "argo-cd"), ("argocd_apps", "argocd-apps")]
+    {
+        let line = block.lines().find(|l| l.trim_start().starts_with(&format!("{key} "))).expect("pinned version");
+        let version = line.split('"').nth(1).expect("quoted version").to_string();
+        versions.push((chart.to_string(), version));
+    }
+    versions
+}
+
+#[test]
+fn the_whole_root_plans_with_the_real_providers() {
+    let Some(terraform) = require_tool("terraform (root plan)", "TF_ACC_TERRAFORM", None) else { return };
+    if peer_mirror().is_none() {
+        return;
+    }
+    let charts = pinned_chart_versions();
+    let chart_refs: Vec<(&str, &str)> = charts.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let repo = chart_repo(&chart_refs);
+    let work = tempfile::tempdir().expect("work dir");
+    for dir in ["terraform", "templates", "gitops"] {
+        copy_tree(&repo_root().join(dir), &work.path().join(dir));
+    }
+    let root = work.path().join("terraform");
+    if cli_version(&terraform) < required_floor("terraform") {
+        // Terraform 1.5: the root needs cross-variable validation (1.9).
+        eprintln!("the root needs {:?}: this older CLI must refuse it", required_floor("terraform"));
+        assert_refused_as_too_old(&terraform, &root, &["init", "-backend=false", "-input=false", "-no-color"]);
+        return;
+    }
+    // The pg backend needs a database; the plan is about the resources.
+    std::fs::write(root.join("backend_override.tf"), "terraform {\n  backend \"local\" {}\n}\n").expect("override");
+    std::fs::write(root.join("ci.auto.tfvars"), ROOT_TFVARS.replace("REPO", &repo.url)).expect("tfvars");
+    let helm_home = work.path().join("helm");
+    let run_root = |args: &[&str]| {
+        let mut command = terraform_command(&terraform, &root, &mirror().cli_config());
+        command
+            .env("SSH_AUTH_SOCK", root.join("no-agent.sock"))
+            .env("PROXMOX_VE_ENDPOINT", "https://127.0.0.1:8006/")
+            .env("PROXMOX_VE_API_TOKEN", "terraform@pve!ci=00000000-0000-4000-8000-000000000000")
+            .env("PROXMOX_VE_INSECURE", "true")
+            .env("HELM_CACHE_HOME", helm_home.join("cache"))
+            .env("HELM_CONFIG_HOME", helm_home.join("config"))
+            .env("HELM_DATA_HOME", helm_home.join("data"))
+            .args(args);
+        let (ok, stdout, stderr) = run(&mut command);
+        assert!(ok, "{args:?} of the root failed:\n{stdout}\n{stderr}");
+        stdout
+    };
+    run_root(&["init", "-input=false", "-no-color"]);
+    run_root(&["plan", "-input=false", "-no-color", "-out=tfplan"]);
+    let plan: serde_json::Value = serde_json::from_str(&run_root(&["show", "-json", "tfplan"])).expect("plan json");
+    let changes = plan["resource_changes"].as_array().expect("resource_changes");
+    let count = |ty: &str| {
+        changes.iter().filter(|c| c["type"] == ty && c["change"]["actions"] == serde_json::json!(["create"])).count()
+    };
+    assert_eq!(count("proxmox_virtual_environment_vm"), 6, "six VMs");
+    assert_eq!(count("proxmox_virtual_environment_file"), 6, "six user-data snippets");
+    assert_eq!(count("proxmox_download_file"), 3, "one image per Proxmox host");
+    assert_eq!(count("cloudinit_config"), 6, "six cloud-configs");
+    assert_eq!(count("kubeadm_cluster"), 1, "one cluster");
+    let releases: Vec<&str> = changes
+        .iter()
+        .filter(|c| c["type"] == "helm_release")
+        .filter_map(|c| c["change"]["after"]["chart"].as_str())
+        .collect();
+    assert_eq!(releases, ["argo-cd", "cilium", "argocd-apps"], "helm releases (default cni = cilium)");
+    let cluster = changes.iter().find(|c| c["type"] == "kubeadm_cluster").expect("cluster");
+    let nodes = cluster["change"]["after"]["nodes"].as_object().expect("nodes known at plan time");
+    assert_eq!(nodes.len(), 6);
+    for (name, node) in nodes {
+        assert_eq!(node["instance_id"].as_str().map(str::len), Some(64), "{name}: instance_id known at plan time");
+    }
+    let text = run_root(&["show", "-no-color", "tfplan"]);
+    for secret in ["PRIVATE KEY-----", "token: ", "certificateKey"] {
+        assert!(!text.contains(secret), "the plan shows {secret:?}");
     }
 }

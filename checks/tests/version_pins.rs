@@ -1,7 +1,8 @@
-//! Test 1: the Terraform version is pinned once and agrees everywhere.
-//! Atlantis does not read `.terraform-version` (tfenv does), so the same
-//! exact version must appear in the root module's `required_version`,
-//! `atlantis.yaml` (every project) and the phase-2 Atlantis values.
+//! Test 1: the Terraform version Atlantis runs is pinned once and agrees
+//! everywhere. Atlantis does not read `.terraform-version` (tfenv does), so
+//! the same exact version must appear in `atlantis.yaml` (every project) and
+//! the phase-2 Atlantis values, and it must meet the root module's
+//! `required_version` floor (the range the root is verified on).
 
 mod common;
 
@@ -18,7 +19,7 @@ fn pinned() -> String {
 }
 
 #[test]
-fn root_required_version_is_exactly_terraform_version_file() {
+fn the_pinned_version_meets_the_root_floor() {
     let version = pinned();
     let blocks = hcl_blocks(&read("terraform/terraform.tf"));
     let terraform =
@@ -26,10 +27,10 @@ fn root_required_version_is_exactly_terraform_version_file() {
     let expr = terraform.attribute("required_version").expect("the root module sets required_version");
     let required =
         string_literal(&expr).unwrap_or_else(|| panic!("required_version must be a plain string, found {expr}"));
-    assert_eq!(
-        required, version,
-        "terraform/terraform.tf required_version must equal .terraform-version exactly (no operators)"
-    );
+    let floor =
+        required.strip_prefix(">= ").unwrap_or_else(|| panic!("the root states a floor `>= X.Y.Z`, found {required}"));
+    let numbers = |v: &str| v.split('.').map(|p| p.parse::<u32>().expect("numeric")).collect::<Vec<_>>();
+    assert!(numbers(&version) >= numbers(floor), ".terraform-version {version} is below the root's {required}");
 }
 
 #[test]

@@ -30,11 +30,12 @@ fn workflow_runs_fmt_validate_tflint_and_tests() {
     for needle in [
         "terraform fmt -check -recursive",
         "validate",
-        "tflint --init",
-        "tflint --recursive --config \"$(pwd)/.tflint.hcl\" --format compact",
+        // The same tflint, built the same way, run the same way as .ci/run.
+        "scripts/peers build tflint",
+        "scripts/tflint",
         "scripts/test",
         "check-jsonschema",
-        "cloud-init",
+        "debootstrap",
     ] {
         assert!(workflow.contains(needle), "the CI workflow must run `{needle}`");
     }

@@ -28,11 +28,11 @@ variable "node_labels" {
 }
 
 variable "node_taints" {
-  description = "Taints per node name (value may be null); [] removes them all. Nodes left out keep what they have (kubeadm's default at join)."
+  description = "Taints per node name (value and effect may be left out; effect defaults to NoSchedule); [] removes them all. Nodes left out keep what they have (kubeadm's default at join)."
   type = map(list(object({
     key    = string
-    value  = string
-    effect = string
+    value  = optional(string)
+    effect = optional(string, "NoSchedule")
   })))
   default = {}
 }

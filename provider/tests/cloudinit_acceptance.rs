@@ -248,6 +248,13 @@ fn provider_logs_reach_terraform_under_its_name_and_exit_cleanly() {
     // it could not parse would appear raw, with our JSON keys in it.
     assert!(logs.contains("provider.terraform-provider-cloudinit"), "no provider log lines:\n{logs}");
     assert!(logs.contains("rpc started"), "no per-RPC span logs");
+    // tfplugin6.10 clients ask for identity schemas; we answer with none.
+    let cli = support::Cli::detect(&ws.terraform);
+    assert_eq!(
+        logs.contains("rpc=GetResourceIdentitySchemas"),
+        cli.calls_identity_rpcs(),
+        "{cli:?}: GetResourceIdentitySchemas called iff the CLI is 1.12+"
+    );
     assert!(!logs.contains("\"@timestamp\""), "a provider log line was not parsed by the host");
     // Without GRPCController.Shutdown Terraform waits and then kills us.
     assert!(!logs.contains("plugin failed to exit gracefully"), "plugin was killed");

@@ -312,8 +312,8 @@ fn unreachable_host_fails_with_its_node_then_converges() {
     let Some(ws) = workspace(&lab, serde_json::json!({})) else { return };
     lab.fault("wk-2", "sshd", "down");
     let out = expect_code(&ws, &APPLY, 1);
-    // The diagnostic's attribute is nodes["wk-2"]: Terraform 1.0 shows it
-    // as the `nodes` line; the detail names the node and its address.
+    // The diagnostic's attribute is nodes["wk-2"]: every CLI of the matrix
+    // shows it at the `nodes` line; the detail names the node and its address.
     assert!(out.contains("Error: Cannot reach node over SSH"), "{out}");
     assert!(out.contains(&at_line("nodes = {")), "the error points at `nodes`:\n{out}");
     let address = lab.address("wk-2");
@@ -485,8 +485,8 @@ fn invalid_configurations_fail_before_any_ssh_with_the_attribute() {
     ];
     let vip_line = at_line("address   = local.lab.vip");
     let keys_line = at_line("host_keys   =");
-    // Terraform 1.0 cannot map nodes["wk-1"].role into the for expression
-    // that builds `nodes`: it shows the resource block.
+    // No CLI of the matrix maps nodes["wk-1"].role into the for expression
+    // that builds `nodes`: they show the resource block.
     let role_line = at_line("resource \"kubeadm_cluster\"");
     let address_line = role_line.clone();
     let lines = [role_line.as_str(), address_line.as_str(), vip_line.as_str(), keys_line.as_str()];
@@ -560,7 +560,7 @@ fn assert_not_ready_warning(plan: &str, node: &str) {
 
 /// A plan that changes nothing in the resource and warns that `node` is
 /// NotReady. It exits 2 all the same: the refreshed `nodes_status` changes
-/// the example's output of that name, and Terraform 1.0 counts output changes.
+/// the example's output of that name, and the CLIs count output changes.
 fn assert_only_not_ready(ws: &Workspace, node: &str) -> String {
     let plan = expect_code(ws, &PLAN, 2);
     assert!(plan.contains("Changes to Outputs:"), "{plan}");

@@ -86,7 +86,7 @@ pub enum PluginError {
     /// `PLUGIN_PROTOCOL_VERSIONS` does not include 6, the only version spoken here.
     #[error(
         "this plugin speaks only Terraform plugin protocol 6, but the host offered {offered:?}; \
-         use Terraform 1.0 or newer"
+         use Terraform 1.5 or OpenTofu 1.6 or newer"
     )]
     UnsupportedProtocol {
         /// The host's list, as given.

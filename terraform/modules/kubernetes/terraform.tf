@@ -1,9 +1,9 @@
-# Kept valid for Terraform 1.0.3 (no optional() defaults, validation
-# messages as full sentences): checks/tests/terraform_validate.rs runs the
-# real `terraform init` + `validate` on this module against the providers
-# built from this workspace. The root module itself needs .terraform-version.
+# The floor of our providers (Terraform >= 1.5, OpenTofu >= 1.6):
+# checks/tests/terraform_validate.rs runs the real `init` + `validate` of
+# this module with every CLI of the test matrix against the providers built
+# from this workspace.
 terraform {
-  required_version = ">= 1.0.3"
+  required_version = ">= 1.5.0"
 
   required_providers {
     cloudinit = {

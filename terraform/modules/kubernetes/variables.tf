@@ -14,16 +14,16 @@ variable "kubernetes_version" {
 }
 
 variable "nodes" {
-  description = "Cluster nodes keyed by name: role (control-plane or worker), address, labels (may be empty), taints (each {key, value, effect}, value may be null; null taints keeps kubeadm's default, [] means none). Every attribute must be given (null where allowed): the module avoids optional() so Terraform 1.0 can validate it."
+  description = "Cluster nodes keyed by name: role (control-plane or worker), address, labels, taints (each {key, value, effect}; left out or null keeps kubeadm's default, [] means none)."
   type = map(object({
     role    = string
     address = string
-    labels  = map(string)
-    taints = list(object({
+    labels  = optional(map(string), {})
+    taints = optional(list(object({
       key    = string
-      value  = string
-      effect = string
-    }))
+      value  = optional(string)
+      effect = optional(string, "NoSchedule")
+    })))
   }))
 
   validation {

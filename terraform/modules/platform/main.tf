@@ -61,7 +61,7 @@ resource "helm_release" "cilium" {
   count = var.cni == "cilium" ? 1 : 0
 
   name       = "cilium"
-  repository = "https://helm.cilium.io/"
+  repository = var.chart_repositories.cilium
   chart      = "cilium"
   version    = var.chart_versions.cilium
   namespace  = "kube-system"
@@ -74,7 +74,7 @@ resource "helm_release" "flannel" {
   count = var.cni == "flannel" ? 1 : 0
 
   name             = "flannel"
-  repository       = "https://flannel-io.github.io/flannel/"
+  repository       = var.chart_repositories.flannel
   chart            = "flannel"
   version          = var.chart_versions.flannel
   namespace        = "kube-flannel"
@@ -89,7 +89,7 @@ resource "helm_release" "flannel" {
 # every change to this release. To re-bootstrap, taint it.
 resource "helm_release" "argocd" {
   name             = "argocd"
-  repository       = "https://argoproj.github.io/argo-helm"
+  repository       = var.chart_repositories.argo
   chart            = "argo-cd"
   version          = var.chart_versions.argo_cd
   namespace        = var.argocd_namespace
@@ -109,7 +109,7 @@ resource "helm_release" "argocd" {
 # chart (no CRD-typed resource is needed at plan time).
 resource "helm_release" "root_app" {
   name       = "root-app"
-  repository = "https://argoproj.github.io/argo-helm"
+  repository = var.chart_repositories.argo
   chart      = "argocd-apps"
   version    = var.chart_versions.argocd_apps
   namespace  = var.argocd_namespace

@@ -35,6 +35,15 @@ variable "chart_versions" {
   })
 }
 
+variable "chart_repositories" {
+  description = "Helm repository URLs of the bootstrap charts: cilium, flannel, argo (argo-cd and argocd-apps)."
+  type = object({
+    cilium  = string
+    flannel = string
+    argo    = string
+  })
+}
+
 variable "argocd_namespace" {
   description = "Namespace ArgoCD runs in."
   type        = string

@@ -8,7 +8,7 @@ locals {
   hosts = toset([for node in values(var.nodes) : node.host])
 }
 
-resource "proxmox_virtual_environment_download_file" "image" {
+resource "proxmox_download_file" "image" {
   for_each = local.hosts
 
   node_name          = each.key
@@ -21,6 +21,15 @@ resource "proxmox_virtual_environment_download_file" "image" {
   # A new upstream "latest" image must not silently replace every VM:
   # upgrading the image is a deliberate change of url/file_name.
   overwrite = false
+}
+
+# bpg/proxmox 0.100 renamed proxmox_virtual_environment_download_file to
+# proxmox_download_file (the old name is deprecated, removed in 1.0). The
+# provider moves the state across (MoveResourceState, Terraform >= 1.8),
+# so existing images are kept, not downloaded again.
+moved {
+  from = proxmox_virtual_environment_download_file.image
+  to   = proxmox_download_file.image
 }
 
 resource "proxmox_virtual_environment_file" "user_data" {
@@ -106,7 +115,7 @@ resource "proxmox_virtual_environment_vm" "node" {
 
   disk {
     datastore_id = var.vm_datastore_id
-    import_from  = proxmox_virtual_environment_download_file.image[each.value.host].id
+    import_from  = proxmox_download_file.image[each.value.host].id
     interface    = "scsi0"
     file_format  = "raw"
     size         = each.value.disk_gib
