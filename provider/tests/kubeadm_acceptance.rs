@@ -921,3 +921,49 @@ fn state_of_the_dynamic_nodes_schema_upgrades_without_a_diff() {
         serde_json::json!([taint])
     );
 }
+
+#[test]
+fn a_bastion_is_never_trusted_on_first_use() {
+    // Its key is recorded nowhere, so trust-on-first-use would accept any
+    // key on every run: host_key is required, even with trust_on_first_use.
+    let Some(lab) = Lab::up(1, 0, &[]) else { return };
+    let main_tf = broken_example(
+        "host_keys   = { for h in local.lab.hosts : h.name => h.host_public_key }",
+        "trust_on_first_use = true\n    bastion {\n      host = \"127.0.0.1\"\n    }",
+    );
+    let Some(ws) = workspace_with(&lab, serde_json::json!({}), &main_tf) else { return };
+    let before = lab.sessions();
+    let out = expect_code(&ws, &["validate", "-no-color"], 1);
+    assert!(out.contains("\"host_key\" is required"), "{out}");
+    assert_eq!(lab.sessions(), before, "no SSH session");
+}
+
+#[test]
+fn unreadable_private_state_is_an_error_not_a_new_cluster() {
+    let Some(lab) = Lab::up(1, 0, &[]) else { return };
+    let Some(ws) = workspace(&lab, serde_json::json!({})) else { return };
+    ws.ok(&APPLY);
+    let ca = resource_values(&ws)["cluster_ca_certificate"].clone();
+    let mut state: serde_json::Value = serde_json::from_str(&ws.read("terraform.tfstate")).expect("tfstate");
+    let good = state["resources"][0]["instances"][0]["private"].clone();
+    assert!(good.is_string(), "the cluster keeps its secrets in private state");
+    // Base64 of "{not json": private state that no longer decodes.
+    state["resources"][0]["instances"][0]["private"] = serde_json::json!("e25vdCBqc29u");
+    state["serial"] = serde_json::json!(state["serial"].as_u64().unwrap_or(0) + 1);
+    ws.write("terraform.tfstate", &state.to_string());
+
+    let sessions = lab.sessions();
+    let out = expect_code(&ws, &PLAN, 1);
+    assert!(out.contains("Error: Private state of kubeadm_cluster is unreadable"), "{out}");
+    let flat = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(flat.contains("Restore the state from a backup"), "the error says what to do:\n{out}");
+    assert_eq!(lab.sessions(), sessions, "nothing touched the nodes");
+    assert_eq!(lab.total("init"), 1);
+
+    // Restored from the backup: the same cluster, an empty plan.
+    state["resources"][0]["instances"][0]["private"] = good;
+    state["serial"] = serde_json::json!(state["serial"].as_u64().unwrap_or(0) + 1);
+    ws.write("terraform.tfstate", &state.to_string());
+    expect_code(&ws, &PLAN, 0);
+    assert_eq!(resource_values(&ws)["cluster_ca_certificate"], ca);
+}

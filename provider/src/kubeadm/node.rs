@@ -147,11 +147,10 @@ impl NodeSession {
             port: b.port,
             user: b.user.clone(),
             auth: auth(b.private_key.as_ref().or(ssh.private_key.as_ref())),
-            host_keys: match &b.host_key {
-                Some(key) => HostKeyPolicy::Verify(vec![key.clone()]),
-                None if ssh.trust_on_first_use => HostKeyPolicy::TrustOnFirstUse,
-                None => HostKeyPolicy::Verify(Vec::new()),
-            },
+            // Never trust-on-first-use: the bastion's key is not recorded
+            // anywhere, so TOFU would accept any key on every connection.
+            // The schema requires host_key; without one nothing verifies.
+            host_keys: HostKeyPolicy::Verify(b.host_key.iter().cloned().collect()),
         });
         let session = SshSession::connect(&config, cancel)
             .await

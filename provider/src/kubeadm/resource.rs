@@ -46,13 +46,29 @@ struct Private {
 }
 
 impl Private {
-    fn decode(bytes: &[u8]) -> Self {
-        serde_json::from_slice(bytes).unwrap_or_default()
+    /// Empty private state is a resource without secrets yet (new, or
+    /// imported and not adopted); anything else must decode. Treating an
+    /// unreadable one as empty would plan new CAs for a live cluster.
+    fn decode(bytes: &[u8]) -> Result<Self, serde_json::Error> {
+        if bytes.is_empty() {
+            return Ok(Self::default());
+        }
+        serde_json::from_slice(bytes)
     }
 
     fn encode(secrets: &ClusterSecrets) -> Vec<u8> {
         serde_json::to_vec(&Private { secrets: Some(secrets.clone()) }).unwrap_or_default()
     }
+}
+
+/// The error for private state that does not decode.
+fn unreadable_private(error: &serde_json::Error) -> Diagnostics {
+    Diagnostics::from_error(
+        "Private state of kubeadm_cluster is unreadable",
+        format!(
+            "The cluster's CAs and keys live in this resource's private state, which does not decode ({error}). Nothing was planned or changed: going on would generate new CAs for a live cluster. Restore the state from a backup (your backend's previous version, or `terraform state push` of a good copy). If none exists, `terraform state rm` the resource and `terraform import` it by its endpoint: the next plan then reads the CA from a control plane over SSH."
+        ),
+    )
 }
 
 /// The configuration without the computed attributes, wholly known?
@@ -430,7 +446,11 @@ impl Resource for KubeadmCluster {
     }
 
     async fn create(&self, ctx: &CallContext, planned: &Value, _config: &Value, private: &[u8]) -> ApplyOutcome {
-        let Some(secrets) = Private::decode(private).secrets else {
+        let decoded = match Private::decode(private) {
+            Ok(decoded) => decoded,
+            Err(e) => return ApplyOutcome { diagnostics: unreadable_private(&e), ..ApplyOutcome::default() },
+        };
+        let Some(secrets) = decoded.secrets else {
             return ApplyOutcome {
                 diagnostics: Diagnostics::from_error(
                     "Plan without cluster secrets",
@@ -471,8 +491,12 @@ impl Resource for KubeadmCluster {
 
     async fn read(&self, _ctx: &CallContext, state: &Value, private: &[u8]) -> ReadOutcome {
         let keep = |diagnostics| ReadOutcome { state: state.clone(), private: private.to_vec(), diagnostics };
+        let decoded = match Private::decode(private) {
+            Ok(decoded) => decoded,
+            Err(e) => return keep(unreadable_private(&e)),
+        };
         // Imported and not adopted yet: the next plan reads the cluster over SSH.
-        let Some(secrets) = Private::decode(private).secrets else { return keep(Diagnostics::new()) };
+        let Some(secrets) = decoded.secrets else { return keep(Diagnostics::new()) };
         let Some(server) = state.get("host").as_str() else { return keep(Diagnostics::new()) };
         let nodes = async {
             let api = ApiClient::new(server, &secrets.ca.cert_pem, &secrets.admin, Duration::from_secs(10))?;
@@ -506,7 +530,17 @@ impl Resource for KubeadmCluster {
         _config: &Value,
         private: &[u8],
     ) -> ApplyOutcome {
-        let Some(secrets) = Private::decode(private).secrets else {
+        let decoded = match Private::decode(private) {
+            Ok(decoded) => decoded,
+            Err(e) => {
+                return ApplyOutcome {
+                    state: prior.clone(),
+                    private: private.to_vec(),
+                    diagnostics: unreadable_private(&e),
+                };
+            }
+        };
+        let Some(secrets) = decoded.secrets else {
             return ApplyOutcome {
                 state: prior.clone(),
                 diagnostics: Diagnostics::from_error(
@@ -597,7 +631,14 @@ impl Resource for KubeadmCluster {
         if cluster.destroy_mode == DestroyMode::Forget {
             return diags;
         }
-        let Some(secrets) = Private::decode(private).secrets else { return diags };
+        let secrets = match Private::decode(private) {
+            Ok(Private { secrets: Some(secrets) }) => secrets,
+            Ok(Private { secrets: None }) => return diags,
+            Err(e) => {
+                diags.extend(unreadable_private(&e));
+                return diags;
+            }
+        };
         let recorded = string_map(prior.get("ssh_host_keys"));
         let lifecycle = match Ctx::new(&cluster, &secrets, recorded, cluster.timeouts.delete, ctx.cancel.clone()) {
             Ok(c) => c,
@@ -662,7 +703,13 @@ impl ModifyPlan for KubeadmCluster {
             };
             request.planned.set("init_node", init);
         }
-        let prior_private = Private::decode(&request.private).secrets;
+        let prior_private = match Private::decode(&request.private) {
+            Ok(decoded) => decoded.secrets,
+            Err(e) => {
+                request.diagnostics.extend(unreadable_private(&e));
+                return;
+            }
+        };
         let secrets = if prior.is_null() {
             self.secrets_for_create(ctx, &request.planned, &mut diags).await
         } else if let Some(s) = prior_private {

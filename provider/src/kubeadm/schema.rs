@@ -48,10 +48,9 @@ fn ssh_block() -> Block {
                 .sensitive()
                 .description("Key for the bastion; defaults to the nodes' key (or the agent)."),
         )
-        .attribute(
-            Attribute::string("host_key")
-                .description("The bastion's host key (`ssh-ed25519 AAAA...`). Required unless `trust_on_first_use`."),
-        );
+        .attribute(Attribute::string("host_key").required().description(
+            "The bastion's host key (`ssh-ed25519 AAAA...`). Always required: `trust_on_first_use` covers the nodes only, since every connection's first hop must be verified, not accepted.",
+        ));
     Block::new("How the provider reaches the nodes. Host keys are verified.")
         .attribute(
             Attribute::string("user")
@@ -66,7 +65,7 @@ fn ssh_block() -> Block {
             "Host public key per node name (`ssh-ed25519 AAAA...`). Every node needs one unless `trust_on_first_use` is set.",
         ))
         .attribute(Attribute::bool("trust_on_first_use").default_value(Value::Bool(false)).description(
-            "Accept the key a node offers the first time and record it in `ssh_host_keys`; verified from then on.",
+            "Accept the key a node offers the first time and record it in `ssh_host_keys`; verified from then on. Never the bastion's: its `host_key` is required.",
         ))
         .block(NestedBlock::single("bastion", bastion))
 }
