@@ -472,6 +472,30 @@ fn bare_hex64_in(line: &str) -> Option<&str> {
     None
 }
 
+/// Runs the target OS's validator, `cloud-init schema -c` of Debian 13's
+/// cloud-init 25.1 in the trixie chroot at `HOMELAB_CLOUD_INIT_ROOT`
+/// (scripts/peers builds it), on `document`: `(valid, output)`. `None`
+/// (with a message) when the chroot is missing locally; a panic under CI.
+pub fn target_cloud_init_schema(document: &str) -> Option<(bool, String)> {
+    let root = match std::env::var_os("HOMELAB_CLOUD_INIT_ROOT").map(PathBuf::from) {
+        Some(root) if root.join("usr/bin/cloud-init").exists() => root,
+        other => {
+            let hint = format!("HOMELAB_CLOUD_INIT_ROOT={other:?} has no cloud-init; run scripts/peers");
+            missing("cloud-init 25.1 (trixie chroot)", &hint);
+            return None;
+        }
+    };
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = format!("repo-checks-{}-{n}.yaml", std::process::id());
+    let outside = root.join("tmp").join(&name);
+    std::fs::write(&outside, document).expect("write user-data into the chroot");
+    let (ok, stdout, stderr) =
+        run(Command::new("chroot").arg(&root).args(["cloud-init", "schema", "-c"]).arg(Path::new("/tmp").join(&name)));
+    let _ = std::fs::remove_file(&outside);
+    Some((ok, format!("{stdout}{stderr}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -541,28 +565,4 @@ output "x" {
         assert!(secret_findings("node-role.kubernetes.io/worker kubernetes.default.svc.cluster.local").is_empty());
         assert!(secret_findings("-----BEGIN CERTIFICATE-----").is_empty());
     }
-}
-
-/// Runs the target OS's validator, `cloud-init schema -c` of Debian 13's
-/// cloud-init 25.1 in the trixie chroot at `HOMELAB_CLOUD_INIT_ROOT`
-/// (scripts/peers builds it), on `document`: `(valid, output)`. `None`
-/// (with a message) when the chroot is missing locally; a panic under CI.
-pub fn target_cloud_init_schema(document: &str) -> Option<(bool, String)> {
-    let root = match std::env::var_os("HOMELAB_CLOUD_INIT_ROOT").map(PathBuf::from) {
-        Some(root) if root.join("usr/bin/cloud-init").exists() => root,
-        other => {
-            let hint = format!("HOMELAB_CLOUD_INIT_ROOT={other:?} has no cloud-init; run scripts/peers");
-            missing("cloud-init 25.1 (trixie chroot)", &hint);
-            return None;
-        }
-    };
-    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let name = format!("repo-checks-{}-{n}.yaml", std::process::id());
-    let outside = root.join("tmp").join(&name);
-    std::fs::write(&outside, document).expect("write user-data into the chroot");
-    let (ok, stdout, stderr) =
-        run(Command::new("chroot").arg(&root).args(["cloud-init", "schema", "-c"]).arg(Path::new("/tmp").join(&name)));
-    let _ = std::fs::remove_file(&outside);
-    Some((ok, format!("{stdout}{stderr}")))
 }

@@ -14,7 +14,8 @@ use rcgen::{
 };
 use ring::rand::{SecureRandom, SystemRandom};
 use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair as _};
-use rustls::pki_types::PrivateKeyDer;
+use rustls::pki_types::pem::{self, PemObject as _};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
@@ -151,9 +152,10 @@ pub fn issue_admin(ca: &CertPair, now: OffsetDateTime) -> Result<CertPair, PkiEr
     if let Some(ski) = parsed.subject_key_id {
         params.key_identifier_method = KeyIdMethod::PreSpecified(ski.to_vec());
     }
-    let key = rustls_pemfile::private_key(&mut ca.key_pem.as_bytes())
-        .map_err(|err| PkiError::Pem(err.to_string()))?
-        .ok_or(PkiError::NoPem("PRIVATE KEY"))?;
+    let key = PrivateKeyDer::from_pem_slice(ca.key_pem.as_bytes()).map_err(|err| match err {
+        pem::Error::NoItemsFound => PkiError::NoPem("PRIVATE KEY"),
+        other => PkiError::Pem(other.to_string()),
+    })?;
     // Keys this provider made are PKCS#8 P-256 and sign through ring; an
     // imported CA's key (SEC1, RSA) goes through rcgen's own loader.
     let admin = match P256Key::from_pkcs8(&key, &rng) {
@@ -316,7 +318,7 @@ fn pem(label: &str, der: &[u8]) -> String {
 }
 
 fn cert_der(cert_pem: &str) -> Result<Vec<u8>, PkiError> {
-    let first = rustls_pemfile::certs(&mut cert_pem.as_bytes())
+    let first = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
         .next()
         .ok_or(PkiError::NoPem("CERTIFICATE"))?
         .map_err(|err| PkiError::Pem(err.to_string()))?;

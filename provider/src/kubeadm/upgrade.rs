@@ -133,7 +133,7 @@ mod tests {
 
     #[test]
     fn version_0_nodes_become_the_typed_map_with_the_same_meaning() {
-        let state = KubeadmCluster::default().upgrade_state(0, V0.as_bytes()).expect("upgrade");
+        let state = KubeadmCluster.upgrade_state(0, V0.as_bytes()).expect("upgrade");
         let nodes = encode_json(state.get("nodes"), &nodes_type()).expect("nodes conform to the v1 type");
         assert_eq!(
             nodes,
@@ -150,14 +150,14 @@ mod tests {
 
     #[test]
     fn unreadable_version_0_state_is_an_error_that_says_what_to_do() {
-        let diags = KubeadmCluster::default().upgrade_state(0, b"{\"nodes\": 3").expect_err("refused");
+        let diags = KubeadmCluster.upgrade_state(0, b"{\"nodes\": 3").expect_err("refused");
         let text = format!("{diags:?}");
         assert!(text.contains("does not decode") && text.contains("import"), "{text}");
     }
 
     #[test]
     fn unknown_versions_are_refused() {
-        let diags = KubeadmCluster::default().upgrade_state(5, b"{}").expect_err("refused");
+        let diags = KubeadmCluster.upgrade_state(5, b"{}").expect_err("refused");
         assert!(format!("{diags:?}").contains("schema version 5"));
     }
 }

@@ -15,6 +15,7 @@ use ring::rand::SystemRandom;
 use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair as _};
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
+use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName as TlsName, Error as TlsError, ServerConfig};
@@ -77,7 +78,7 @@ impl ServerTls {
 /// go-plugin always sends a single certificate; more than one would make
 /// "the" expected certificate ambiguous, so that is refused too.
 pub(crate) fn parse_client_cert_pem(pem: &str) -> Result<CertificateDer<'static>, PluginError> {
-    let mut certs = rustls_pemfile::certs(&mut pem.as_bytes())
+    let mut certs = CertificateDer::pem_slice_iter(pem.as_bytes())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|err| PluginError::ClientCert(format!("unreadable PEM: {err}")))?;
     match certs.len() {
