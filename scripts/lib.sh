@@ -92,7 +92,9 @@ sys.exit(1)
 EOF
 }
 
-# terraform_version BIN: prints e.g. 1.5.7 (terraform and tofu alike)
+# terraform_version BIN: prints e.g. 1.5.7 (terraform and tofu alike).
+# Without TF_CLI_CONFIG_FILE: a missing file it names makes OpenTofu 1.12
+# print a warning on stdout, before the JSON.
 terraform_version() {
   env -u TF_CLI_CONFIG_FILE "$1" version -json 2>/dev/null |
     "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["terraform_version"])'

@@ -472,6 +472,16 @@ fn bare_hex64_in(line: &str) -> Option<&str> {
     None
 }
 
+/// `1.12.6` (or `1.12.6-dev`) as `[1, 12, 6]`, for comparing versions;
+/// panics on a part that is not a number.
+pub fn version_numbers(version: &str) -> Vec<u32> {
+    let release = version.split('-').next().unwrap_or_default();
+    release
+        .split('.')
+        .map(|part| part.parse().unwrap_or_else(|_| panic!("{version:?} is not a version like 1.5.0")))
+        .collect()
+}
+
 /// Runs the target OS's validator, `cloud-init schema -c` of Debian 13's
 /// cloud-init 25.1 in the trixie chroot at `HOMELAB_CLOUD_INIT_ROOT`
 /// (scripts/peers builds it), on `document`: `(valid, output)`. `None`

@@ -4,7 +4,7 @@
 //! outputs.tf with a description; only the root configures providers and a
 //! backend; state, plans and tfvars are git-ignored. Plus the lint config.
 
-use repo_checks::{HclBlock, hcl_blocks, read, repo_root, string_literal};
+use repo_checks::{HclBlock, hcl_blocks, read, repo_root, string_literal, version_numbers};
 
 fn module_dirs() -> Vec<String> {
     let mut dirs = vec!["terraform".to_string()];
@@ -232,7 +232,6 @@ fn required_version_is_a_floor_of_at_least_the_providers_floor() {
         let floor = version
             .strip_prefix(">= ")
             .unwrap_or_else(|| panic!("{dir}: required_version must be `>= X.Y.Z`, found {version}"));
-        let parts: Vec<u32> = floor.split('.').map(|p| p.parse().expect("numeric version")).collect();
-        assert!(parts.as_slice() >= [1, 5, 0].as_slice(), "{dir}: {version} is below the providers' floor 1.5.0");
+        assert!(version_numbers(floor) >= vec![1, 5, 0], "{dir}: {version} is below the providers' floor 1.5.0");
     }
 }

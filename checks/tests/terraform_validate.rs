@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use repo_checks::{hcl_blocks, in_ci, read, repo_root, require_tool, run, terraform_command};
+use repo_checks::{hcl_blocks, in_ci, read, repo_root, require_tool, run, terraform_command, version_numbers};
 
 /// The provider version the mirror serves (the workspace version).
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -186,11 +186,7 @@ fn cli_version(terraform: &Path) -> Vec<u32> {
     let (ok, stdout, stderr) = run(Command::new(terraform).args(["version", "-json"]).env_remove("TF_CLI_CONFIG_FILE"));
     assert!(ok, "{} version: {stderr}", terraform.display());
     let json: serde_json::Value = serde_json::from_str(&stdout).expect("version json");
-    numbers(json["terraform_version"].as_str().expect("terraform_version"))
-}
-
-fn numbers(version: &str) -> Vec<u32> {
-    version.split(['.', '-']).take(3).map(|p| p.parse().unwrap_or(0)).collect()
+    version_numbers(json["terraform_version"].as_str().expect("terraform_version"))
 }
 
 /// The floor of a module's `required_version = ">= X.Y.Z"`.
@@ -198,7 +194,7 @@ fn required_floor(dir: &str) -> Vec<u32> {
     let blocks = hcl_blocks(&read(&format!("{dir}/terraform.tf")));
     let terraform = blocks.iter().find(|b| b.kind == "terraform").expect("terraform block");
     let required = terraform.attribute("required_version").unwrap_or_default();
-    numbers(required.trim_matches('"').trim_start_matches(">=").trim())
+    version_numbers(required.trim_matches('"').trim_start_matches(">=").trim())
 }
 
 /// On a CLI below a module's floor, `init` must refuse with the CLI's own

@@ -6,7 +6,7 @@
 
 mod common;
 
-use repo_checks::{hcl_blocks, read, string_literal};
+use repo_checks::{hcl_blocks, read, string_literal, version_numbers};
 
 fn pinned() -> String {
     let version = read(".terraform-version").trim().to_string();
@@ -29,8 +29,10 @@ fn the_pinned_version_meets_the_root_floor() {
         string_literal(&expr).unwrap_or_else(|| panic!("required_version must be a plain string, found {expr}"));
     let floor =
         required.strip_prefix(">= ").unwrap_or_else(|| panic!("the root states a floor `>= X.Y.Z`, found {required}"));
-    let numbers = |v: &str| v.split('.').map(|p| p.parse::<u32>().expect("numeric")).collect::<Vec<_>>();
-    assert!(numbers(&version) >= numbers(floor), ".terraform-version {version} is below the root's {required}");
+    assert!(
+        version_numbers(&version) >= version_numbers(floor),
+        ".terraform-version {version} is below the root's {required}"
+    );
 }
 
 #[test]
