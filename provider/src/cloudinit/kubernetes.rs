@@ -73,9 +73,9 @@ impl KubernetesVersion {
             return Err(err("drop the leading \"v\""));
         }
         let parts: Vec<&str> = value.split('.').collect();
-        if parts.len() < 2 || parts.len() > 3 {
+        let (&[major, minor] | &[major, minor, _]) = parts.as_slice() else {
             return Err(err("expected two or three dot-separated numbers"));
-        }
+        };
         let number = |part: &str| -> Result<u32, CloudInitError> {
             if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(err(&format!("{part:?} is not a number")));
@@ -86,10 +86,10 @@ impl KubernetesVersion {
             }
             part.parse().map_err(|_| err(&format!("{part:?} is too large")))
         };
-        if number(parts[0])? != 1 {
+        if number(major)? != 1 {
             return Err(err("only Kubernetes 1.x exists"));
         }
-        let minor = number(parts[1])?;
+        let minor = number(minor)?;
         if minor < MIN_MINOR {
             return Err(err(&format!("pkgs.k8s.io has no repository before 1.{MIN_MINOR}")));
         }

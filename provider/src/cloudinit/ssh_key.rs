@@ -132,7 +132,7 @@ fn check_blob(key_type: &str, blob: &[u8]) -> Result<(), String> {
             let _exponent = read_string(&mut buf).filter(|e| !e.is_empty()).ok_or_else(truncated)?;
             let modulus = read_string(&mut buf).ok_or_else(truncated)?;
             let significant: &[u8] = match modulus.iter().position(|&b| b != 0) {
-                Some(i) => &modulus[i..],
+                Some(i) => modulus.get(i..).unwrap_or_default(),
                 None => &[],
             };
             let bits = significant
@@ -159,7 +159,7 @@ fn check_blob(key_type: &str, blob: &[u8]) -> Result<(), String> {
             };
             let point = read_string(&mut buf).ok_or_else(truncated)?;
             // Uncompressed point: 0x04 || X || Y.
-            if point.len() != 1 + 2 * coordinate_len || point[0] != 4 {
+            if point.len() != 1 + 2 * coordinate_len || point.first() != Some(&4) {
                 return Err(format!("the {curve} public point is malformed"));
             }
         }

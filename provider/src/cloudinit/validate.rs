@@ -421,7 +421,7 @@ pub fn validate_user(user: &User) -> Vec<CloudInitError> {
     for (i, group) in user.groups.iter().enumerate() {
         if !account_name_ok(group) {
             errors.push(invalid(format!("user.groups[{i}]"), group, "is not a valid group name"));
-        } else if user.groups[..i].contains(group) {
+        } else if user.groups.iter().take(i).any(|g| g == group) {
             errors.push(invalid(format!("user.groups[{i}]"), group, "is listed twice"));
         }
     }
@@ -596,7 +596,7 @@ fn validate_unique_write_files(files: &[WriteFile]) -> Result<(), CloudInitError
         if file.append {
             continue;
         }
-        if let Some(first) = files[..i].iter().position(|f| f.path == file.path) {
+        if let Some(first) = files.iter().take(i).position(|f| f.path == file.path) {
             return Err(CloudInitError::WriteFileConflict {
                 field: format!("write_files[{i}].path"),
                 path: file.path.clone(),

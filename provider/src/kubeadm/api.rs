@@ -169,24 +169,27 @@ fn transport_error(e: &reqwest::Error) -> String {
 }
 
 fn parse_node(item: &Json) -> Option<NodeInfo> {
-    let name = item["metadata"]["name"].as_str()?.to_string();
-    let ready = item["status"]["conditions"]
-        .as_array()
-        .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"));
-    let internal_ip = item["status"]["addresses"].as_array().and_then(|a| {
-        a.iter().find(|a| a["type"] == "InternalIP").and_then(|a| a["address"].as_str()).map(str::to_string)
+    let at = |pointer: &str| item.pointer(pointer);
+    let name = at("/metadata/name")?.as_str()?.to_string();
+    let field = |entry: &Json, key: &str| entry.get(key).and_then(Json::as_str).map(str::to_string);
+    let ready = at("/status/conditions").and_then(Json::as_array).is_some_and(|c| {
+        c.iter().any(|c| field(c, "type").as_deref() == Some("Ready") && field(c, "status").as_deref() == Some("True"))
     });
-    let labels = item["metadata"]["labels"]
-        .as_object()
+    let internal_ip = at("/status/addresses")
+        .and_then(Json::as_array)
+        .and_then(|a| a.iter().find(|a| field(a, "type").as_deref() == Some("InternalIP")))
+        .and_then(|a| field(a, "address"));
+    let labels = at("/metadata/labels")
+        .and_then(Json::as_object)
         .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string()))).collect())
         .unwrap_or_default();
     Some(NodeInfo {
         name,
         ready,
-        kubelet_version: item["status"]["nodeInfo"]["kubeletVersion"].as_str().unwrap_or_default().to_string(),
+        kubelet_version: at("/status/nodeInfo/kubeletVersion").and_then(Json::as_str).unwrap_or_default().to_string(),
         internal_ip,
         labels,
-        unschedulable: item["spec"]["unschedulable"].as_bool().unwrap_or(false),
+        unschedulable: at("/spec/unschedulable").and_then(Json::as_bool).unwrap_or(false),
     })
 }
 

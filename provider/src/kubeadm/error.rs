@@ -45,6 +45,13 @@ pub enum KubeadmError {
         /// Every failed check, separated by "; ".
         problems: String,
     },
+    /// A step named a node that `nodes` does not hold (a bug in the plan's
+    /// change set, reported instead of crashing the plugin).
+    #[error("{node}: not in `nodes`")]
+    UnknownNode {
+        /// The node's name.
+        node: String,
+    },
     /// The init node already holds another cluster; nothing was changed.
     #[error("{node}: {reason}")]
     ForeignCluster {
@@ -103,7 +110,8 @@ impl KubeadmError {
             | KubeadmError::Step { node, .. }
             | KubeadmError::CloudInit { node, .. }
             | KubeadmError::Precondition { node, .. }
-            | KubeadmError::ForeignCluster { node, .. } => Some(node),
+            | KubeadmError::ForeignCluster { node, .. }
+            | KubeadmError::UnknownNode { node } => Some(node),
             _ => None,
         }
     }
@@ -141,6 +149,7 @@ impl KubeadmError {
             KubeadmError::CloudInit { .. } => "cloud-init did not finish on node",
             KubeadmError::Precondition { .. } => "Node is not ready for kubeadm",
             KubeadmError::ForeignCluster { .. } => "Node belongs to another cluster",
+            KubeadmError::UnknownNode { .. } => "Provider bug: node not in the configuration",
             KubeadmError::ApiNotReady { .. } => "Kubernetes API server not ready",
             KubeadmError::Api { .. } => "Kubernetes API request failed",
             KubeadmError::NodesMissing { .. } => "Nodes did not register",

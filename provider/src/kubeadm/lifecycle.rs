@@ -12,7 +12,7 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use super::api::{ApiClient, NodeInfo};
-use super::config::{self, Role};
+use super::config::{self, NodeSpec, Role};
 use super::error::KubeadmError;
 use super::model::Cluster;
 use super::node::{KUBE_VIP_MANIFEST, MARKER, Marker, NodeFile, NodeSession, Probe, STATE_DIR, host_key_policy};
@@ -105,8 +105,13 @@ impl<'a> Ctx<'a> {
         ]
     }
 
+    /// The configuration of node `name`.
+    fn spec(&self, name: &str) -> Result<&NodeSpec, KubeadmError> {
+        self.cluster.nodes.get(name).map(|n| &n.spec).ok_or_else(|| KubeadmError::UnknownNode { node: name.to_owned() })
+    }
+
     async fn connect(&self, name: &str, replaced: bool) -> Result<NodeSession, KubeadmError> {
-        self.connect_to(name, &self.cluster.nodes[name].spec.address, replaced).await
+        self.connect_to(name, &self.spec(name)?.address, replaced).await
     }
 
     async fn connect_to(&self, name: &str, address: &str, replaced: bool) -> Result<NodeSession, KubeadmError> {
@@ -217,7 +222,7 @@ impl<'a> Ctx<'a> {
                 .map(|text| NodeFile::new(MARKER, text, 0o600))
                 .map_err(|e| KubeadmError::Secrets(e.to_string()))
         };
-        let node = &self.cluster.nodes[&session.name].spec;
+        let node = self.spec(&session.name)?;
         let init_config =
             config::init_config(&self.cluster.spec, node, &self.secrets.bootstrap_token, &self.secrets.certificate_key)
                 .map_err(|e| KubeadmError::Secrets(e.to_string()))?;
@@ -260,7 +265,7 @@ impl<'a> Ctx<'a> {
         if self.cancel.is_cancelled() {
             return Err(KubeadmError::Cancelled);
         }
-        let node = &self.cluster.nodes[&session.name].spec;
+        let node = self.spec(&session.name)?;
         let registered = api_nodes.contains_key(&node.name);
         if registered && probe.kubelet_conf {
             return Ok(false);
@@ -326,7 +331,7 @@ impl<'a> Ctx<'a> {
 
     /// Sets labels (and removes `deleted` ones) and taints of `name` through the API.
     async fn label(&self, name: &str, deleted: &[String]) -> Result<(), KubeadmError> {
-        let node = &self.cluster.nodes[name].spec;
+        let node = self.spec(name)?;
         let mut labels = serde_json::Map::new();
         for key in deleted {
             labels.insert(key.clone(), serde_json::Value::Null);
@@ -334,7 +339,8 @@ impl<'a> Ctx<'a> {
         for (k, v) in &node.labels {
             labels.insert(k.clone(), json!(v));
         }
-        let mut patch = json!({"metadata": {"labels": labels}});
+        let mut patch = serde_json::Map::new();
+        patch.insert("metadata".into(), json!({"labels": labels}));
         if let Some(taints) = &node.taints {
             let taints: Vec<_> = taints
                 .iter()
@@ -343,9 +349,9 @@ impl<'a> Ctx<'a> {
                     None => json!({"key": t.key, "effect": t.effect}),
                 })
                 .collect();
-            patch["spec"] = json!({"taints": taints});
+            patch.insert("spec".into(), json!({"taints": taints}));
         }
-        self.api.patch_node(name, patch).await
+        self.api.patch_node(name, serde_json::Value::Object(patch)).await
     }
 
     /// Joins the control planes in `cps` one at a time and, at the same
@@ -392,7 +398,10 @@ impl<'a> Ctx<'a> {
             return errors;
         }
         let others: Vec<String> = cluster.nodes.keys().filter(|n| **n != cluster.init_node).cloned().collect();
-        let (init, init_probe) = &sessions[&cluster.init_node];
+        let Some((init, init_probe)) = sessions.get(&cluster.init_node) else {
+            close_all(sessions).await;
+            return vec![KubeadmError::UnknownNode { node: cluster.init_node.clone() }];
+        };
         let none_replaced = BTreeSet::new();
         let (bootstrapped, (others, mut errors)) =
             tokio::join!(self.bootstrap(init, init_probe), self.prepare(&others, &none_replaced));
@@ -470,10 +479,7 @@ impl<'a> Ctx<'a> {
         let relabels = relabel.iter().map(|(n, d)| (n.clone(), d.clone()));
         let fresh = names
             .iter()
-            .filter(|n| {
-                let node = &self.cluster.nodes[*n].spec;
-                !node.labels.is_empty() || node.taints.is_some()
-            })
+            .filter(|n| self.spec(n).is_ok_and(|node| !node.labels.is_empty() || node.taints.is_some()))
             .map(|n| (n.clone(), Vec::new()));
         let todo: BTreeMap<String, Vec<String>> = fresh.chain(relabels).collect();
         for (name, deleted) in &todo {
@@ -531,20 +537,20 @@ impl<'a> Ctx<'a> {
             }
         }
         let mut errors = Vec::new();
-        if !changes.join.is_empty() {
+        // A join always has a helper: without one this returned above.
+        if let (false, Some(helper_session)) = (changes.join.is_empty(), helper.as_ref()) {
             let names: Vec<String> = changes.join.iter().cloned().collect();
             let (sessions, prep_errors) = self.prepare(&names, &changes.replaced).await;
             record_host_keys(&sessions, progress);
             errors.extend(prep_errors);
-            let helper_session = helper.as_ref().expect("needs_helper");
             let cps: Vec<String> = names
                 .iter()
-                .filter(|n| sessions.contains_key(*n) && cluster.nodes[*n].spec.role == Role::ControlPlane)
+                .filter(|n| sessions.contains_key(*n) && self.spec(n).is_ok_and(|s| s.role == Role::ControlPlane))
                 .cloned()
                 .collect();
             let workers: Vec<String> = names
                 .iter()
-                .filter(|n| sessions.contains_key(*n) && cluster.nodes[*n].spec.role == Role::Worker)
+                .filter(|n| sessions.contains_key(*n) && self.spec(n).is_ok_and(|s| s.role == Role::Worker))
                 .cloned()
                 .collect();
             match self.refresh_join_credentials(helper_session, !cps.is_empty()).await {

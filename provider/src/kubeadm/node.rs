@@ -373,12 +373,13 @@ echo "cgroup=$(crictl info 2>/dev/null | grep -Ec '"SystemdCgroup": ?true')"
             status: "0".into(),
             output: format!("unreadable output: {e}"),
         })?;
-        let id = json["members"]
-            .as_array()
+        let id = json
+            .get("members")
+            .and_then(serde_json::Value::as_array)
             .into_iter()
             .flatten()
-            .find(|m| m["name"] == member)
-            .and_then(|m| m["ID"].as_u64());
+            .find(|m| m.get("name").and_then(serde_json::Value::as_str) == Some(member))
+            .and_then(|m| m.get("ID")?.as_u64());
         let Some(id) = id else { return Ok(false) };
         self.run("etcdctl member remove", &format!("{etcdctl} member remove {id:x}"), None).await?;
         Ok(true)

@@ -18,6 +18,11 @@ use rustls::pki_types::pem::{self, PemObject as _};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
+use x509_parser::certificate::X509Certificate;
+use x509_parser::der_parser::asn1_rs::Tag;
+use x509_parser::error::X509Error;
+use x509_parser::extensions::ParsedExtension;
+use x509_parser::x509::X509Name;
 
 use crate::yaml::{self, Mapping, Yaml};
 
@@ -65,8 +70,8 @@ pub enum PkiError {
     #[error("unreadable PEM: {0}")]
     Pem(String),
     /// The certificate's DER structure is not what X.509 prescribes.
-    #[error("malformed certificate: {0}")]
-    Malformed(&'static str),
+    #[error("malformed certificate")]
+    Malformed(#[source] X509Error),
     /// The private key is of a kind this provider cannot sign with.
     #[error("unsupported private key: {0}")]
     UnsupportedKey(String),
@@ -127,14 +132,14 @@ pub fn init_node_files(s: &ClusterSecrets) -> Vec<(&'static str, String, u32)> {
 /// DER SubjectPublicKeyInfo).
 pub fn ca_cert_hash(ca_cert_pem: &str) -> Result<String, PkiError> {
     let der = cert_der(ca_cert_pem)?;
-    let cert = ParsedCert::parse(&der)?;
-    Ok(format!("sha256:{}", hex(&Sha256::digest(cert.spki))))
+    let cert = parse_cert(&der)?;
+    Ok(format!("sha256:{}", hex(&Sha256::digest(cert.public_key().raw))))
 }
 
 /// notAfter of a PEM certificate.
 pub fn not_after(cert_pem: &str) -> Result<OffsetDateTime, PkiError> {
     let der = cert_der(cert_pem)?;
-    Ok(ParsedCert::parse(&der)?.not_after)
+    Ok(parse_cert(&der)?.validity().not_after.to_datetime())
 }
 
 /// A new admin client certificate signed by `ca` (renewal).
@@ -146,10 +151,10 @@ pub fn not_after(cert_pem: &str) -> Result<OffsetDateTime, PkiError> {
 pub fn issue_admin(ca: &CertPair, now: OffsetDateTime) -> Result<CertPair, PkiError> {
     let rng = SystemRandom::new();
     let ca_der = cert_der(&ca.cert_pem)?;
-    let parsed = ParsedCert::parse(&ca_der)?;
+    let parsed = parse_cert(&ca_der)?;
     let mut params = CertificateParams::default();
-    params.distinguished_name = parse_name(parsed.subject)?;
-    if let Some(ski) = parsed.subject_key_id {
+    params.distinguished_name = reproduce_name(parsed.subject())?;
+    if let Some(ski) = subject_key_id(&parsed) {
         params.key_identifier_method = KeyIdMethod::PreSpecified(ski.to_vec());
     }
     let key = PrivateKeyDer::from_pem_slice(ca.key_pem.as_bytes()).map_err(|err| match err {
@@ -168,20 +173,20 @@ pub fn issue_admin(ca: &CertPair, now: OffsetDateTime) -> Result<CertPair, PkiEr
     // A reproduced name that differs in encoding would yield a certificate
     // that verifies against nothing; better to fail here than at kubectl.
     let issued = cert_der(&admin.cert_pem)?;
-    if ParsedCert::parse(&issued)?.issuer != parsed.subject {
+    if parse_cert(&issued)?.issuer().as_raw() != parsed.subject().as_raw() {
         return Err(PkiError::UnsupportedCaSubject("the subject could not be reproduced exactly".to_owned()));
     }
     Ok(admin)
 }
 
 /// A random bootstrap token from the OS random number generator.
-pub fn new_bootstrap_token() -> String {
-    token_from(&SystemRandom::new()).unwrap_or_else(|err| panic!("{err}"))
+pub fn new_bootstrap_token() -> Result<String, PkiError> {
+    token_from(&SystemRandom::new())
 }
 
 /// A random certificate key (32 bytes, lowercase hex).
-pub fn new_certificate_key() -> String {
-    certificate_key_from(&SystemRandom::new()).unwrap_or_else(|err| panic!("{err}"))
+pub fn new_certificate_key() -> Result<String, PkiError> {
+    certificate_key_from(&SystemRandom::new())
 }
 
 /// True when `s` is a well-formed bootstrap token, `[a-z0-9]{6}.[a-z0-9]{16}`.
@@ -290,7 +295,7 @@ fn token_from(rng: &SystemRandom) -> Result<String, PkiError> {
             if out.len() == 23 {
                 break;
             }
-            out.push(char::from(TOKEN_ALPHABET[usize::from(b % 36)]));
+            out.extend(TOKEN_ALPHABET.get(usize::from(b % 36)).copied().map(char::from));
         }
     }
     Ok(out)
@@ -370,160 +375,38 @@ impl SigningKey for P256Key {
     }
 }
 
-/// The few certificate fields this module reads, as slices of the DER.
-struct ParsedCert<'a> {
-    /// Issuer Name, whole TLV.
-    issuer: &'a [u8],
-    /// Subject Name, whole TLV.
-    subject: &'a [u8],
-    /// SubjectPublicKeyInfo, whole TLV.
-    spki: &'a [u8],
-    not_after: OffsetDateTime,
-    subject_key_id: Option<&'a [u8]>,
+/// Parses a DER certificate (x509-parser; it borrows from `der`).
+fn parse_cert(der: &[u8]) -> Result<X509Certificate<'_>, PkiError> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|err| PkiError::Malformed(err.into()))?;
+    Ok(cert)
 }
 
-const SEQUENCE: u8 = 0x30;
-const SET: u8 = 0x31;
-const OID: u8 = 0x06;
-const OCTET_STRING: u8 = 0x04;
-const BOOLEAN: u8 = 0x01;
-const UTC_TIME: u8 = 0x17;
-const GENERALIZED_TIME: u8 = 0x18;
-const UTF8_STRING: u8 = 0x0c;
-const PRINTABLE_STRING: u8 = 0x13;
-/// id-ce-subjectKeyIdentifier, 2.5.29.14.
-const OID_SUBJECT_KEY_ID: &[u8] = &[0x55, 0x1d, 0x0e];
-
-/// One DER element: its tag, its contents and the whole encoding.
-struct Tlv<'a> {
-    tag: u8,
-    content: &'a [u8],
-    whole: &'a [u8],
-}
-
-/// Reads the next DER element from `input`, advancing it.
-fn next_tlv<'a>(input: &mut &'a [u8]) -> Result<Tlv<'a>, PkiError> {
-    let data = *input;
-    let truncated = PkiError::Malformed("truncated DER");
-    let (&tag, rest) = data.split_first().ok_or(PkiError::Malformed("truncated DER"))?;
-    let (&first, mut rest) = rest.split_first().ok_or(truncated)?;
-    let len = if first < 0x80 {
-        usize::from(first)
-    } else {
-        let n = usize::from(first & 0x7f);
-        // Four length bytes cover anything a certificate could be.
-        if n == 0 || n > 4 || rest.len() < n {
-            return Err(PkiError::Malformed("bad DER length"));
-        }
-        let len = rest[..n].iter().fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
-        rest = &rest[n..];
-        len
-    };
-    if rest.len() < len {
-        return Err(PkiError::Malformed("truncated DER"));
-    }
-    let header = data.len() - rest.len();
-    *input = &rest[len..];
-    Ok(Tlv { tag, content: &rest[..len], whole: &data[..header + len] })
-}
-
-fn expect<'a>(input: &mut &'a [u8], tag: u8, what: &'static str) -> Result<Tlv<'a>, PkiError> {
-    let tlv = next_tlv(input)?;
-    if tlv.tag == tag { Ok(tlv) } else { Err(PkiError::Malformed(what)) }
-}
-
-impl<'a> ParsedCert<'a> {
-    fn parse(der: &'a [u8]) -> Result<Self, PkiError> {
-        let mut input = der;
-        let mut cert = expect(&mut input, SEQUENCE, "not a certificate")?.content;
-        let mut tbs = expect(&mut cert, SEQUENCE, "no tbsCertificate")?.content;
-        let mut field = next_tlv(&mut tbs)?;
-        if field.tag == 0xa0 {
-            // Explicit version; the serial number follows.
-            field = next_tlv(&mut tbs)?;
-        }
-        if field.tag != 0x02 {
-            return Err(PkiError::Malformed("no serial number"));
-        }
-        expect(&mut tbs, SEQUENCE, "no signature algorithm")?;
-        let issuer = expect(&mut tbs, SEQUENCE, "no issuer")?.whole;
-        let mut validity = expect(&mut tbs, SEQUENCE, "no validity")?.content;
-        next_tlv(&mut validity)?;
-        let not_after = parse_time(&next_tlv(&mut validity)?)?;
-        let subject = expect(&mut tbs, SEQUENCE, "no subject")?.whole;
-        let spki = expect(&mut tbs, SEQUENCE, "no subjectPublicKeyInfo")?.whole;
-        let mut subject_key_id = None;
-        while !tbs.is_empty() {
-            let item = next_tlv(&mut tbs)?;
-            // [3] extensions; [1]/[2] unique IDs are skipped.
-            if item.tag != 0xa3 {
-                continue;
-            }
-            let mut wrapper = item.content;
-            let mut exts = expect(&mut wrapper, SEQUENCE, "bad extensions")?.content;
-            while !exts.is_empty() {
-                let mut ext = expect(&mut exts, SEQUENCE, "bad extension")?.content;
-                let oid = expect(&mut ext, OID, "bad extension id")?.content;
-                let mut value = next_tlv(&mut ext)?;
-                if value.tag == BOOLEAN {
-                    value = next_tlv(&mut ext)?;
-                }
-                if oid == OID_SUBJECT_KEY_ID && value.tag == OCTET_STRING {
-                    let mut inner = value.content;
-                    subject_key_id = Some(expect(&mut inner, OCTET_STRING, "bad subject key identifier")?.content);
-                }
-            }
-        }
-        Ok(Self { issuer, subject, spki, not_after, subject_key_id })
-    }
-}
-
-/// UTCTime (`YYMMDDHHMMSSZ`) or GeneralizedTime (`YYYYMMDDHHMMSSZ`), the
-/// only forms RFC 5280 allows.
-fn parse_time(tlv: &Tlv<'_>) -> Result<OffsetDateTime, PkiError> {
-    let bad = || PkiError::Malformed("bad time");
-    let text = std::str::from_utf8(tlv.content).map_err(|_| bad())?;
-    let digits = text.strip_suffix('Z').ok_or_else(bad)?;
-    if !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad());
-    }
-    let (year, rest) = match (tlv.tag, digits.len()) {
-        (UTC_TIME, 12) => {
-            let yy: i32 = digits[..2].parse().map_err(|_| bad())?;
-            // RFC 5280: two-digit years 50..99 are 19xx, 00..49 are 20xx.
-            (if yy >= 50 { 1900 + yy } else { 2000 + yy }, &digits[2..])
-        }
-        (GENERALIZED_TIME, 14) => (digits[..4].parse().map_err(|_| bad())?, &digits[4..]),
-        _ => return Err(bad()),
-    };
-    let num = |i: usize| rest[i..i + 2].parse::<u8>().map_err(|_| bad());
-    let month = time::Month::try_from(num(0)?).map_err(|_| bad())?;
-    let date = time::Date::from_calendar_date(year, month, num(2)?).map_err(|_| bad())?;
-    let at = date.with_hms(num(4)?, num(6)?, num(8)?).map_err(|_| bad())?;
-    Ok(at.assume_utc())
+/// The certificate's subject key identifier extension, when it has one.
+fn subject_key_id<'a>(cert: &X509Certificate<'a>) -> Option<&'a [u8]> {
+    cert.extensions().iter().find_map(|ext| match ext.parsed_extension() {
+        ParsedExtension::SubjectKeyIdentifier(id) => Some(id.0),
+        _ => None,
+    })
 }
 
 /// Rebuilds a Name as rcgen values that encode to the same bytes: one
 /// attribute per RDN, UTF8String or PrintableString (what Go, OpenSSL and
-/// rcgen write).
-fn parse_name(name: &[u8]) -> Result<DistinguishedName, PkiError> {
+/// rcgen write). Anything else would re-encode differently, and a
+/// certificate naming that issuer would chain to nothing.
+fn reproduce_name(name: &X509Name<'_>) -> Result<DistinguishedName, PkiError> {
     let unsupported = |why: &str| PkiError::UnsupportedCaSubject(why.to_owned());
-    let mut input = name;
-    let mut rdns = expect(&mut input, SEQUENCE, "bad name")?.content;
     let mut dn = DistinguishedName::new();
-    while !rdns.is_empty() {
-        let mut set = expect(&mut rdns, SET, "bad name")?.content;
-        let mut attr = expect(&mut set, SEQUENCE, "bad name")?.content;
-        if !set.is_empty() {
+    for rdn in name.iter() {
+        let mut attrs = rdn.iter();
+        let (Some(attr), None) = (attrs.next(), attrs.next()) else {
             return Err(unsupported("multi-valued RDN"));
-        }
-        let oid = decode_oid(expect(&mut attr, OID, "bad name")?.content)?;
-        let value = next_tlv(&mut attr)?;
-        let text =
-            String::from_utf8(value.content.to_vec()).map_err(|_| unsupported("attribute value is not UTF-8"))?;
-        let value = match value.tag {
-            UTF8_STRING => DnValue::Utf8String(text),
-            PRINTABLE_STRING => {
+        };
+        let oid: Vec<u64> = attr.attr_type().iter().ok_or_else(|| unsupported("OID arc too large"))?.collect();
+        let value = attr.attr_value();
+        let text = String::from_utf8(value.data.to_vec()).map_err(|_| unsupported("attribute value is not UTF-8"))?;
+        let value = match value.tag() {
+            Tag::Utf8String => DnValue::Utf8String(text),
+            Tag::PrintableString => {
                 DnValue::PrintableString(text.try_into().map_err(|_| unsupported("invalid PrintableString"))?)
             }
             _ => return Err(unsupported("attribute string type")),
@@ -535,28 +418,6 @@ fn parse_name(name: &[u8]) -> Result<DistinguishedName, PkiError> {
         dn.push(ty, value);
     }
     Ok(dn)
-}
-
-fn decode_oid(bytes: &[u8]) -> Result<Vec<u64>, PkiError> {
-    let mut arcs = Vec::new();
-    let mut acc: u64 = 0;
-    for &b in bytes {
-        acc = acc.checked_mul(128).ok_or(PkiError::Malformed("OID arc too large"))? | u64::from(b & 0x7f);
-        if b & 0x80 == 0 {
-            if arcs.is_empty() {
-                let first = (acc / 40).min(2);
-                arcs.push(first);
-                arcs.push(acc - first * 40);
-            } else {
-                arcs.push(acc);
-            }
-            acc = 0;
-        }
-    }
-    if arcs.is_empty() || bytes.last().is_some_and(|b| b & 0x80 != 0) {
-        return Err(PkiError::Malformed("bad OID"));
-    }
-    Ok(arcs)
 }
 
 #[cfg(test)]
@@ -730,15 +591,15 @@ mod tests {
 
     #[test]
     fn token_and_key_formats() {
-        let tokens: Vec<String> = (0..50).map(|_| new_bootstrap_token()).collect();
+        let tokens: Vec<String> = (0..50).map(|_| new_bootstrap_token().unwrap()).collect();
         for t in &tokens {
             assert!(is_bootstrap_token(t), "{t}");
         }
         let distinct: std::collections::BTreeSet<_> = tokens.iter().collect();
         assert_eq!(distinct.len(), tokens.len());
-        let a = new_certificate_key();
+        let a = new_certificate_key().unwrap();
         assert!(is_certificate_key(&a));
-        assert_ne!(a, new_certificate_key());
+        assert_ne!(a, new_certificate_key().unwrap());
         for bad in [
             "",
             "abcdef.0123456789abcde",

@@ -63,13 +63,14 @@ impl Reader<'_> {
     fn take(&mut self, n: usize, path: &AttributePath) -> Result<&[u8], ValueError> {
         let end = self.pos.checked_add(n).filter(|end| *end <= self.bytes.len());
         let end = end.ok_or_else(|| ValueError::Truncated { path: path.clone() })?;
-        let slice = &self.bytes[self.pos..end];
+        let slice = self.bytes.get(self.pos..end).ok_or_else(|| ValueError::Truncated { path: path.clone() })?;
         self.pos = end;
         Ok(slice)
     }
 
     fn byte(&mut self, path: &AttributePath) -> Result<u8, ValueError> {
-        Ok(self.take(1, path)?[0])
+        let [byte] = self.take(1, path)? else { return Err(ValueError::Truncated { path: path.clone() }) };
+        Ok(*byte)
     }
 
     fn uint(&mut self, width: usize, path: &AttributePath) -> Result<u64, ValueError> {

@@ -83,13 +83,14 @@ impl Type {
                 _ => Err(invalid()),
             },
             Json::Array(parts) if parts.len() >= 2 => {
-                let kind = parts[0].as_str().ok_or_else(invalid)?;
+                let (Some(kind), Some(inner)) = (parts.first(), parts.get(1)) else { return Err(invalid()) };
+                let kind = kind.as_str().ok_or_else(invalid)?;
                 match kind {
-                    "list" => Ok(Type::list(Type::from_json(&parts[1])?)),
-                    "set" => Ok(Type::set(Type::from_json(&parts[1])?)),
-                    "map" => Ok(Type::map(Type::from_json(&parts[1])?)),
+                    "list" => Ok(Type::list(Type::from_json(inner)?)),
+                    "set" => Ok(Type::set(Type::from_json(inner)?)),
+                    "map" => Ok(Type::map(Type::from_json(inner)?)),
                     "object" => {
-                        let attributes = parts[1].as_object().ok_or_else(invalid)?;
+                        let attributes = inner.as_object().ok_or_else(invalid)?;
                         let mut out = BTreeMap::new();
                         for (name, ty) in attributes {
                             out.insert(name.clone(), Type::from_json(ty)?);
@@ -97,7 +98,7 @@ impl Type {
                         Ok(Type::Object(out))
                     }
                     "tuple" => {
-                        let elements = parts[1].as_array().ok_or_else(invalid)?;
+                        let elements = inner.as_array().ok_or_else(invalid)?;
                         Ok(Type::Tuple(elements.iter().map(Type::from_json).collect::<Result<_, _>>()?))
                     }
                     _ => Err(invalid()),
