@@ -12,7 +12,10 @@
 
 pub mod apiserver;
 pub mod cluster;
+pub mod kubelet;
 pub mod pki;
+pub mod real;
+pub mod vip;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -27,14 +30,19 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// Paths that each host sees as its own (bind-mounted per host).
-pub const PRIVATE_PATHS: [(&str, &str); 3] = [
+pub const PRIVATE_PATHS: [(&str, &str); 4] = [
     ("etc-kubernetes", "/etc/kubernetes"),
     ("var-lib-kubelet", "/var/lib/kubelet"),
+    ("var-lib-etcd", "/var/lib/etcd"),
     ("var-lib-lab-node", "/var/lib/lab-node"),
 ];
 
 /// Tool names installed as symlinks to `node-sim`.
-pub const TOOLS: [&str; 5] = ["kubeadm", "kubectl", "cloud-init", "systemctl", "crictl"];
+pub const TOOLS: [&str; 5] = ["kubeadm", "kubectl", "cloud-init", "systemctl", "containerd"];
+/// What `node-sim` still stands in for on a real-Kubernetes host: the VM's
+/// cloud-init, its init system and its container runtime's CLI. (No crictl:
+/// a Debian 13 node built by our cloud-init has none.)
+pub const REAL_HOST_TOOLS: [&str; 3] = ["cloud-init", "systemctl", "containerd"];
 
 /// One host as written to `lab.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -66,6 +74,9 @@ pub struct LabInfo {
     /// `VIP:6443`.
     pub api_server: String,
     pub apiserver_pid: u32,
+    /// Real kubeadm, etcd and API servers (`up --real`), not node-sim's.
+    #[serde(default)]
+    pub real: bool,
     pub private_key: PathBuf,
     pub hosts: Vec<HostInfo>,
 }
@@ -139,6 +150,8 @@ pub struct Lab {
     /// Simulated `kubeadm init` / `join` durations, ms (set as session env).
     pub init_ms: u64,
     pub join_ms: u64,
+    /// Real Kubernetes on the hosts (`up --real`), with these binaries.
+    pub real: Option<real::RealPeers>,
 }
 
 impl Lab {
@@ -151,7 +164,7 @@ impl Lab {
         // from this one and records the one it claimed in `DIR/subnet`.
         let recorded = fs::read_to_string(dir.join(SUBNET_FILE)).ok().and_then(|s| s.trim().parse::<u8>().ok());
         let subnet = recorded.filter(|s| (1..=250).contains(s)).unwrap_or(hash[3] % 250 + 1);
-        Ok(Lab { dir, prefix, subnet, init_ms: 0, join_ms: 0 })
+        Ok(Lab { dir, prefix, subnet, init_ms: 0, join_ms: 0, real: None })
     }
 
     /// Claims a free 10.213.X.0/24 for this lab, starting from the current
@@ -266,8 +279,18 @@ impl Lab {
         let bin = self.dir.join("bin");
         fs::create_dir_all(&bin).map_err(|e| e.to_string())?;
         let sim = node_sim.canonicalize().map_err(|e| format!("{}: {e}", node_sim.display()))?;
-        for tool in TOOLS {
-            std::os::unix::fs::symlink(&sim, bin.join(tool)).map_err(|e| e.to_string())?;
+        match &self.real {
+            None => {
+                for tool in TOOLS {
+                    std::os::unix::fs::symlink(&sim, bin.join(tool)).map_err(|e| e.to_string())?;
+                }
+            }
+            Some(real) => {
+                for tool in REAL_HOST_TOOLS {
+                    std::os::unix::fs::symlink(&sim, bin.join(tool)).map_err(|e| e.to_string())?;
+                }
+                real.install(&bin)?;
+            }
         }
 
         // sshd's privilege separation directory and the mount points; the
@@ -305,10 +328,14 @@ impl Lab {
         }
         let vip = self.vip();
         let log = fs::File::create(self.dir.join("apiserver.log")).map_err(|e| e.to_string())?;
-        let child = Command::new(lab_exe)
-            .arg("--dir")
-            .arg(&self.dir)
-            .args(["apiserver", "--vip", &vip])
+        let mut vip_server = Command::new(lab_exe);
+        vip_server.arg("--dir").arg(&self.dir).args(["apiserver", "--vip", &vip]);
+        if self.real.is_some() {
+            let cps = hosts.iter().filter(|h| h.role == "control-plane");
+            let backends: Vec<String> = cps.map(|h| format!("{}:{}", h.address, apiserver::PORT)).collect();
+            vip_server.args(["--forward", &backends.join(",")]);
+        }
+        let child = vip_server
             .stdin(Stdio::null())
             .stdout(log.try_clone().map_err(|e| e.to_string())?)
             .stderr(log)
@@ -324,6 +351,7 @@ impl Lab {
             api_server: format!("{vip}:{}", apiserver::PORT),
             vip,
             apiserver_pid: child.id(),
+            real: self.real.is_some(),
             private_key: key,
             hosts,
         };
@@ -393,7 +421,7 @@ impl Lab {
             dir = self.dir.display(),
         );
         fs::write(hdir.join("sshd_config"), cfg).map_err(|e| e.to_string())?;
-        let sshd_pid = self.spawn_sshd(&name, &ns, false)?;
+        let sshd_pid = self.spawn_sshd(&name, &address, &ns, false)?;
         Ok(HostInfo {
             name,
             role: role.to_string(),
@@ -411,12 +439,15 @@ impl Lab {
     /// its network namespace, with its own UTS and mount namespace and the
     /// private directories bind-mounted; the log goes to `sshd.log`
     /// (appended to when `append`, so `sessions` keeps counting). Returns its pid.
-    fn spawn_sshd(&self, name: &str, ns: &str, append: bool) -> Result<u32> {
+    fn spawn_sshd(&self, name: &str, address: &str, ns: &str, append: bool) -> Result<u32> {
         let hdir = self.host_dir(name);
         // Own UTS namespace: `hostname` on the host prints its lab name.
         let mut script = format!("hostname '{name}' && ");
         for (sub, target) in PRIVATE_PATHS {
             script.push_str(&format!("mount --bind '{}' '{target}' && ", hdir.join(sub).display()));
+        }
+        if let Some(real) = &self.real {
+            script.push_str(&real.host_setup(name, address, &hdir, &self.dir.join("bin")));
         }
         // Root's home of a fresh VM, not this machine's: sshd runs commands
         // through root's login shell, and bash reads ~/.bashrc for them; a
@@ -481,7 +512,7 @@ impl Lab {
         run(Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-C", host, "-f"]).arg(&host_key))?;
         h.host_public_key =
             fs::read_to_string(host_key.with_extension("pub")).map_err(|e| e.to_string())?.trim().to_string();
-        h.sshd_pid = self.spawn_sshd(host, &h.netns, true)?;
+        h.sshd_pid = self.spawn_sshd(host, &h.address.clone(), &h.netns, true)?;
         let entry = h.clone();
         self.write_info(&info)?;
         if let Some(out) = self.out_file() {

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use homelab_lab::Lab;
 
-const USAGE: &str = "usage: homelab-lab [--dir DIR] up --control-planes N --workers M [--init-ms MS] [--join-ms MS] [--out FILE]\n       homelab-lab [--dir DIR] status | down | sessions | fault HOST KNOB VALUE\n       homelab-lab [--dir DIR] replace HOST | fault HOST replace   (a replaced VM: new host key, empty disk)\n       homelab-lab [--dir DIR] exec HOST CMD [ARGS...]             (on the host, without SSH)";
+const USAGE: &str = "usage: homelab-lab [--dir DIR] up --control-planes N --workers M [--real] [--init-ms MS] [--join-ms MS] [--out FILE]\n       homelab-lab [--dir DIR] status | down | sessions | fault HOST KNOB VALUE\n       homelab-lab [--dir DIR] replace HOST | fault HOST replace   (a replaced VM: new host key, empty disk)\n       homelab-lab [--dir DIR] exec HOST CMD [ARGS...]             (on the host, without SSH)";
 
 fn main() -> ExitCode {
     match real_main() {
@@ -28,6 +28,7 @@ fn real_main() -> Result<(), String> {
     let (mut cps, mut workers, mut hosts) = (None, None, None);
     let (mut init_ms, mut join_ms) = (0u64, 0u64);
     let (mut out, mut vip) = (None::<PathBuf>, None::<String>);
+    let (mut real, mut forward) = (false, None::<String>);
     let mut rest = Vec::new();
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -41,6 +42,8 @@ fn real_main() -> Result<(), String> {
             "--dir" => dir = it.next().ok_or("--dir needs a value")?.into(),
             "--out" => out = Some(it.next().ok_or("--out needs a value")?.into()),
             "--vip" => vip = Some(it.next().ok_or("--vip needs a value")?),
+            "--forward" => forward = Some(it.next().ok_or("--forward needs a value")?),
+            "--real" => real = true,
             "--control-planes" => cps = Some(num::<usize>(&mut it, &a)?),
             "--workers" => workers = Some(num::<usize>(&mut it, &a)?),
             // Old form: N hosts, all workers.
@@ -71,6 +74,9 @@ fn real_main() -> Result<(), String> {
                 Some(p) => PathBuf::from(p),
                 None => exe.with_file_name("node-sim"),
             };
+            if real {
+                lab.real = Some(homelab_lab::real::RealPeers::from_env(&exe.with_file_name("lab-kubelet"))?);
+            }
             let start = Instant::now();
             let info = lab.up(cps, workers, &sim, &exe)?;
             let json = serde_json::to_string_pretty(&info).map_err(|e| e.to_string())?;
@@ -121,7 +127,13 @@ fn real_main() -> Result<(), String> {
         }
         ["apiserver"] => {
             let vip = vip.unwrap_or_else(|| lab.vip());
-            homelab_lab::apiserver::serve(&lab.dir, &vip)
+            match forward {
+                Some(backends) => {
+                    let backends: Vec<String> = backends.split(',').map(str::to_owned).collect();
+                    homelab_lab::vip::forward(&vip, homelab_lab::apiserver::PORT, &backends)
+                }
+                None => homelab_lab::apiserver::serve(&lab.dir, &vip),
+            }
         }
         _ => Err(USAGE.into()),
     }

@@ -1,5 +1,5 @@
 //! Multi-call simulator of the node tools (`kubeadm`, `kubectl`, `cloud-init`,
-//! `systemctl`, `crictl`), dispatched on argv[0]. Per-host state lives in
+//! `systemctl`, `containerd`), dispatched on argv[0]. Per-host state lives in
 //! `/var/lib/lab-node/state.json` (private to the host via bind mount);
 //! shared cluster state in `$LAB_DIR/cluster.json` under a lock file.
 
@@ -49,7 +49,7 @@ fn main() -> ExitCode {
             "systemctl" => systemctl(&mut st, &rest),
             "kubeadm" => kubeadm(&mut st, &rest, &sub),
             "kubectl" => kubectl(&rest),
-            "crictl" => crictl(&st, &rest),
+            "containerd" => containerd(&st, &rest),
             other => fail(1, format!("node-sim: unknown tool {other}")),
         }
     })();
@@ -157,16 +157,17 @@ fn systemctl(st: &mut HostState, args: &[String]) -> R {
     }
 }
 
-fn crictl(_st: &HostState, args: &[String]) -> R {
-    match args.first().map(String::as_str) {
-        Some("ps") | Some("pods") | Some("images") => Ok(()),
-        Some("info") => {
+/// `containerd config dump`: the merged configuration, as containerd 1.7
+/// (Debian 13's) prints it for the config.toml our cloud-init writes.
+fn containerd(_st: &HostState, args: &[String]) -> R {
+    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["config", "dump"] => {
             println!(
-                "{{\"status\":{{\"conditions\":[]}},\"config\":{{\"containerd\":{{\"runtimes\":{{\"runc\":{{\"options\":{{\"SystemdCgroup\":true}}}}}}}}}}}}"
+                "version = 2\n\n[plugins]\n\n  [plugins.\"io.containerd.grpc.v1.cri\"]\n    sandbox_image = \"registry.k8s.io/pause:3.10.1\"\n\n    [plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc.options]\n      SystemdCgroup = true"
             );
             Ok(())
         }
-        _ => fail(1, "crictl: subcommand not simulated"),
+        _ => fail(1, "containerd: only `config dump` is simulated"),
     }
 }
 

@@ -282,7 +282,7 @@ impl NodeSession {
 echo "containerd=$(systemctl is-active containerd 2>&1)"
 echo "swap=$(swapon --noheadings --show 2>/dev/null | wc -l)"
 echo "kubeadm=$(kubeadm version -o short 2>&1)"
-echo "cgroup=$(crictl info 2>/dev/null | grep -Ec '"SystemdCgroup": ?true')"
+echo "cgroup=$(containerd config dump 2>/dev/null | grep -Ec '^ *SystemdCgroup = true')"
 {PROBE}"#
         );
         let out = self.exec(&script, None, Some(timeout)).await?;

@@ -1,0 +1,127 @@
+//! `lab-kubelet`, the kubelet stand-in of the real-Kubernetes lab.
+//!
+//! A real kubelet needs a container runtime and images, and no image can be
+//! pulled here. The stand-in does the kubelet's part of what kubeadm relies
+//! on, against the real API server: it runs the static pods kubeadm writes
+//! as processes ([`static_pods`]), answers `/healthz` on the kubelet's
+//! healthz port while the `kubelet` service is active, does the TLS
+//! bootstrap, registers the Node and keeps its status, lease and mirror
+//! pods ([`node`]). The service state is the one `systemctl` (node-sim)
+//! records in the host's state file; kubeadm starts and stops it there.
+
+pub mod kubeconfig;
+pub mod node;
+pub mod static_pods;
+
+use std::io::{Read as _, Write as _};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use node::{Identity, NodeAgent};
+use static_pods::StaticPods;
+
+use crate::HostState;
+
+const KUBELET_CONFIG: &str = "/var/lib/kubelet/config.yaml";
+const KUBEADM_FLAGS: &str = "/var/lib/kubelet/kubeadm-flags.env";
+
+/// What the stand-in needs to know about its host.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The host name (the default node name).
+    pub name: String,
+    /// The host's address (the Node's InternalIP).
+    pub address: String,
+    /// Where the real binaries of the static pods are.
+    pub bin: PathBuf,
+    /// The host's state file (`systemctl`'s services).
+    pub state: PathBuf,
+    /// Where each static pod's output goes.
+    pub logs: PathBuf,
+    /// The version it reports (the real kubelet's).
+    pub version: String,
+}
+
+/// Runs until killed.
+pub fn run(opts: &Options) -> Result<(), String> {
+    std::fs::create_dir_all(&opts.logs).map_err(|e| format!("{}: {e}", opts.logs.display()))?;
+    let healthy = Arc::new(AtomicBool::new(false));
+    serve_healthz(Arc::clone(&healthy))?;
+    let mut pods = StaticPods::new(&opts.bin, &opts.logs);
+    let mut agent = NodeAgent::default();
+    let mut last_error = String::new();
+    loop {
+        let active = service_active(&opts.state);
+        healthy.store(active, Ordering::Relaxed);
+        let config = kubeconfig::read_yaml(Path::new(KUBELET_CONFIG));
+        let static_dir = config.as_ref().and_then(|c| c["staticPodPath"].as_str().map(PathBuf::from));
+        pods.sync(static_dir.as_deref(), active);
+        if !active || !Path::new(node::KUBELET_CONF).exists() && !Path::new(node::BOOTSTRAP_CONF).exists() {
+            agent.reset();
+        } else {
+            let node = identity(opts, config.as_ref());
+            if let Err(e) = agent.sync(&node, &mut pods) {
+                if e != last_error {
+                    eprintln!("lab-kubelet: {e}");
+                    last_error = e;
+                }
+                agent.reset();
+            }
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+fn service_active(state: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(state) else { return false };
+    serde_json::from_str::<HostState>(&text).is_ok_and(|s| s.services.get("kubelet").copied().unwrap_or(false))
+}
+
+/// The node name (`--hostname-override` in kubeadm's flags, else the host
+/// name) and the taints to register with (KubeletConfiguration's
+/// registerWithTaints, where kubeadm puts nodeRegistration.taints).
+fn identity(opts: &Options, config: Option<&yaml_rust2::Yaml>) -> Identity {
+    let flags = std::fs::read_to_string(KUBEADM_FLAGS).unwrap_or_default();
+    let name = flags
+        .split(['"', ' '])
+        .find_map(|f| f.strip_prefix("--hostname-override="))
+        .map_or_else(|| opts.name.clone(), str::to_owned);
+    let taints = config
+        .and_then(|c| c["registerWithTaints"].as_vec())
+        .into_iter()
+        .flatten()
+        .map(|t| {
+            let mut taint = serde_json::Map::new();
+            for key in ["key", "value", "effect"] {
+                if let Some(v) = t[key].as_str() {
+                    taint.insert(key.to_owned(), serde_json::json!(v));
+                }
+            }
+            serde_json::Value::Object(taint)
+        })
+        .collect();
+    Identity { name, address: opts.address.clone(), version: opts.version.clone(), taints }
+}
+
+/// `GET /healthz` on 127.0.0.1:10248 (the kubelet's default healthz
+/// address, which kubeadm polls): `ok` while the service is active.
+fn serve_healthz(healthy: Arc<AtomicBool>) -> Result<(), String> {
+    let listener = TcpListener::bind("127.0.0.1:10248").map_err(|e| format!("healthz port: {e}"))?;
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut buf = [0u8; 1024];
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+            let _ = stream.read(&mut buf);
+            let reply = if healthy.load(Ordering::Relaxed) {
+                "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+            } else {
+                "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            };
+            let _ = stream.write_all(reply.as_bytes());
+        }
+    });
+    Ok(())
+}

@@ -1,0 +1,197 @@
+//! Static pods as processes: each manifest in the kubelet's staticPodPath
+//! whose container command names a binary in the lab's bin directory runs
+//! as that binary with the manifest's command and args, in the host's
+//! namespaces (every control-plane pod kubeadm writes uses hostNetwork and
+//! hostPath volumes, so the host's view is the pod's view).
+//!
+//! What differs from a kubelet with a container runtime: no image is
+//! pulled (the image only names the binary), and a pod whose manifest is
+//! gone is stopped even while the kubelet service is stopped, which is what
+//! `kubeadm reset` achieves through the runtime when it removes every
+//! container.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+use yaml_rust2::{Yaml, YamlLoader};
+
+/// A restarted pod waits this long after its previous exit (the kubelet's
+/// crash-loop back-off, shortened).
+const RESTART_DELAY: Duration = Duration::from_secs(2);
+
+/// One static pod the stand-in knows.
+#[derive(Debug)]
+pub struct StaticPod {
+    /// metadata.name of the manifest (the mirror pod is `NAME-NODE`).
+    pub name: String,
+    /// The manifest's hash, the mirror pod's `kubernetes.io/config.hash`.
+    pub hash: String,
+    /// The manifest itself, for the mirror pod.
+    pub manifest: Yaml,
+    /// Why it does not run, when it cannot.
+    pub unsupported: Option<String>,
+    child: Option<Child>,
+    exited_at: Option<Instant>,
+}
+
+impl StaticPod {
+    /// Whether its process is running now.
+    pub fn running(&mut self) -> bool {
+        self.child.as_mut().is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+    }
+}
+
+/// The static pods of one host.
+#[derive(Debug)]
+pub struct StaticPods {
+    bin: PathBuf,
+    logs: PathBuf,
+    pub pods: BTreeMap<PathBuf, StaticPod>,
+}
+
+impl StaticPods {
+    /// Binaries come from `bin`; each pod's output goes to `logs/NAME.log`.
+    pub fn new(bin: &Path, logs: &Path) -> Self {
+        StaticPods { bin: bin.to_path_buf(), logs: logs.to_path_buf(), pods: BTreeMap::new() }
+    }
+
+    /// Brings the processes in line with the manifests in `dir`: new or
+    /// changed manifests start (only while `active`), removed ones stop,
+    /// exited ones restart.
+    pub fn sync(&mut self, dir: Option<&Path>, active: bool) {
+        let manifests = dir.map(read_manifests).unwrap_or_default();
+        let gone: Vec<PathBuf> = self
+            .pods
+            .iter()
+            .filter(|(path, pod)| manifests.get(*path).is_none_or(|(hash, _)| *hash != pod.hash))
+            .map(|(path, _)| path.clone())
+            .collect();
+        for path in gone {
+            if let Some(pod) = self.pods.remove(&path) {
+                stop(pod);
+            }
+        }
+        if !active {
+            return;
+        }
+        for (path, (hash, manifest)) in manifests {
+            let pod = self.pods.entry(path).or_insert_with(|| new_pod(hash, manifest, &self.bin));
+            if pod.unsupported.is_some() || pod.running() {
+                continue;
+            }
+            if pod.child.take().is_some() {
+                pod.exited_at.get_or_insert_with(Instant::now);
+            }
+            if pod.exited_at.is_none_or(|at| at.elapsed() >= RESTART_DELAY) {
+                pod.exited_at = None;
+                match spawn(&pod.manifest, &self.bin, &self.logs.join(format!("{}.log", pod.name))) {
+                    Ok(child) => pod.child = Some(child),
+                    Err(e) => {
+                        eprintln!("lab-kubelet: {}: {e}", pod.name);
+                        pod.exited_at = Some(Instant::now());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Stops every process (the stand-in exits).
+    pub fn stop_all(&mut self) {
+        for (_, pod) in std::mem::take(&mut self.pods) {
+            stop(pod);
+        }
+    }
+}
+
+fn read_manifests(dir: &Path) -> BTreeMap<PathBuf, (String, Yaml)> {
+    let mut out = BTreeMap::new();
+    let Ok(entries) = fs::read_dir(dir) else { return out };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        // The kubelet ignores hidden files (editors' and kubeadm's temporaries).
+        if entry.file_name().to_string_lossy().starts_with('.') || !path.is_file() {
+            continue;
+        }
+        let Ok(text) = fs::read_to_string(&path) else { continue };
+        let Some(doc) = YamlLoader::load_from_str(&text).ok().and_then(|d| d.into_iter().next()) else { continue };
+        out.insert(path, (hex(&Sha256::digest(text.as_bytes())), doc));
+    }
+    out
+}
+
+fn new_pod(hash: String, manifest: Yaml, bin: &Path) -> StaticPod {
+    let name = manifest["metadata"]["name"].as_str().unwrap_or("unnamed").to_owned();
+    let unsupported = match argv(&manifest) {
+        None => Some("its container has no command (only the image's entrypoint would run it)".to_owned()),
+        Some(argv) => {
+            let program = binary_name(&argv[0]);
+            (!bin.join(&program).is_file()).then(|| format!("no binary {program} in the lab"))
+        }
+    };
+    if let Some(why) = &unsupported {
+        eprintln!("lab-kubelet: static pod {name} does not run: {why}");
+    }
+    StaticPod { name, hash, manifest, unsupported, child: None, exited_at: None }
+}
+
+/// The first container's command followed by its args.
+fn argv(manifest: &Yaml) -> Option<Vec<String>> {
+    let container = &manifest["spec"]["containers"][0];
+    let strings = |key: &str| -> Vec<String> {
+        container[key]
+            .as_vec()
+            .map(|v| v.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default()
+    };
+    let mut argv = strings("command");
+    if argv.is_empty() {
+        return None;
+    }
+    argv.extend(strings("args"));
+    Some(argv)
+}
+
+fn binary_name(command: &str) -> String {
+    Path::new(command).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+fn spawn(manifest: &Yaml, bin: &Path, log: &Path) -> Result<Child, String> {
+    let argv = argv(manifest).ok_or("no command")?;
+    let out =
+        fs::OpenOptions::new().create(true).append(true).open(log).map_err(|e| format!("{}: {e}", log.display()))?;
+    let mut command = Command::new(bin.join(binary_name(&argv[0])));
+    command.args(&argv[1..]).stdin(Stdio::null()).stdout(out.try_clone().map_err(|e| e.to_string())?).stderr(out);
+    for var in manifest["spec"]["containers"][0]["env"].as_vec().into_iter().flatten() {
+        if let (Some(name), Some(value)) = (var["name"].as_str(), var["value"].as_str()) {
+            command.env(name, value);
+        }
+    }
+    // Its own process group, so stopping it stops what it started.
+    command.process_group(0);
+    command.spawn().map_err(|e| format!("start {}: {e}", argv[0]))
+}
+
+/// SIGTERM, then SIGKILL after the grace period, as the runtime stops a container.
+fn stop(mut pod: StaticPod) {
+    let Some(mut child) = pod.child.take() else { return };
+    let group = format!("-{}", child.id());
+    let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if !matches!(child.try_wait(), Ok(None)) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+    let _ = child.wait();
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
