@@ -6,6 +6,12 @@
 locals {
   lab   = jsondecode(file(var.lab_file))
   hosts = { for h in local.lab.hosts : h.name => h if !contains(var.exclude_nodes, h.name) }
+  # A real-Kubernetes lab (`homelab-lab up --real`) has no container
+  # runtime (its kubelet stand-in runs static pods as processes), and this
+  # machine's cgroup controllers are not on cgroup2, so these preflight
+  # checks cannot pass there (lab/README.md). A real node needs none.
+  preflight_ignores = ["CRI", "ContainerRuntimeVersion", "ImagePull", "SystemVerification"]
+  real_lab          = try(local.lab.real, false)
   role_labels = {
     "control-plane" = {}
     worker          = { "node-role.kubernetes.io/worker" = "" }
@@ -14,7 +20,7 @@ locals {
 
 resource "kubeadm_cluster" "lab" {
   cluster_name           = "lab"
-  kubernetes_version     = var.kubernetes_version
+  kubernetes_version     = coalesce(var.kubernetes_version, try(local.lab.kubernetes_version, null), "1.35.0")
   control_plane_endpoint = local.lab.api_server
   destroy_mode           = var.destroy_mode
 
@@ -25,6 +31,14 @@ resource "kubeadm_cluster" "lab" {
       labels      = merge(local.role_labels[h.role], lookup(var.node_labels, name, {}))
       taints      = lookup(var.node_taints, name, null)
       instance_id = lookup(var.instance_ids, name, "1")
+    }
+  }
+
+  dynamic "kubeadm_config_patches" {
+    for_each = local.real_lab ? [local.preflight_ignores] : []
+    content {
+      init_configuration = yamlencode({ nodeRegistration = { ignorePreflightErrors = kubeadm_config_patches.value } })
+      join_configuration = yamlencode({ nodeRegistration = { ignorePreflightErrors = kubeadm_config_patches.value } })
     }
   }
 

@@ -4,9 +4,9 @@ variable "lab_file" {
 }
 
 variable "kubernetes_version" {
-  description = "kubeadm version on the nodes (the lab simulates v1.35.0)."
+  description = "kubeadm version on the nodes; null means the lab's (its real binaries' version, or the simulator's v1.35.0)."
   type        = string
-  default     = "1.35.0"
+  default     = null
 }
 
 variable "exclude_nodes" {

@@ -11,6 +11,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::server::WebPkiClientVerifier;
@@ -224,6 +226,24 @@ pub fn status(code: u16, reason: &str, message: &str, details: Option<Value>) ->
         v["details"] = d;
     }
     v
+}
+
+/// A bootstrap-token Secret's token and expiry (`data`, base64, as the
+/// provider and kubeadm write it).
+fn bootstrap_token(body: &[u8]) -> Result<cluster::Token, String> {
+    let secret: Value = serde_json::from_slice(body).map_err(|e| format!("not JSON: {e}"))?;
+    let field = |key: &str| -> Result<String, String> {
+        let data = secret["data"][key].as_str().ok_or_else(|| format!("data.{key}: Required value"))?;
+        let bytes = BASE64.decode(data).map_err(|e| format!("data.{key}: {e}"))?;
+        String::from_utf8(bytes).map_err(|e| format!("data.{key}: {e}"))
+    };
+    let expires = time::OffsetDateTime::parse(&field("expiration")?, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| format!("data.expiration: {e}"))?;
+    Ok(cluster::Token {
+        value: format!("{}.{}", field("token-id")?, field("token-secret")?),
+        expires: u64::try_from(expires.unix_timestamp()).unwrap_or(0),
+        description: field("description").unwrap_or_default(),
+    })
 }
 
 fn not_found(kind: &str, name: &str) -> (u16, Value) {
@@ -448,6 +468,41 @@ pub fn route(
                         Some(json!({"name": name, "kind": "Node"})),
                     ),
                 ),
+            }
+        }
+        // kubeadm's bootstrap-token Secrets, by server-side apply (what the
+        // provider sends): kept as the cluster's tokens, which joins check.
+        ("PATCH", ["api", "v1", "namespaces", "kube-system", "secrets", name])
+            if name.starts_with("bootstrap-token-") =>
+        {
+            if ctype.split(';').next().unwrap_or("").trim() != "application/apply-patch+yaml" {
+                return (
+                    415,
+                    status(415, "UnsupportedMediaType", "only server-side apply is simulated for Secrets", None),
+                );
+            }
+            if q.get("fieldManager").is_none() {
+                return (
+                    422,
+                    status(
+                        422,
+                        "Invalid",
+                        "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
+                        None,
+                    ),
+                );
+            }
+            match bootstrap_token(body) {
+                Ok(token) => {
+                    let id = token.value.split('.').next().unwrap_or("").to_owned();
+                    c.tokens.retain(|t| t.value.split('.').next() != Some(id.as_str()));
+                    c.tokens.push(token);
+                    (
+                        200,
+                        json!({"kind": "Secret", "apiVersion": "v1", "metadata": {"name": name, "namespace": "kube-system"}, "type": "bootstrap.kubernetes.io/token"}),
+                    )
+                }
+                Err(e) => (422, status(422, "Invalid", &format!("Secret \"{name}\" is invalid: {e}"), None)),
             }
         }
         ("DELETE", ["api", "v1", "nodes", name]) => {

@@ -77,6 +77,9 @@ pub struct LabInfo {
     /// Real kubeadm, etcd and API servers (`up --real`), not node-sim's.
     #[serde(default)]
     pub real: bool,
+    /// The real binaries' Kubernetes version (`1.35.4`), in real mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes_version: Option<String>,
     pub private_key: PathBuf,
     pub hosts: Vec<HostInfo>,
 }
@@ -352,6 +355,7 @@ impl Lab {
             vip,
             apiserver_pid: child.id(),
             real: self.real.is_some(),
+            kubernetes_version: self.real.as_ref().map(|r| r.version.trim_start_matches('v').to_owned()),
             private_key: key,
             hosts,
         };

@@ -1140,9 +1140,12 @@ fn kubeadm_token_create(args: &[String]) -> R {
             return fail(1, format!("unable to create token: dial tcp {endpoint}: connect: connection refused"));
         };
         for t in wanted {
-            // The Secret is named after the token ID: same ID -> update.
+            // As kubeadm's CreateNewTokens: a Secret for this ID that
+            // exists is an error, never an update.
             let id = t.value.split('.').next().unwrap_or("").to_string();
-            c.tokens.retain(|x| x.value.split('.').next() != Some(id.as_str()));
+            if c.tokens.iter().any(|x| x.value.split('.').next() == Some(id.as_str())) {
+                return fail(1, format!("a token with id \"{id}\" already exists"));
+            }
             c.tokens.push(t);
         }
         Ok(c.ca_hash.clone())

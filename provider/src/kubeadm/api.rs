@@ -8,8 +8,17 @@ use std::time::Duration;
 
 use serde_json::{Value as Json, json};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::config;
 use super::error::KubeadmError;
 use super::pki::CertPair;
+
+/// The field manager of the provider's server-side applies.
+const FIELD_MANAGER: &str = "terraform-provider-kubeadm";
 
 /// What refresh needs to know about one Node.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,6 +120,43 @@ impl ApiClient {
             .header("Content-Type", "application/merge-patch+json")
             .body(patch.to_string());
         self.send(&what, request).await.map(|_| ())
+    }
+
+    /// Creates or renews bootstrap token `token` (`ID.SECRET`) as kubeadm
+    /// stores it: Secret `bootstrap-token-ID` in kube-system, valid until
+    /// `expires`, for authentication and signing, in kubeadm's default node
+    /// group. A server-side apply, so one request creates or updates it.
+    pub async fn apply_bootstrap_token(&self, token: &str, expires: OffsetDateTime) -> Result<(), KubeadmError> {
+        let (id, secret) = token.split_once('.').unwrap_or((token, ""));
+        let expiration = expires
+            .replace_nanosecond(0)
+            .unwrap_or(expires)
+            .format(&Rfc3339)
+            .map_err(|e| KubeadmError::Api { what: "bootstrap token expiry".into(), reason: e.to_string() })?;
+        let b64 = |s: &str| BASE64.encode(s);
+        let body = json!({
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": format!("bootstrap-token-{id}"), "namespace": "kube-system"},
+            "type": "bootstrap.kubernetes.io/token",
+            "data": {
+                "token-id": b64(id),
+                "token-secret": b64(secret),
+                "expiration": b64(&expiration),
+                "usage-bootstrap-authentication": b64("true"),
+                "usage-bootstrap-signing": b64("true"),
+                "auth-extra-groups": b64(config::TOKEN_GROUP),
+                "description": b64("kubeadm_cluster join token (renewed before each join)"),
+            },
+        });
+        let url = format!(
+            "{}/api/v1/namespaces/kube-system/secrets/bootstrap-token-{id}?fieldManager={FIELD_MANAGER}&force=true",
+            self.base
+        );
+        let request =
+            self.http.patch(url).header("Content-Type", "application/apply-patch+yaml").body(body.to_string());
+        // The secret stays out of the message: `what` names the Secret only.
+        self.send(&format!("apply Secret kube-system/bootstrap-token-{id}"), request).await.map(|_| ())
     }
 
     /// Marks a Node unschedulable.

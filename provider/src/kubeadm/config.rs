@@ -27,7 +27,7 @@ pub const KUBEADM_API_VERSION: &str = "kubeadm.k8s.io/v1beta4";
 const KUBELET_API_VERSION: &str = "kubelet.config.k8s.io/v1beta1";
 const CRI_SOCKET: &str = "unix:///var/run/containerd/containerd.sock";
 const BIND_PORT: i64 = 6443;
-const TOKEN_GROUP: &str = "system:bootstrappers:kubeadm:default-node-token";
+pub const TOKEN_GROUP: &str = "system:bootstrappers:kubeadm:default-node-token";
 
 /// A node's part in the cluster.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -243,21 +243,12 @@ pub fn join_config(
     Ok(emit_documents(&[join, kubelet]))
 }
 
-/// An InitConfiguration holding just one bootstrap token, for
-/// `kubeadm token create --config FILE`, which creates or updates the listed
-/// token and keeps it off the command line.
-pub fn token_config(bootstrap_token: &str, ttl: &str) -> String {
-    let doc = map(vec![
-        ("apiVersion", s(KUBEADM_API_VERSION)),
-        ("kind", s(INIT.kind)),
-        ("bootstrapTokens", list(vec![bootstrap_token_entry(bootstrap_token, ttl)])),
-    ]);
-    yaml::emit(&doc)
-}
-
 /// InitConfiguration with the certificate key, plus the ClusterConfiguration,
-/// for `kubeadm init phase upload-certs --upload-certs --config FILE`.
-pub fn upload_certs_config(spec: &ClusterSpec, certificate_key: &str) -> Result<String, ConfigError> {
+/// for `kubeadm init phase upload-certs --upload-certs --config FILE` on
+/// control plane `node`. Its advertise address is the node's: left out,
+/// kubeadm takes the default route's interface, and fails on a node that
+/// has no default route ("cannot use 0.0.0.0 as the bind address").
+pub fn upload_certs_config(spec: &ClusterSpec, node: &NodeSpec, certificate_key: &str) -> Result<String, ConfigError> {
     check_patches(&spec.patches)?;
     if !pki::is_certificate_key(certificate_key) {
         return Err(ConfigError::InvalidCertificateKey);
@@ -266,6 +257,7 @@ pub fn upload_certs_config(spec: &ClusterSpec, certificate_key: &str) -> Result<
         ("apiVersion", s(KUBEADM_API_VERSION)),
         ("kind", s(INIT.kind)),
         ("certificateKey", s(certificate_key)),
+        ("localAPIEndpoint", local_api_endpoint(node)?),
     ]);
     Ok(emit_documents(&[init, cluster_document(spec)?]))
 }
@@ -966,19 +958,15 @@ mod tests {
     }
 
     #[test]
-    fn token_and_upload_certs_configs() {
-        let d = docs(&token_config(TOKEN, "2h"));
-        assert_eq!(d.len(), 1);
-        assert_strict(&d);
-        assert_eq!(d[0]["bootstrapTokens"][0]["ttl"].as_str(), Some("2h"));
-        assert_eq!(d[0]["bootstrapTokens"][0]["token"].as_str(), Some(TOKEN));
-        assert_eq!(d[0].as_hash().map(|h| h.len()), Some(3));
-
-        let d = docs(&upload_certs_config(&spec(), KEY).expect("render"));
+    fn upload_certs_config_carries_the_key() {
+        let d = docs(&upload_certs_config(&spec(), &node("cp-1", Role::ControlPlane), KEY).expect("render"));
         assert_strict(&d);
         assert_eq!(find(&d, "InitConfiguration")["certificateKey"].as_str(), Some(KEY));
         assert_eq!(find(&d, "ClusterConfiguration")["controlPlaneEndpoint"].as_str(), Some("192.168.100.200:6443"));
-        assert!(matches!(upload_certs_config(&spec(), "short"), Err(ConfigError::InvalidCertificateKey)));
+        assert!(matches!(
+            upload_certs_config(&spec(), &node("cp-1", Role::ControlPlane), "short"),
+            Err(ConfigError::InvalidCertificateKey)
+        ));
     }
 
     #[test]
@@ -1204,7 +1192,7 @@ mod tests {
         sp.patches.cluster_configuration = Some("bogus: 1".into());
         let problems = problems_of(init_config(&sp, &node("cp", Role::ControlPlane), TOKEN, KEY).expect_err("invalid"));
         assert!(problems[0].detail.contains("\"bogus\""));
-        let err = upload_certs_config(&sp, KEY).expect_err("invalid");
+        let err = upload_certs_config(&sp, &node("cp-1", Role::ControlPlane), KEY).expect_err("invalid");
         assert!(err.to_string().contains("cluster_configuration: Unknown kubeadm field"), "{err}");
     }
 

@@ -23,7 +23,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 /// How often the API server is asked again while waiting.
 const POLL: Duration = Duration::from_millis(100);
 /// Bootstrap tokens made for later joins live this long.
-const JOIN_TOKEN_TTL: &str = "2h";
+const JOIN_TOKEN_TTL: time::Duration = time::Duration::hours(2);
 
 /// Per-node result of an apply, for state.
 #[derive(Debug, Default)]
@@ -122,10 +122,6 @@ impl<'a> Ctx<'a> {
 
     fn kube_vip_manifest(&self, kubeconfig: &str) -> Option<String> {
         self.cluster.kube_vip.as_ref().map(|vip| config::kube_vip_manifest(vip, kubeconfig))
-    }
-
-    fn token_config(&self) -> String {
-        config::token_config(&self.secrets.bootstrap_token, JOIN_TOKEN_TTL)
     }
 
     /// Connects to `names` in parallel, waits for cloud-init, checks
@@ -435,15 +431,22 @@ impl<'a> Ctx<'a> {
 
     /// A valid bootstrap token and, when control planes will join, the
     /// certificates uploaded under the certificate key, from `session`.
+    ///
+    /// The token is created or renewed through the API: `kubeadm token
+    /// create` refuses an ID that exists, and the cluster's token ID is fixed.
     async fn refresh_join_credentials(&self, session: &NodeSession, control_planes: bool) -> Result<(), KubeadmError> {
-        let upload = match control_planes {
-            true => Some(
-                config::upload_certs_config(&self.cluster.spec, &self.secrets.certificate_key)
-                    .map_err(|e| KubeadmError::Secrets(e.to_string()))?,
-            ),
-            false => None,
-        };
-        session.refresh_join_credentials(&self.token_config(), upload.as_deref()).await
+        let expires = time::OffsetDateTime::now_utc() + JOIN_TOKEN_TTL;
+        self.api.apply_bootstrap_token(&self.secrets.bootstrap_token, expires).await?;
+        if control_planes {
+            let upload = config::upload_certs_config(
+                &self.cluster.spec,
+                self.spec(&session.name)?,
+                &self.secrets.certificate_key,
+            )
+            .map_err(|e| KubeadmError::Secrets(e.to_string()))?;
+            session.upload_certificates(&upload).await?;
+        }
+        Ok(())
     }
 
     async fn join_rest(

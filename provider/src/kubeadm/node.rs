@@ -323,34 +323,16 @@ echo "cgroup=$(containerd config dump 2>/dev/null | grep -Ec '^ *SystemdCgroup =
         Ok(parse_probe(out.split_once("@@marker").map_or("", |(_, p)| p)))
     }
 
-    /// Makes the bootstrap token valid again (create or update it) and
-    /// re-uploads the control plane certificates under the certificate key,
-    /// so joins work however long after init they run.
-    pub async fn refresh_join_credentials(
-        &self,
-        token_config: &str,
-        upload_certs_config: Option<&str>,
-    ) -> Result<(), KubeadmError> {
-        let token_path = format!("{STATE_DIR}/token.yaml");
+    /// Re-uploads the control plane certificates under the certificate key
+    /// (they expire two hours after each upload), so control-plane joins
+    /// work however long after init they run.
+    pub async fn upload_certificates(&self, upload_certs_config: &str) -> Result<(), KubeadmError> {
         let upload_path = format!("{STATE_DIR}/upload-certs.yaml");
-        let mut files = vec![NodeFile::new(&token_path, token_config, 0o600)];
-        let mut command = format!("kubeadm token create --config {token_path} >/dev/null");
-        if let Some(config) = upload_certs_config {
-            files.push(NodeFile::new(&upload_path, config, 0o600));
-            command.push_str(&format!(
-                " && kubeadm init phase upload-certs --upload-certs --config {upload_path} >/dev/null"
-            ));
-        }
-        self.run_bundle(
-            "refreshing the bootstrap token and uploaded certificates",
-            &files,
-            &command,
-            &[],
-            &[&token_path, &upload_path],
-            None,
-        )
-        .await
-        .map(|_| ())
+        let files = [NodeFile::new(&upload_path, upload_certs_config, 0o600)];
+        let command = format!("kubeadm init phase upload-certs --upload-certs --config {upload_path} >/dev/null");
+        self.run_bundle("uploading the control plane certificates", &files, &command, &[], &[&upload_path], None)
+            .await
+            .map(|_| ())
     }
 
     /// `kubeadm reset -f` plus what reset leaves behind.

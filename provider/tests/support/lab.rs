@@ -120,6 +120,57 @@ impl Lab {
         Some(lab)
     }
 
+    /// A real-Kubernetes lab (`up --real`): real kubeadm, etcd and control
+    /// plane from `scripts/peers`. `None` when labs cannot run here; under
+    /// CI the peers must be there.
+    pub fn up_real(control_planes: usize, workers: usize) -> Option<Self> {
+        Self::up(control_planes, workers, &["--real"])
+    }
+
+    /// Whether this lab runs real Kubernetes.
+    pub fn is_real(&self) -> bool {
+        self.info["real"].as_bool().unwrap_or(false)
+    }
+
+    /// `kubectl get ARGS -o json` with the admin kubeconfig on `host`.
+    pub fn kubectl_json(&self, host: &str, args: &[&str]) -> serde_json::Value {
+        let mut all = vec!["kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf", "get"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["-o", "json"]);
+        serde_json::from_str(&self.exec(host, &all)).expect("kubectl json")
+    }
+
+    /// The real etcd's members, from `etcdctl member list` on control
+    /// plane `host`: (name, is_learner, peer URLs). A member added but not
+    /// started yet has an empty name.
+    pub fn real_etcd_members(&self, host: &str) -> Vec<(String, bool, Vec<String>)> {
+        let pki = "/etc/kubernetes/pki/etcd";
+        let out = self.exec(
+            host,
+            &[
+                "etcdctl",
+                "--endpoints=https://127.0.0.1:2379",
+                &format!("--cacert={pki}/ca.crt"),
+                &format!("--cert={pki}/healthcheck-client.crt"),
+                &format!("--key={pki}/healthcheck-client.key"),
+                "member",
+                "list",
+                "-w",
+                "json",
+            ],
+        );
+        let list: serde_json::Value = serde_json::from_str(&out).expect("etcdctl json");
+        list["members"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|m| {
+                let urls = m["peerURLs"].as_array().into_iter().flatten().filter_map(|u| u.as_str().map(str::to_owned));
+                (m["name"].as_str().unwrap_or("").to_owned(), m["isLearner"].as_bool().unwrap_or(false), urls.collect())
+            })
+            .collect()
+    }
+
     /// `homelab-lab --dir DIR ARGS...`.
     pub fn command(&self, args: &[&str]) -> Command {
         let binaries = binaries();
