@@ -481,7 +481,7 @@ pub fn route(
                     status(415, "UnsupportedMediaType", "only server-side apply is simulated for Secrets", None),
                 );
             }
-            if q.get("fieldManager").is_none() {
+            if !q.contains_key("fieldManager") {
                 return (
                     422,
                     status(
