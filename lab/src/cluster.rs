@@ -35,6 +35,12 @@ pub struct Cluster {
     pub ca_cert_pem: String,
     #[serde(default)]
     pub ca_key_pem: String,
+    /// The etcd CA (`pki/etcd/ca.*`), PEM: what control-plane joins
+    /// download with the other shared certificates.
+    #[serde(default)]
+    pub etcd_ca_cert_pem: String,
+    #[serde(default)]
+    pub etcd_ca_key_pem: String,
     /// gitVersion served by `/version`, e.g. `v1.35.0`.
     #[serde(default)]
     pub kubernetes_version: String,

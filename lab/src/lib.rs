@@ -12,6 +12,7 @@
 
 pub mod apiserver;
 pub mod cluster;
+pub mod etcd_sim;
 pub mod kubelet;
 pub mod pki;
 pub mod real;
@@ -450,8 +451,18 @@ impl Lab {
         for (sub, target) in PRIVATE_PATHS {
             script.push_str(&format!("mount --bind '{}' '{target}' && ", hdir.join(sub).display()));
         }
-        if let Some(real) = &self.real {
-            script.push_str(&real.host_setup(name, address, &hdir, &self.dir.join("bin")));
+        match &self.real {
+            Some(real) => script.push_str(&real.host_setup(name, address, &hdir, &self.dir.join("bin"))),
+            // node-sim's etcd: the client port of a control plane's member.
+            None => {
+                let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+                script.push_str(&format!(
+                    "{{ setsid '{}' --dir '{}' etcd-sim --host '{name}' >>'{}' 2>&1 </dev/null & }} && ",
+                    exe.display(),
+                    self.dir.display(),
+                    hdir.join("etcd-sim.log").display()
+                ));
+            }
         }
         // Root's home of a fresh VM, not this machine's: sshd runs commands
         // through root's login shell, and bash reads ~/.bashrc for them; a

@@ -125,6 +125,7 @@ fn real_main() -> Result<(), String> {
             let code = lab.exec(host, &argv)?;
             std::process::exit(code)
         }
+        ["etcd-sim", "--host", host] => homelab_lab::etcd_sim::serve(&lab.dir, host),
         ["apiserver"] => {
             let vip = vip.unwrap_or_else(|| lab.vip());
             match forward {

@@ -53,3 +53,96 @@ fn real_create_three_control_planes_three_workers_then_noop_plan_without_ssh() {
     expect_code(&ws, &PLAN, 0);
     assert_eq!(lab.sessions(), before, "a plan of a converged cluster opens no SSH session");
 }
+
+/// The real API server's Node names.
+fn node_names(lab: &Lab) -> Vec<String> {
+    api_nodes(lab).into_keys().collect()
+}
+
+/// Names of the real etcd's members, sorted (an unstarted learner shows as "").
+fn member_names(lab: &Lab, via: &str) -> Vec<String> {
+    let mut names: Vec<String> = lab.real_etcd_members(via).into_iter().map(|m| m.0).collect();
+    names.sort_unstable();
+    names
+}
+
+#[test]
+fn real_add_and_remove_a_worker() {
+    let Some(lab) = Lab::up_real(1, 2) else { return };
+    let Some(ws) = workspace(&lab, serde_json::json!({ "exclude_nodes": ["wk-2"] })) else { return };
+    expect_code(&ws, &APPLY, 0);
+    assert_eq!(node_names(&lab), ["cp-1", "wk-1"]);
+
+    set_vars(&ws, &lab, serde_json::json!({}));
+    let (actions, before, after) = planned_change(&ws);
+    assert_eq!(actions, serde_json::json!(["update"]));
+    assert_eq!(changed_nodes(&before, &after), ["wk-2"]);
+    let kubelet_conf = lab.host_path("wk-1", "/etc/kubernetes/kubelet.conf");
+    let wk1_before = std::fs::read(&kubelet_conf).expect("wk-1 kubelet.conf");
+    expect_code(&ws, &APPLY, 0);
+    assert_eq!(api_nodes(&lab), all_ready(&["cp-1", "wk-1", "wk-2"]));
+    assert_eq!(std::fs::read(&kubelet_conf).expect("wk-1 kubelet.conf"), wk1_before, "wk-1 was not touched");
+    expect_code(&ws, &PLAN, 0);
+
+    set_vars(&ws, &lab, serde_json::json!({ "exclude_nodes": ["wk-1"] }));
+    expect_code(&ws, &APPLY, 0);
+    assert_eq!(node_names(&lab), ["cp-1", "wk-2"], "wk-1's Node deleted");
+    assert!(!lab.host_path("wk-1", "/etc/kubernetes/kubelet.conf").exists(), "wk-1 reset");
+    assert_eq!(state_nodes(&ws), ["cp-1", "wk-2"]);
+    expect_code(&ws, &PLAN, 0);
+}
+
+#[test]
+fn real_remove_then_replace_a_control_plane() {
+    let Some(lab) = Lab::up_real(3, 0) else { return };
+    let Some(ws) = workspace(&lab, serde_json::json!({})) else { return };
+    expect_code(&ws, &APPLY, 0);
+    assert_eq!(member_names(&lab, "cp-1"), ["cp-1", "cp-2", "cp-3"]);
+
+    // Removal: kubeadm reset on cp-3, its member and Node gone.
+    set_vars(&ws, &lab, serde_json::json!({ "exclude_nodes": ["cp-3"] }));
+    expect_code(&ws, &APPLY, 0);
+    assert_eq!(member_names(&lab, "cp-1"), ["cp-1", "cp-2"], "real etcdctl member list");
+    assert_eq!(node_names(&lab), ["cp-1", "cp-2"]);
+    expect_code(&ws, &PLAN, 0);
+
+    // cp-2's VM replaced (empty disk, new host key) while its member and
+    // Node remain: the new instance_id removes both and joins it again.
+    set_vars(&ws, &lab, serde_json::json!({}));
+    expect_code(&ws, &APPLY, 0);
+    assert_eq!(member_names(&lab, "cp-1"), ["cp-1", "cp-2", "cp-3"]);
+    let old_ids = lab.real_etcd_members("cp-1");
+    lab.replace("cp-2");
+    set_vars(&ws, &lab, serde_json::json!({ "instance_ids": { "cp-2": "2" } }));
+    expect_code(&ws, &APPLY, 0);
+    let members = lab.real_etcd_members("cp-1");
+    assert_eq!(member_names(&lab, "cp-1"), ["cp-1", "cp-2", "cp-3"], "{members:?}");
+    assert!(members.iter().all(|m| !m.1), "no learner left: {members:?}");
+    assert_eq!(api_nodes(&lab), all_ready(&["cp-1", "cp-2", "cp-3"]));
+    assert_eq!(old_ids.len(), 3);
+    expect_code(&ws, &PLAN, 0);
+}
+
+#[test]
+fn real_destroy_resets_every_node_and_import_adopts() {
+    let Some(lab) = Lab::up_real(1, 1) else { return };
+    let Some(first) = workspace(&lab, serde_json::json!({})) else { return };
+    expect_code(&first, &APPLY, 0);
+
+    // A second workspace imports the live cluster: no kubeadm runs.
+    let Some(second) = workspace(&lab, serde_json::json!({})) else { return };
+    let import = second.ok(&["import", "-no-color", "-input=false", "kubeadm_cluster.lab", lab.api_server()]);
+    assert!(import.contains("Import successful"), "{import}");
+    let admin = std::fs::read(lab.host_path("cp-1", "/etc/kubernetes/admin.conf")).expect("admin.conf");
+    expect_code(&second, &APPLY, 0);
+    assert_eq!(joined(&second), all_joined(&["cp-1", "wk-1"]));
+    assert_eq!(std::fs::read(lab.host_path("cp-1", "/etc/kubernetes/admin.conf")).expect("admin.conf"), admin);
+    expect_code(&second, &PLAN, 0);
+
+    second.ok(&["destroy", "-auto-approve", "-no-color", "-input=false"]);
+    for host in ["cp-1", "wk-1"] {
+        assert!(!lab.host_path(host, "/etc/kubernetes/kubelet.conf").exists(), "{host} not reset");
+        assert!(!lab.host_path(host, "/etc/kubernetes/pki/ca.crt").exists(), "{host} not reset");
+    }
+    assert!(!lab.host_path("cp-1", "/etc/kubernetes/manifests/kube-apiserver.yaml").exists());
+}

@@ -523,6 +523,7 @@ fn kubeadm_init(st: &mut HostState, args: &[String], sub: &str) -> R {
         (Err(e), _) => return fail(1, format!("error execution phase certs/ca: failure loading ca certificate: {e}")),
         (_, Err(e)) => return fail(1, format!("error execution phase certs/ca: failure loading ca key: {e}")),
     };
+    let (etcd_ca_crt, etcd_ca_key) = existing_or_new_ca(&format!("{pki_dir}/etcd"), "etcd-ca")?;
     // kubeadm's CA hash: sha256 over the CA's SubjectPublicKeyInfo.
     let hash = pki::ca_hash(&ca_key).map_err(|e| Fail(1, format!("failure loading ca key: {e}")))?;
     let advertise = init["localAPIEndpoint"]["advertiseAddress"].as_str().unwrap_or("").to_string();
@@ -607,6 +608,8 @@ fn kubeadm_init(st: &mut HostState, args: &[String], sub: &str) -> R {
             etcd_members: vec![member],
             ca_cert_pem: ca_crt.clone(),
             ca_key_pem: ca_key.clone(),
+            etcd_ca_cert_pem: etcd_ca_crt,
+            etcd_ca_key_pem: etcd_ca_key,
             kubernetes_version: version.clone(),
             cert_sans: sans,
             dns_domain,
@@ -704,7 +707,7 @@ fn kubeadm_join(st: &mut HostState, args: &[String], sub: &str) -> R {
     println!("[preflight] Running pre-flight checks");
     maybe_drop(st, sub);
     let record = register_node(st, &reg, &node, cp, &advertise);
-    let (name, ca_crt, ca_key) = with_cluster(|cf| {
+    let (name, ca_crt, ca_key, etcd_ca) = with_cluster(|cf| {
         let Some(c) = cf.clusters.iter_mut().find(|c| c.endpoint == endpoint) else {
             return fail(
                 1,
@@ -781,7 +784,12 @@ fn kubeadm_join(st: &mut HostState, args: &[String], sub: &str) -> R {
         c.pods.retain(|p| p.node != node);
         c.pods.extend(cluster::pods_for(&node, cp));
         c.nodes.push(record.clone());
-        Ok((c.name.clone(), c.ca_cert_pem.clone(), c.ca_key_pem.clone()))
+        Ok((
+            c.name.clone(),
+            c.ca_cert_pem.clone(),
+            c.ca_key_pem.clone(),
+            (c.etcd_ca_cert_pem.clone(), c.etcd_ca_key_pem.clone()),
+        ))
     })?;
     // The step's duration, outside the lock: joins on different hosts run in parallel.
     slow(st, "LAB_JOIN_MS", 0);
@@ -798,8 +806,11 @@ fn kubeadm_join(st: &mut HostState, args: &[String], sub: &str) -> R {
         key.map(|k| (k, kubelet_user.as_str(), &["system:nodes"][..])),
     )?;
     if cp {
-        // control-plane-prepare/download-certs: the shared CA from kubeadm-certs.
+        // control-plane-prepare/download-certs: the shared CAs from kubeadm-certs.
         io_err("ca.key", fs::write(format!("{pki_dir}/ca.key"), &ca_key))?;
+        io_err("etcd", fs::create_dir_all(format!("{pki_dir}/etcd")))?;
+        io_err("etcd/ca.crt", fs::write(format!("{pki_dir}/etcd/ca.crt"), &etcd_ca.0))?;
+        io_err("etcd/ca.key", fs::write(format!("{pki_dir}/etcd/ca.key"), &etcd_ca.1))?;
         io_err("manifests", fs::create_dir_all(format!("{K8S}/manifests")))?;
         for m in ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"] {
             let body =
@@ -1091,6 +1102,20 @@ fn valid_token(t: &str) -> bool {
 
 /// `kubeadm token create [TOKEN] [--ttl D] [--description S] [--print-join-command] [--config F]`:
 /// with `--config` the InitConfiguration's bootstrapTokens are created or updated (UpdateOrCreateTokens).
+/// The CA at `DIR/ca.{crt,key}` (what the provider wrote), else a new one
+/// written there, as kubeadm's certs phase does.
+fn existing_or_new_ca(dir: &str, common_name: &str) -> Result<(String, String), Fail> {
+    let (crt_path, key_path) = (format!("{dir}/ca.crt"), format!("{dir}/ca.key"));
+    if let (Ok(c), Ok(k)) = (fs::read_to_string(&crt_path), fs::read_to_string(&key_path)) {
+        return Ok((c, k));
+    }
+    io_err(dir, fs::create_dir_all(dir))?;
+    let (c, k) = pki::new_ca(common_name)?;
+    io_err(&crt_path, fs::write(&crt_path, &c))?;
+    io_err(&key_path, fs::write(&key_path, &k))?;
+    Ok((c, k))
+}
+
 fn kubeadm_token_create(args: &[String]) -> R {
     let mut wanted: Vec<Token> = Vec::new();
     if let Some(cfg) = flag(args, "--config") {

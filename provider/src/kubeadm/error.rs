@@ -45,6 +45,16 @@ pub enum KubeadmError {
         /// Every failed check, separated by "; ".
         problems: String,
     },
+    /// etcd's cluster API on a control plane refused or failed.
+    #[error("{node}: etcd {what}: {reason}")]
+    Etcd {
+        /// The control plane whose etcd was asked.
+        node: String,
+        /// The call (`member list`, `member remove`).
+        what: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// A step named a node that `nodes` does not hold (a bug in the plan's
     /// change set, reported instead of crashing the plugin).
     #[error("{node}: not in `nodes`")]
@@ -111,7 +121,8 @@ impl KubeadmError {
             | KubeadmError::CloudInit { node, .. }
             | KubeadmError::Precondition { node, .. }
             | KubeadmError::ForeignCluster { node, .. }
-            | KubeadmError::UnknownNode { node } => Some(node),
+            | KubeadmError::UnknownNode { node }
+            | KubeadmError::Etcd { node, .. } => Some(node),
             _ => None,
         }
     }
@@ -150,6 +161,7 @@ impl KubeadmError {
             KubeadmError::Precondition { .. } => "Node is not ready for kubeadm",
             KubeadmError::ForeignCluster { .. } => "Node belongs to another cluster",
             KubeadmError::UnknownNode { .. } => "Provider bug: node not in the configuration",
+            KubeadmError::Etcd { .. } => "etcd request failed",
             KubeadmError::ApiNotReady { .. } => "Kubernetes API server not ready",
             KubeadmError::Api { .. } => "Kubernetes API request failed",
             KubeadmError::NodesMissing { .. } => "Nodes did not register",

@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use super::api::{ApiClient, NodeInfo};
 use super::config::{self, NodeSpec, Role};
 use super::error::KubeadmError;
+use super::etcd::EtcdClient;
 use super::model::Cluster;
 use super::node::{KUBE_VIP_MANIFEST, MARKER, Marker, NodeFile, NodeSession, Probe, STATE_DIR, host_key_policy};
 use super::pki::{self, ClusterSecrets};
@@ -271,7 +272,7 @@ impl<'a> Ctx<'a> {
         }
         if (registered || replaced) && node.role == Role::ControlPlane {
             if let Some(cp) = etcd_via {
-                cp.remove_etcd_member(&node.name).await?;
+                self.remove_etcd_member(cp, &node.name, &node.address).await?;
             }
         }
         if registered {
@@ -640,13 +641,29 @@ impl<'a> Ctx<'a> {
         };
         if removal.role == Role::ControlPlane {
             if let Some(cp) = helper {
-                cp.remove_etcd_member(name).await?;
+                self.remove_etcd_member(cp, name, &removal.address).await?;
             }
         }
         if in_api {
             self.api.delete_node(name).await?;
         }
         Ok(unreachable)
+    }
+
+    /// Removes the etcd members of node `name` at `address` through control
+    /// plane `via`, found by name or by peer URL (a learner that never
+    /// started has no name); true when there was one.
+    async fn remove_etcd_member(&self, via: &NodeSession, name: &str, address: &str) -> Result<bool, KubeadmError> {
+        let client = pki::issue_etcd_client(&self.secrets.etcd_ca, time::OffsetDateTime::now_utc())
+            .map_err(|e| KubeadmError::Secrets(e.to_string()))?;
+        let etcd = EtcdClient::new(via, &self.secrets.etcd_ca.cert_pem, &client)?;
+        let mut removed = false;
+        for member in etcd.members().await?.iter().filter(|m| m.belongs_to(name, address)) {
+            tracing::info!(node = name, member = member.id, learner = member.is_learner, "removing etcd member");
+            etcd.remove(member.id).await?;
+            removed = true;
+        }
+        Ok(removed)
     }
 
     /// `kubeadm reset` on every node in parallel; the caller decides how

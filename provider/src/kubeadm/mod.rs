@@ -3,7 +3,8 @@
 //! - `schema`, `model`: the resource's attributes and their plan-time checks.
 //! - `resource`: plan (secrets, quorum, version), create/read/update/delete/import.
 //! - `lifecycle`: the remote steps in kubeadm's order, resumable at every step.
-//! - `node`: one node over SSH; `api`: the Kubernetes API calls (refresh, drain).
+//! - `node`: one node over SSH; `api`: the Kubernetes API calls (refresh, drain);
+//!   `etcd`: etcd's member API through a control plane's SSH tunnel.
 //! - `pki`: cluster secrets generated at plan time (CAs, service-account key,
 //!   admin client certificate, bootstrap token, certificate key).
 //! - `upgrade`: state written by older schema versions.
@@ -12,6 +13,7 @@
 pub mod api;
 pub mod config;
 pub mod error;
+pub mod etcd;
 pub mod lifecycle;
 pub mod model;
 pub mod node;

@@ -177,6 +177,14 @@ impl NodeSession {
     }
 
     /// Runs `script` as root through `sh -c`; returns the output whatever the exit status.
+    /// A connection from this node to its own loopback `port`, through SSH.
+    pub async fn forward_to_loopback(
+        &self,
+        port: u16,
+    ) -> Result<russh::ChannelStream<russh::client::Msg>, KubeadmError> {
+        self.session.forward("127.0.0.1", port).await.map_err(|e| self.ssh_error(e))
+    }
+
     async fn exec(
         &self,
         script: &str,
@@ -340,31 +348,6 @@ echo "cgroup=$(containerd config dump 2>/dev/null | grep -Ec '^ *SystemdCgroup =
         self.run("kubeadm reset", &format!("kubeadm reset -f && rm -rf {STATE_DIR} /etc/cni/net.d /root/.kube"), None)
             .await
             .map(|_| ())
-    }
-
-    /// Removes etcd member `member` through the etcd pod of this control plane.
-    pub async fn remove_etcd_member(&self, member: &str) -> Result<bool, KubeadmError> {
-        let etcdctl = format!(
-            "kubectl --kubeconfig /etc/kubernetes/admin.conf -n kube-system exec etcd-{} -- etcdctl --endpoints https://127.0.0.1:2379 --cacert /etc/kubernetes/pki/etcd/ca.crt --cert /etc/kubernetes/pki/etcd/server.crt --key /etc/kubernetes/pki/etcd/server.key",
-            self.name
-        );
-        let list = self.run("etcdctl member list", &format!("{etcdctl} member list -w json"), None).await?;
-        let json: serde_json::Value = serde_json::from_str(&list).map_err(|e| KubeadmError::Step {
-            node: self.name.clone(),
-            step: "etcdctl member list".into(),
-            status: "0".into(),
-            output: format!("unreadable output: {e}"),
-        })?;
-        let id = json
-            .get("members")
-            .and_then(serde_json::Value::as_array)
-            .into_iter()
-            .flatten()
-            .find(|m| m.get("name").and_then(serde_json::Value::as_str) == Some(member))
-            .and_then(|m| m.get("ID")?.as_u64());
-        let Some(id) = id else { return Ok(false) };
-        self.run("etcdctl member remove", &format!("{etcdctl} member remove {id:x}"), None).await?;
-        Ok(true)
     }
 
     /// The CA material kubeadm keeps in /etc/kubernetes/pki, by relative path.

@@ -100,7 +100,7 @@ pub fn generate(now: OffsetDateTime) -> Result<ClusterSecrets, PkiError> {
     let (etcd_ca, _) = new_ca("etcd-ca", now, &rng)?;
     let sa = P256Key::generate(&rng)?;
     let issuer = Issuer::new(ca_params("kubernetes", now), &ca_key);
-    let admin = sign_admin(&issuer, now, &rng)?;
+    let admin = sign_client(&issuer, admin_subject(), now, &rng)?;
     Ok(ClusterSecrets {
         ca,
         front_proxy_ca,
@@ -149,6 +149,31 @@ pub fn not_after(cert_pem: &str) -> Result<OffsetDateTime, PkiError> {
 /// identifier into the authority key identifier, which is how Go and OpenSSL
 /// find the issuer when verifying.
 pub fn issue_admin(ca: &CertPair, now: OffsetDateTime) -> Result<CertPair, PkiError> {
+    issue_client(ca, now, admin_subject())
+}
+
+/// kubeadm's admin.conf subject. kubeadm binds this group to cluster-admin
+/// (clusterrolebinding kubeadm:cluster-admins); unlike system:masters it
+/// can be revoked.
+fn admin_subject() -> DistinguishedName {
+    let mut name = DistinguishedName::new();
+    name.push(DnType::OrganizationName, "kubeadm:cluster-admins");
+    name.push(DnType::CommonName, "kubernetes-admin");
+    name
+}
+
+/// A client certificate for etcd's own API, signed by the etcd CA: what
+/// the provider presents to list, remove and promote members (kubeadm's
+/// etcd trusts any client certificate of its CA, as the API server's is).
+pub fn issue_etcd_client(etcd_ca: &CertPair, now: OffsetDateTime) -> Result<CertPair, PkiError> {
+    let mut name = DistinguishedName::new();
+    name.push(DnType::CommonName, "kubeadm-cluster-provider-etcd-client");
+    issue_client(etcd_ca, now, name)
+}
+
+/// A client certificate for `leaf`, signed by `ca` (made here or read from
+/// an existing cluster).
+fn issue_client(ca: &CertPair, now: OffsetDateTime, leaf: DistinguishedName) -> Result<CertPair, PkiError> {
     let rng = SystemRandom::new();
     let ca_der = cert_der(&ca.cert_pem)?;
     let parsed = parse_cert(&ca_der)?;
@@ -163,20 +188,20 @@ pub fn issue_admin(ca: &CertPair, now: OffsetDateTime) -> Result<CertPair, PkiEr
     })?;
     // Keys this provider made are PKCS#8 P-256 and sign through ring; an
     // imported CA's key (SEC1, RSA) goes through rcgen's own loader.
-    let admin = match P256Key::from_pkcs8(&key, &rng) {
-        Some(ring_key) => sign_admin(&Issuer::new(params, ring_key), now, &rng)?,
+    let issued_pair = match P256Key::from_pkcs8(&key, &rng) {
+        Some(ring_key) => sign_client(&Issuer::new(params, ring_key), leaf, now, &rng)?,
         None => {
             let other = rcgen::KeyPair::try_from(&key).map_err(|err| PkiError::UnsupportedKey(err.to_string()))?;
-            sign_admin(&Issuer::new(params, other), now, &rng)?
+            sign_client(&Issuer::new(params, other), leaf, now, &rng)?
         }
     };
     // A reproduced name that differs in encoding would yield a certificate
     // that verifies against nothing; better to fail here than at kubectl.
-    let issued = cert_der(&admin.cert_pem)?;
+    let issued = cert_der(&issued_pair.cert_pem)?;
     if parse_cert(&issued)?.issuer().as_raw() != parsed.subject().as_raw() {
         return Err(PkiError::UnsupportedCaSubject("the subject could not be reproduced exactly".to_owned()));
     }
-    Ok(admin)
+    Ok(issued_pair)
 }
 
 /// A random bootstrap token from the OS random number generator.
@@ -259,19 +284,15 @@ fn new_ca(common_name: &str, now: OffsetDateTime, rng: &SystemRandom) -> Result<
     Ok((CertPair { cert_pem: cert.pem(), key_pem: pem("PRIVATE KEY", &key.pkcs8) }, key))
 }
 
-fn sign_admin<S: SigningKey>(
+fn sign_client<S: SigningKey>(
     issuer: &Issuer<'_, S>,
+    subject: DistinguishedName,
     now: OffsetDateTime,
     rng: &SystemRandom,
 ) -> Result<CertPair, PkiError> {
     let key = P256Key::generate(rng)?;
     let mut params = CertificateParams::default();
-    let mut name = DistinguishedName::new();
-    // kubeadm binds this group to cluster-admin (clusterrolebinding
-    // kubeadm:cluster-admins), unlike system:masters it can be revoked.
-    name.push(DnType::OrganizationName, "kubeadm:cluster-admins");
-    name.push(DnType::CommonName, "kubernetes-admin");
-    params.distinguished_name = name;
+    params.distinguished_name = subject;
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
     params.use_authority_key_identifier_extension = true;

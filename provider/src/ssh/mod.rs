@@ -477,6 +477,20 @@ impl SshSession {
         })
     }
 
+    /// A TCP connection that the remote host makes to `host:port`
+    /// (direct-tcpip, what `ssh -L` uses): reaches services that listen on
+    /// the node's loopback, such as etcd's client port.
+    pub async fn forward(&self, host: &str, port: u16) -> Result<russh::ChannelStream<russh::client::Msg>, SshError> {
+        let channel =
+            self.handle.channel_open_direct_tcpip(host.to_owned(), u32::from(port), "127.0.0.1", 0).await.map_err(
+                |e| SshError::Channel {
+                    host: self.host.clone(),
+                    reason: format!("direct-tcpip to {host}:{port} refused: {e}"),
+                },
+            )?;
+        Ok(channel.into_stream())
+    }
+
     /// The target's host key as `type base64`, to record in state (TOFU or a
     /// replaced VM) or to compare.
     pub fn host_key(&self) -> &str {
