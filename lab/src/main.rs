@@ -60,6 +60,11 @@ fn real_main() -> Result<(), String> {
     let mut lab = Lab::new(&dir)?;
     lab.init_ms = init_ms;
     lab.join_ms = join_ms;
+    // A real lab stays real: `replace` starts the new VM's kubelet stand-in.
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    if lab.read_info().is_ok_and(|info| info.real) && rest.first().map(String::as_str) != Some("up") {
+        lab.real = Some(homelab_lab::real::RealPeers::from_env(&exe.with_file_name("lab-kubelet"))?);
+    }
     match rest.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["up"] => {
             let (cps, workers) = match (cps, workers, hosts) {
@@ -69,7 +74,6 @@ fn real_main() -> Result<(), String> {
                 _ => return Err("--hosts cannot be combined with --control-planes/--workers".into()),
             };
             // node-sim is built next to this binary; LAB_NODE_SIM overrides.
-            let exe = std::env::current_exe().map_err(|e| e.to_string())?;
             let sim = match std::env::var_os("LAB_NODE_SIM") {
                 Some(p) => PathBuf::from(p),
                 None => exe.with_file_name("node-sim"),

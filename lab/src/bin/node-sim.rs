@@ -18,6 +18,8 @@ use sha2::{Digest, Sha256};
 use yaml_rust2::{Yaml, YamlLoader};
 
 const STATE: &str = "/var/lib/lab-node/state.json";
+/// Written by the kubelet stand-in: how many static pods run.
+const PODS_RUNNING: &str = homelab_lab::kubelet::PODS_RUNNING;
 const K8S: &str = "/etc/kubernetes";
 
 /// Exit with a message on stderr and a code, like the real tools.
@@ -150,10 +152,29 @@ fn systemctl(st: &mut HostState, args: &[String]) -> R {
                     _ => {}
                 }
             }
-            save_state(st)
+            save_state(st)?;
+            if units.iter().any(|u| u == "kubelet") && st.services.get("kubelet") == Some(&false) {
+                wait_for_static_pods_stopped();
+            }
+            Ok(())
         }
         "daemon-reload" => Ok(()),
         _ => fail(1, format!("Unknown command verb '{verb}'.")),
+    }
+}
+
+/// On a real-Kubernetes lab host: returns once the kubelet stand-in has
+/// stopped its static pods (it writes how many run to [`PODS_RUNNING`]),
+/// so a `kubeadm reset` that stops the kubelet finds their ports free
+/// afterwards, as it does on a node whose runtime removed the containers.
+fn wait_for_static_pods_stopped() {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while std::time::Instant::now() < deadline {
+        match fs::read_to_string(PODS_RUNNING) {
+            Ok(n) if n.trim() != "0" => std::thread::sleep(Duration::from_millis(50)),
+            // Simulated lab (no stand-in) or nothing runs.
+            _ => return,
+        }
     }
 }
 

@@ -8,6 +8,11 @@
 //! bootstrap, registers the Node and keeps its status, lease and mirror
 //! pods ([`node`]). The service state is the one `systemctl` (node-sim)
 //! records in the host's state file; kubeadm starts and stops it there.
+//!
+//! Stopping the service stops its pods (they are its children here), and
+//! `systemctl stop kubelet` returns once they are gone: what `kubeadm
+//! reset` achieves on a real node by removing the containers through the
+//! runtime right after it stops the kubelet.
 
 pub mod kubeconfig;
 pub mod node;
@@ -26,6 +31,8 @@ use static_pods::StaticPods;
 use crate::HostState;
 
 const KUBELET_CONFIG: &str = "/var/lib/kubelet/config.yaml";
+/// How many static pods run, for `systemctl stop kubelet` to wait on.
+pub const PODS_RUNNING: &str = "/var/lib/lab-node/static-pods-running";
 const KUBEADM_FLAGS: &str = "/var/lib/kubelet/kubeadm-flags.env";
 
 /// What the stand-in needs to know about its host.
@@ -59,6 +66,7 @@ pub fn run(opts: &Options) -> Result<(), String> {
         let config = kubeconfig::read_yaml(Path::new(KUBELET_CONFIG));
         let static_dir = config.as_ref().and_then(|c| c["staticPodPath"].as_str().map(PathBuf::from));
         pods.sync(static_dir.as_deref(), active);
+        let _ = std::fs::write(PODS_RUNNING, pods.running_count().to_string());
         if !active || !Path::new(node::KUBELET_CONF).exists() && !Path::new(node::BOOTSTRAP_CONF).exists() {
             agent.reset();
         } else {

@@ -5,10 +5,8 @@
 //! hostPath volumes, so the host's view is the pod's view).
 //!
 //! What differs from a kubelet with a container runtime: no image is
-//! pulled (the image only names the binary), and a pod whose manifest is
-//! gone is stopped even while the kubelet service is stopped, which is what
-//! `kubeadm reset` achieves through the runtime when it removes every
-//! container.
+//! pulled (the image only names the binary), and the pods stop when the
+//! kubelet service stops (see the module above).
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -23,6 +21,9 @@ use yaml_rust2::{Yaml, YamlLoader};
 /// A restarted pod waits this long after its previous exit (the kubelet's
 /// crash-loop back-off, shortened).
 const RESTART_DELAY: Duration = Duration::from_secs(2);
+/// How long a stopped pod gets between SIGTERM and SIGKILL (the kubelet's
+/// default is 30 s; the control plane's binaries stop well within this).
+const STOP_GRACE: Duration = Duration::from_secs(3);
 
 /// One static pod the stand-in knows.
 #[derive(Debug)]
@@ -64,6 +65,10 @@ impl StaticPods {
     /// changed manifests start (only while `active`), removed ones stop,
     /// exited ones restart.
     pub fn sync(&mut self, dir: Option<&Path>, active: bool) {
+        if !active {
+            self.stop_all();
+            return;
+        }
         let manifests = dir.map(read_manifests).unwrap_or_default();
         let gone: Vec<PathBuf> = self
             .pods
@@ -71,14 +76,7 @@ impl StaticPods {
             .filter(|(path, pod)| manifests.get(*path).is_none_or(|(hash, _)| *hash != pod.hash))
             .map(|(path, _)| path.clone())
             .collect();
-        for path in gone {
-            if let Some(pod) = self.pods.remove(&path) {
-                stop(pod);
-            }
-        }
-        if !active {
-            return;
-        }
+        stop_together(gone.iter().filter_map(|path| self.pods.remove(path)).collect());
         for (path, (hash, manifest)) in manifests {
             let pod = self.pods.entry(path).or_insert_with(|| new_pod(hash, manifest, &self.bin));
             if pod.unsupported.is_some() || pod.running() {
@@ -100,11 +98,14 @@ impl StaticPods {
         }
     }
 
-    /// Stops every process (the stand-in exits).
+    /// Stops every pod.
     pub fn stop_all(&mut self) {
-        for (_, pod) in std::mem::take(&mut self.pods) {
-            stop(pod);
-        }
+        stop_together(std::mem::take(&mut self.pods).into_values().collect());
+    }
+
+    /// How many pods have a running process.
+    pub fn running_count(&mut self) -> usize {
+        self.pods.values_mut().map(StaticPod::running).filter(|running| *running).count()
     }
 }
 
@@ -176,20 +177,26 @@ fn spawn(manifest: &Yaml, bin: &Path, log: &Path) -> Result<Child, String> {
     command.spawn().map_err(|e| format!("start {}: {e}", argv[0]))
 }
 
-/// SIGTERM, then SIGKILL after the grace period, as the runtime stops a container.
-fn stop(mut pod: StaticPod) {
-    let Some(mut child) = pod.child.take() else { return };
-    let group = format!("-{}", child.id());
-    let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
-    let deadline = Instant::now() + Duration::from_secs(5);
+/// SIGTERM to all, then SIGKILL to what is left after the grace period,
+/// as the runtime stops containers.
+fn stop_together(pods: Vec<StaticPod>) {
+    let mut children: Vec<Child> = pods.into_iter().filter_map(|mut p| p.child.take()).collect();
+    let signal = |signal: &str, child: &Child| {
+        let _ = Command::new("kill").args([signal, "--", &format!("-{}", child.id())]).status();
+    };
+    children.iter().for_each(|c| signal("-TERM", c));
+    let deadline = Instant::now() + STOP_GRACE;
     while Instant::now() < deadline {
-        if !matches!(child.try_wait(), Ok(None)) {
+        children.retain_mut(|c| matches!(c.try_wait(), Ok(None)));
+        if children.is_empty() {
             return;
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
-    let _ = child.wait();
+    for mut child in children {
+        signal("-KILL", &child);
+        let _ = child.wait();
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {
