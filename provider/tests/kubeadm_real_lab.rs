@@ -146,3 +146,55 @@ fn real_destroy_resets_every_node_and_import_adopts() {
     }
     assert!(!lab.host_path("cp-1", "/etc/kubernetes/manifests/kube-apiserver.yaml").exists());
 }
+
+/// Whether Node `name` carries kubeadm's control-plane label (set by
+/// mark-control-plane, the end of a control-plane join).
+fn has_control_plane_label(lab: &Lab, name: &str) -> bool {
+    let node = lab.kubectl_json("cp-1", &["node", name]);
+    node["metadata"]["labels"].get("node-role.kubernetes.io/control-plane").is_some()
+}
+
+#[test]
+fn real_create_cut_during_the_second_control_plane_join_resumes() {
+    use std::os::unix::process::CommandExt;
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    let Some(lab) = Lab::up_real(3, 1) else { return };
+    let Some(ws) = workspace(&lab, serde_json::json!({})) else { return };
+    let mut command = ws.command(&APPLY);
+    command.stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
+    let child = command.spawn().expect("start terraform apply");
+    // cp-2's kubelet has registered it (kubelet.conf written) and kubeadm is
+    // still in its etcd join: cut the node off there, the provider with it.
+    let (kubelet_conf, kube_vip) = (
+        lab.host_path("cp-2", "/etc/kubernetes/kubelet.conf"),
+        lab.host_path("cp-2", "/etc/kubernetes/manifests/kube-vip.yaml"),
+    );
+    let start = Instant::now();
+    while !kubelet_conf.exists() {
+        assert!(start.elapsed() < Duration::from_secs(180), "cp-2 never got as far as kubelet-start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pgid = format!("-{}", child.id());
+    assert!(std::process::Command::new("kill").args(["-KILL", "--", &pgid]).status().expect("kill").success());
+    lab.exec("cp-2", &["sh", "-c", "pkill -KILL -x kubeadm; true"]);
+    let output = child.wait_with_output().expect("wait for terraform");
+    assert!(!output.status.success());
+    assert!(!kube_vip.exists(), "cp-2's join finished before the cut; the test lost its race");
+    assert!(!has_control_plane_label(&lab, "cp-2"), "cp-2 was marked before the cut; the test lost its race");
+
+    // The next apply finds cp-2 half-joined (registered, not marked) and
+    // joins it again from a reset, its member (maybe a learner) removed.
+    expect_code(&ws, &APPLY, 0);
+    let names = ["cp-1", "cp-2", "cp-3", "wk-1"];
+    assert_eq!(api_nodes(&lab), all_ready(&names));
+    let members = lab.real_etcd_members("cp-1");
+    assert_eq!(member_names(&lab, "cp-1"), ["cp-1", "cp-2", "cp-3"], "{members:?}");
+    assert!(members.iter().all(|m| !m.1), "no learner left: {members:?}");
+    for cp in ["cp-1", "cp-2", "cp-3"] {
+        assert!(has_control_plane_label(&lab, cp), "{cp} not marked as a control plane");
+        assert!(lab.host_path(cp, "/etc/kubernetes/manifests/kube-vip.yaml").exists(), "{cp}: no kube-vip manifest");
+    }
+    expect_code(&ws, &PLAN, 0);
+}

@@ -24,6 +24,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 /// How often the API server is asked again while waiting.
 const POLL: Duration = Duration::from_millis(100);
 /// Bootstrap tokens made for later joins live this long.
+/// The label kubeadm's mark-control-plane phase sets, its last step of a
+/// control-plane join.
+const CONTROL_PLANE_LABEL: &str = "node-role.kubernetes.io/control-plane";
 const JOIN_TOKEN_TTL: time::Duration = time::Duration::hours(2);
 
 /// Per-node result of an apply, for state.
@@ -263,14 +266,25 @@ impl<'a> Ctx<'a> {
             return Err(KubeadmError::Cancelled);
         }
         let node = self.spec(&session.name)?;
-        let registered = api_nodes.contains_key(&node.name);
-        if registered && probe.kubelet_conf {
+        let registered = api_nodes.get(&node.name);
+        if registered.is_some_and(|api| Self::join_finished(node, probe, api)) {
+            // Joined, but the apply stopped before the kube-vip manifest went in.
+            if let (Role::ControlPlane, false, Some(manifest)) =
+                (node.role, probe.kube_vip_manifest, self.kube_vip_manifest("/etc/kubernetes/admin.conf"))
+            {
+                let files = [NodeFile::new(KUBE_VIP_MANIFEST, manifest, 0o600)];
+                session.run_bundle("writing the kube-vip manifest", &files, "true", &[], &[], None).await?;
+            }
             return Ok(false);
         }
-        if probe.kubelet_conf || probe.admin_conf {
+        let leftovers = probe.kubelet_conf || probe.admin_conf;
+        if leftovers {
             session.reset().await?;
         }
-        if (registered || replaced) && node.role == Role::ControlPlane {
+        let registered = registered.is_some();
+        // A control plane cut off mid-join may have left a member behind,
+        // maybe a learner that never started.
+        if (registered || replaced || leftovers) && node.role == Role::ControlPlane {
             if let Some(cp) = etcd_via {
                 self.remove_etcd_member(cp, &node.name, &node.address).await?;
             }
@@ -349,6 +363,19 @@ impl<'a> Ctx<'a> {
             patch.insert("spec".into(), json!({"taints": taints}));
         }
         self.api.patch_node(name, serde_json::Value::Object(patch)).await
+    }
+
+    /// Whether `node`, registered as `api`, finished its join. A worker has
+    /// once it is registered with a kubelet.conf. A control plane registers
+    /// and writes kubelet.conf early in kubeadm 1.35's join (before its etcd
+    /// member is promoted and before mark-control-plane), so it also needs
+    /// the control-plane label, which mark-control-plane sets last.
+    fn join_finished(node: &NodeSpec, probe: &Probe, api: &NodeInfo) -> bool {
+        probe.kubelet_conf
+            && match node.role {
+                Role::Worker => true,
+                Role::ControlPlane => probe.admin_conf && api.labels.contains_key(CONTROL_PLANE_LABEL),
+            }
     }
 
     /// Joins the control planes in `cps` one at a time and, at the same

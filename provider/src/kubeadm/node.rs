@@ -34,7 +34,7 @@ pub struct Marker {
 }
 
 /// Prints the marker and which kubeconfigs exist (parsed by [`parse_probe`]).
-const PROBE: &str = "echo '@@marker'; cat /etc/kubernetes/terraform/cluster.json 2>/dev/null; echo; echo '@@files'; for f in admin.conf kubelet.conf; do test -f /etc/kubernetes/$f && echo $f; done; true";
+const PROBE: &str = "echo '@@marker'; cat /etc/kubernetes/terraform/cluster.json 2>/dev/null; echo; echo '@@files'; for f in admin.conf kubelet.conf manifests/kube-vip.yaml; do test -f /etc/kubernetes/$f && echo $f; done; true";
 
 fn parse_probe(text: &str) -> Probe {
     let (marker, files) = text.split_once("@@files").unwrap_or((text, ""));
@@ -42,6 +42,7 @@ fn parse_probe(text: &str) -> Probe {
         marker: serde_json::from_str(marker.trim()).ok(),
         admin_conf: files.lines().any(|l| l.trim() == "admin.conf"),
         kubelet_conf: files.lines().any(|l| l.trim() == "kubelet.conf"),
+        kube_vip_manifest: files.lines().any(|l| l.trim() == "manifests/kube-vip.yaml"),
     }
 }
 
@@ -75,6 +76,9 @@ pub struct Probe {
     pub admin_conf: bool,
     /// /etc/kubernetes/kubelet.conf exists (the node ran init or join).
     pub kubelet_conf: bool,
+    /// The kube-vip manifest exists: the provider writes it once a
+    /// control plane's `kubeadm join` has finished.
+    pub kube_vip_manifest: bool,
 }
 
 /// An open SSH session to one node.
