@@ -14,6 +14,8 @@ pub mod api;
 pub mod config;
 pub mod error;
 pub mod etcd;
+#[cfg(test)]
+mod kubeadm_validate_tests;
 pub mod lifecycle;
 pub mod model;
 pub mod node;
