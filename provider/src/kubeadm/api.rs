@@ -36,6 +36,8 @@ pub struct NodeInfo {
 pub struct ApiClient {
     http: reqwest::Client,
     base: String,
+    /// How long a request whose connection fails is retried.
+    retry_window: Duration,
 }
 
 impl ApiClient {
@@ -54,12 +56,53 @@ impl ApiClient {
             .no_proxy()
             .build()
             .map_err(tls)?;
-        Ok(Self { http, base: server.trim_end_matches('/').to_string() })
+        Ok(Self { http, base: server.trim_end_matches('/').to_string(), retry_window: Duration::ZERO })
+    }
+
+    /// Retries requests whose connection fails for up to `window`: the VIP
+    /// moves after kube-vip's manifest swap and when the node holding it
+    /// goes, and kube-vip needs its lease time to move it. Only transport
+    /// failures are retried (the request did not reach an API server), so
+    /// an answer is never sent twice.
+    pub fn retrying_for(mut self, window: Duration) -> Self {
+        self.retry_window = window;
+        self
+    }
+
+    /// Sends `request`, retrying connection failures within the retry window.
+    async fn send_retrying(
+        &self,
+        request: reqwest::RequestBuilder,
+        window: Duration,
+    ) -> Result<reqwest::Response, reqwest::Error> {
+        let deadline = tokio::time::Instant::now() + window;
+        let mut pause = Duration::from_millis(200);
+        loop {
+            // Every body here is a string, so a request always clones.
+            let Some(attempt) = request.try_clone() else { return request.send().await };
+            match attempt.send().await {
+                Err(e) if e.is_connect() && tokio::time::Instant::now() + pause < deadline => {
+                    tracing::debug!(error = %transport_error(&e), ?pause, "API server unreachable; retrying");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(2));
+                }
+                other => return other,
+            }
+        }
     }
 
     async fn send(&self, what: &str, request: reqwest::RequestBuilder) -> Result<Json, KubeadmError> {
+        self.send_within(what, request, self.retry_window).await
+    }
+
+    async fn send_within(
+        &self,
+        what: &str,
+        request: reqwest::RequestBuilder,
+        window: Duration,
+    ) -> Result<Json, KubeadmError> {
         let err = |reason: String| KubeadmError::Api { what: what.to_string(), reason };
-        let response = request.send().await.map_err(|e| err(transport_error(&e)))?;
+        let response = self.send_retrying(request, window).await.map_err(|e| err(transport_error(&e)))?;
         let status = response.status();
         let body = response.text().await.map_err(|e| err(e.to_string()))?;
         if !status.is_success() {
@@ -74,7 +117,10 @@ impl ApiClient {
 
     /// `GET /readyz`: Ok when the API server says it is ready.
     pub async fn ready(&self) -> Result<(), KubeadmError> {
-        self.send("GET /readyz", self.http.get(format!("{}/readyz", self.base))).await.map(|_| ())
+        // No retries: wait_ready polls this itself, against its own deadline.
+        self.send_within("GET /readyz", self.http.get(format!("{}/readyz", self.base)), Duration::ZERO)
+            .await
+            .map(|_| ())
     }
 
     /// Polls `/readyz` until it answers or `wait` passes.
@@ -241,7 +287,66 @@ fn parse_node(item: &Json) -> Option<NodeInfo> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
+
+    /// An HTTPS server on `port` that starts listening after `delay` and
+    /// answers one request with an empty NodeList. Returns the CA to trust.
+    fn late_server(port: u16, delay: Duration) -> String {
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+        let issuer = rcgen::Issuer::new(ca_params, &ca_key);
+        let leaf_key = rcgen::KeyPair::generate().unwrap();
+        let leaf =
+            rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap().signed_by(&leaf_key, &issuer).unwrap();
+        let config =
+            rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_no_client_auth()
+                .with_single_cert(
+                    vec![leaf.der().clone()],
+                    rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into()),
+                )
+                .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+            let (tcp, _) = listener.accept().await.unwrap();
+            let mut tls = acceptor.accept(tcp).await.unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = tokio::io::AsyncReadExt::read(&mut tls, &mut buf).await;
+            let body = r#"{"kind":"NodeList","items":[]}"#;
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            tokio::io::AsyncWriteExt::write_all(&mut tls, reply.as_bytes()).await.unwrap();
+            let _ = tokio::io::AsyncWriteExt::shutdown(&mut tls).await;
+        });
+        ca_cert.pem()
+    }
+
+    fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    }
+
+    #[tokio::test]
+    async fn a_vip_that_answers_late_is_retried_within_the_window_only() {
+        let admin = crate::kubeadm::pki::generate(time::OffsetDateTime::now_utc()).unwrap().admin;
+        let port = free_port();
+        let ca = late_server(port, Duration::from_millis(1500));
+        let url = format!("https://127.0.0.1:{port}");
+        let single_shot = ApiClient::new(&url, &ca, &admin, Duration::from_secs(5)).unwrap();
+        let err = single_shot.nodes().await.expect_err("nothing listens yet");
+        assert!(matches!(err, KubeadmError::Api { .. }), "{err}");
+        let retrying = single_shot.retrying_for(Duration::from_secs(10));
+        assert!(retrying.nodes().await.unwrap().is_empty());
+    }
 
     #[test]
     fn node_list_items_parse_like_the_api_serves_them() {

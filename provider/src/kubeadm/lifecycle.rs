@@ -24,6 +24,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 /// How often the API server is asked again while waiting.
 const POLL: Duration = Duration::from_millis(100);
 /// Bootstrap tokens made for later joins live this long.
+/// How long apply-time API calls retry a VIP that does not answer:
+/// kube-vip's lease (5 s) and renew deadline (3 s), with room to spare.
+const VIP_MOVE_WINDOW: Duration = Duration::from_secs(30);
 /// The label kubeadm's mark-control-plane phase sets, its last step of a
 /// control-plane join.
 const CONTROL_PLANE_LABEL: &str = "node-role.kubernetes.io/control-plane";
@@ -97,7 +100,8 @@ impl<'a> Ctx<'a> {
         cancel: CancellationToken,
     ) -> Result<Self, KubeadmError> {
         let ca_hash = pki::ca_cert_hash(&secrets.ca.cert_pem).map_err(|e| KubeadmError::Secrets(e.to_string()))?;
-        let api = ApiClient::new(&cluster.server_url(), &secrets.ca.cert_pem, &secrets.admin, Duration::from_secs(10))?;
+        let api = ApiClient::new(&cluster.server_url(), &secrets.ca.cert_pem, &secrets.admin, Duration::from_secs(10))?
+            .retrying_for(VIP_MOVE_WINDOW);
         Ok(Self { cluster, secrets, ca_hash, api, cancel, recorded_keys, step_timeout })
     }
 
