@@ -6,6 +6,13 @@ lower bound of a create is init + the control-plane joins in series + the
 slowest worker join: INIT_MS + (control planes - 1) * JOIN_MS + JOIN_MS.
 "Create" is the provider's ApplyResourceChange RPC (from its debug log);
 the whole `terraform apply` is reported beside it.
+
+With --real the lab runs real kubeadm, etcd and control plane (`up --real`);
+the lower bound is then what kubeadm itself took, from the provider's
+"remote step finished" log lines: `kubeadm init`, plus the larger of the
+control-plane joins in series and the slowest worker join (the provider runs
+workers beside the control planes). The lab's peak memory (every process in
+its namespaces) is reported too.
 """
 
 import argparse
@@ -70,6 +77,52 @@ class PeakRss(threading.Thread):
             time.sleep(0.05)
 
 
+def kubeadm_steps(log_path):
+    """(node, step) -> seconds of the `kubeadm init`/`kubeadm join` steps."""
+    steps = {}
+    with open(log_path, encoding="utf-8", errors="replace") as log:
+        for line in log:
+            if "remote step finished" not in line:
+                continue
+            fields = dict(part.split("=", 1) for part in line.split() if "=" in part)
+            step = line.split("step=")[1].split(" elapsed_ms")[0].strip('"') if "step=" in line else ""
+            if step in ("kubeadm init", "kubeadm join"):
+                steps[(fields.get("node", "?").strip('"'), step)] = int(fields["elapsed_ms"]) / 1000
+    return steps
+
+
+def kubeadm_bound(steps):
+    init = sum(s for (_, step), s in steps.items() if step == "kubeadm init")
+    cps = sum(s for (node, step), s in steps.items() if step == "kubeadm join" and node.startswith("cp-"))
+    workers = max((s for (node, step), s in steps.items() if step == "kubeadm join" and node.startswith("wk-")), default=0)
+    return init + max(cps, workers)
+
+
+class LabRss(threading.Thread):
+    """Polls the summed RSS of every process in the lab's namespaces."""
+
+    def __init__(self, prefix):
+        super().__init__(daemon=True)
+        self.prefix = prefix
+        self.peak_kib = 0
+        self.stop = threading.Event()
+
+    def run(self):
+        while not self.stop.is_set():
+            total = 0
+            namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split()
+            for ns in (n for n in namespaces if n.startswith(f"lab-{self.prefix}-")):
+                pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True).stdout.split()
+                for pid in pids:
+                    try:
+                        with open(f"/proc/{pid}/status", encoding="utf-8") as status:
+                            total += next((int(l.split()[1]) for l in status if l.startswith("VmRSS:")), 0)
+                    except OSError:
+                        continue
+            self.peak_kib = max(self.peak_kib, total)
+            time.sleep(0.5)
+
+
 def sessions(lab, lab_dir):
     return sum(json.loads(sh([lab, "--dir", lab_dir, "sessions"]).stdout).values())
 
@@ -80,8 +133,11 @@ def one_run(args, cps, workers, work):
     shutil.copytree(args.example, tf_dir)
     env = dict(os.environ, TF_CLI_CONFIG_FILE=args.tfrc, CHECKPOINT_DISABLE="1", TF_IN_AUTOMATION="1", TF_INPUT="0")
     tf = [args.terraform, f"-chdir={tf_dir}"]
-    sh([args.lab, "--dir", lab_dir, "up", "--control-planes", str(cps), "--workers", str(workers),
-        "--init-ms", str(args.init_ms), "--join-ms", str(args.join_ms), "--out", os.path.join(work, "lab.json")])
+    mode = ["--real"] if args.real else ["--init-ms", str(args.init_ms), "--join-ms", str(args.join_ms)]
+    sh([args.lab, "--dir", lab_dir, "up", "--control-planes", str(cps), "--workers", str(workers), *mode,
+        "--out", os.path.join(work, "lab.json")])
+    with open(os.path.join(work, "lab.json"), encoding="utf-8") as info:
+        lab_rss = LabRss(json.load(info)["prefix"])
     try:
         with open(os.path.join(tf_dir, "terraform.tfvars"), "w", encoding="utf-8") as tfvars:
             tfvars.write(f'lab_file = "{os.path.join(work, "lab.json")}"\n')
@@ -90,12 +146,16 @@ def one_run(args, cps, workers, work):
         apply_env = dict(env, TF_LOG_PROVIDER="debug", TF_LOG_PATH=log)
         rss = PeakRss()
         rss.start()
+        lab_rss.start()
         begin = time.monotonic()
         sh(tf + ["apply", "-auto-approve", "-no-color"], env=apply_env)
         apply_s = time.monotonic() - begin
         rss.stop.set()
         rss.join()
+        lab_rss.stop.set()
+        lab_rss.join()
         create_s = rpc_seconds(log, "ApplyResourceChange")
+        kubeadm_s = kubeadm_bound(kubeadm_steps(log)) if args.real else None
         before = sessions(args.lab, lab_dir)
         plan_times = []
         for _ in range(3):
@@ -107,6 +167,7 @@ def one_run(args, cps, workers, work):
                 raise RuntimeError(f"no-change plan exited {result.returncode}:\n{result.stdout}{result.stderr}")
         opened = sessions(args.lab, lab_dir) - before
         return {"create_s": create_s, "apply_s": apply_s, "peak_rss_kib": rss.peak_kib,
+                "kubeadm_s": kubeadm_s, "lab_peak_rss_kib": lab_rss.peak_kib,
                 "noop_plan_s": statistics.median(plan_times), "noop_plan_ssh_sessions": opened}
     finally:
         subprocess.run([args.lab, "--dir", lab_dir, "down"], capture_output=True)
@@ -123,35 +184,40 @@ def main():
     ap.add_argument("--init-ms", type=int, default=3000)
     ap.add_argument("--join-ms", type=int, default=2000)
     ap.add_argument("--json", help="also write the results here")
+    ap.add_argument("--real", action="store_true", help="real kubeadm on the lab (up --real); bound from kubeadm's own step times")
     args = ap.parse_args()
 
     results = {}
     for size in args.sizes.split(","):
         cps, workers = (int(n) for n in size.split("+"))
-        bound = (args.init_ms + (cps - 1) * args.join_ms + (args.join_ms if workers else 0)) / 1000
         runs = []
         for rep in range(args.reps):
             with tempfile.TemporaryDirectory(prefix="bench-kubeadm.") as work:
                 run = one_run(args, cps, workers, work)
-            print(f"  {size} run {rep + 1}: create {run['create_s']:.2f} s, apply {run['apply_s']:.2f} s, "
+            run["bound_s"] = run["kubeadm_s"] if args.real else \
+                (args.init_ms + (cps - 1) * args.join_ms + (args.join_ms if workers else 0)) / 1000
+            print(f"  {size} run {rep + 1}: create {run['create_s']:.2f} s (bound {run['bound_s']:.2f} s), "
+                  f"apply {run['apply_s']:.2f} s, lab peak RSS {run['lab_peak_rss_kib'] / 1024:.0f} MiB, "
                   f"no-op plan {run['noop_plan_s']:.2f} s / {run['noop_plan_ssh_sessions']} SSH sessions, "
                   f"peak RSS {run['peak_rss_kib'] / 1024:.1f} MiB", file=sys.stderr)
             runs.append(run)
-        med = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+        med = {key: statistics.median(r[key] for r in runs) for key in runs[0] if runs[0][key] is not None}
+        bound = med["bound_s"]
         med["max_noop_plan_ssh_sessions"] = max(r["noop_plan_ssh_sessions"] for r in runs)
         med["max_peak_rss_kib"] = max(r["peak_rss_kib"] for r in runs)
         results[size] = {"bound_s": bound, "median": med, "runs": runs}
 
-    print(f"\nkubeadm_cluster on the lab: init {args.init_ms} ms, join {args.join_ms} ms, "
-          f"median of {args.reps}, {os.cpu_count()} CPUs")
-    header = ("size", "bound", "create", "x bound", "apply", "no-op plan", "SSH", "peak RSS")
+    steps = "real kubeadm 1.35 (bound: its own step times)" if args.real else \
+        f"init {args.init_ms} ms, join {args.join_ms} ms"
+    print(f"\nkubeadm_cluster on the lab: {steps}, median of {args.reps}, {os.cpu_count()} CPUs")
+    header = ("size", "bound", "create", "x bound", "apply", "no-op plan", "SSH", "peak RSS", "lab peak RSS")
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for size, r in results.items():
         m = r["median"]
         print(f"| {size} | {r['bound_s']:.2f} s | {m['create_s']:.2f} s | {m['create_s'] / r['bound_s']:.2f} "
               f"| {m['apply_s']:.2f} s | {m['noop_plan_s']:.2f} s | {m['max_noop_plan_ssh_sessions']} "
-              f"| {m['max_peak_rss_kib'] / 1024:.1f} MiB |")
+              f"| {m['max_peak_rss_kib'] / 1024:.1f} MiB | {m['lab_peak_rss_kib'] / 1024:.0f} MiB |")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as out:
             json.dump(results, out, indent=2)

@@ -275,7 +275,10 @@ impl NodeSession {
             return Err(KubeadmError::Cancelled);
         }
         let command = format!("{}sh -c {}", self.sudo, shell_quote(&script));
+        let started = std::time::Instant::now();
         let out = self.session.exec(&command, Some(&stdin), timeout).await.map_err(|e| self.ssh_error(e))?;
+        // The benchmark splits an apply into these steps and the rest.
+        tracing::info!(node = %self.name, step, elapsed_ms = started.elapsed().as_millis(), "remote step finished");
         self.checked(step, out)
     }
 
