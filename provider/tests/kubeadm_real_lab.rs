@@ -198,3 +198,48 @@ fn real_create_cut_during_the_second_control_plane_join_resumes() {
     }
     expect_code(&ws, &PLAN, 0);
 }
+
+/// What a user can observe after one step of a scenario: the plan's exit
+/// code before the apply, the apply's, `joined` per node, the Nodes the API
+/// lists, the etcd members.
+#[derive(Debug, PartialEq, Eq)]
+struct Outcome {
+    step: &'static str,
+    plan_code: Option<i32>,
+    apply_code: Option<i32>,
+    joined: BTreeMap<String, bool>,
+    api_nodes: Vec<String>,
+    etcd_members: Vec<String>,
+}
+
+/// One scenario on `lab`: a create without wk-2, wk-2 added, a control
+/// plane removal that would lose quorum (2 of 2), wk-1 removed.
+fn scenario(lab: &Lab) -> Option<Vec<Outcome>> {
+    let ws = workspace(lab, serde_json::json!({ "exclude_nodes": ["wk-2"] }))?;
+    let steps: [(&str, serde_json::Value); 4] = [
+        ("create without wk-2", serde_json::json!({ "exclude_nodes": ["wk-2"] })),
+        ("add wk-2", serde_json::json!({})),
+        ("remove cp-2 (quorum)", serde_json::json!({ "exclude_nodes": ["cp-2"] })),
+        ("remove wk-1", serde_json::json!({ "exclude_nodes": ["wk-1"] })),
+    ];
+    let mut outcomes = Vec::new();
+    for (step, vars) in steps {
+        set_vars(&ws, lab, vars);
+        let plan_code = ws.run(&PLAN).status.code();
+        let apply_code = ws.run(&APPLY).status.code();
+        let etcd_members = if lab.is_real() { member_names(lab, "cp-1") } else { lab.etcd_members() };
+        let api_nodes = if lab.is_real() { node_names(lab) } else { lab.node_names() };
+        outcomes.push(Outcome { step, plan_code, apply_code, joined: joined(&ws), api_nodes, etcd_members });
+    }
+    Some(outcomes)
+}
+
+#[test]
+fn differential_the_simulator_and_real_kubeadm_agree_on_a_scenario() {
+    let Some(simulated) = Lab::up(2, 2, &[]).and_then(|lab| scenario(&lab)) else { return };
+    let Some(real) = Lab::up_real(2, 2).and_then(|lab| scenario(&lab)) else { return };
+    assert_eq!(simulated, real, "the simulator disagrees with real kubeadm");
+    // And the scenario says something: a quorum refusal and real changes.
+    assert_eq!(real[2].plan_code, Some(1), "{real:#?}");
+    assert_eq!(real[3].api_nodes, ["cp-1", "cp-2", "wk-2"], "{real:#?}");
+}
