@@ -18,6 +18,7 @@ its namespaces) is reported too.
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -77,25 +78,36 @@ class PeakRss(threading.Thread):
             time.sleep(0.05)
 
 
+STEP_FIELDS = re.compile(r'(node|elapsed_ms)=([^ "]+)|step="([^"]*)"')
+
+
 def kubeadm_steps(log_path):
-    """(node, step) -> seconds of the `kubeadm init`/`kubeadm join` steps."""
-    steps = {}
+    """[(node, step, seconds)] of the provider's remote steps that run kubeadm.
+
+    hclog writes the fields of a line in any order."""
+    steps = []
     with open(log_path, encoding="utf-8", errors="replace") as log:
         for line in log:
             if "remote step finished" not in line:
                 continue
-            fields = dict(part.split("=", 1) for part in line.split() if "=" in part)
-            step = line.split("step=")[1].split(" elapsed_ms")[0].strip('"') if "step=" in line else ""
-            if step in ("kubeadm init", "kubeadm join"):
-                steps[(fields.get("node", "?").strip('"'), step)] = int(fields["elapsed_ms"]) / 1000
+            fields = {}
+            for key, value, step in STEP_FIELDS.findall(line):
+                fields[key or "step"] = value or step
+            if fields.get("step", "").startswith(("kubeadm ", "uploading the control plane certificates")):
+                steps.append((fields.get("node", "?"), fields["step"], int(fields["elapsed_ms"]) / 1000))
+    if not steps:
+        raise RuntimeError(f"no kubeadm steps in {log_path}")
     return steps
 
 
 def kubeadm_bound(steps):
-    init = sum(s for (_, step), s in steps.items() if step == "kubeadm init")
-    cps = sum(s for (node, step), s in steps.items() if step == "kubeadm join" and node.startswith("cp-"))
-    workers = max((s for (node, step), s in steps.items() if step == "kubeadm join" and node.startswith("wk-")), default=0)
-    return init + max(cps, workers)
+    """What kubeadm itself took on the create's critical path: init and the
+    certificate uploads, then the larger of the control-plane joins (one at a
+    time) and the slowest worker join (beside them)."""
+    serial = sum(s for _, step, s in steps if step in ("kubeadm init", "uploading the control plane certificates"))
+    cps = sum(s for node, step, s in steps if step == "kubeadm join" and node.startswith("cp-"))
+    workers = max((s for node, step, s in steps if step == "kubeadm join" and node.startswith("wk-")), default=0)
+    return serial + max(cps, workers)
 
 
 class LabRss(threading.Thread):
