@@ -46,6 +46,93 @@ fn parse_probe(text: &str) -> Probe {
     }
 }
 
+/// The checks of [`NodeSession::prepare`], then [`PROBE`].
+fn prepare_script() -> String {
+    format!(
+        r#"ci=$(cloud-init status --wait --long 2>&1); echo "cloudinit=$?"; printf '%s\n' "$ci" | sed 's/^/ci: /'
+echo "containerd=$(systemctl is-active containerd 2>&1)"
+echo "swap=$(swapon --noheadings --show 2>/dev/null | wc -l)"
+echo "kubeadm=$(kubeadm version -o short 2>&1)"
+echo "cgroup=$(containerd config dump 2>/dev/null | grep -Ec '^ *SystemdCgroup = true')"
+{PROBE}"#
+    )
+}
+
+/// What [`NodeSession::reset`] runs: kubeadm's reset and what it leaves behind.
+fn reset_script() -> String {
+    format!("kubeadm reset -f && rm -rf {STATE_DIR} /etc/cni/net.d /root/.kube")
+}
+
+/// The CA files [`NodeSession::read_pki`] reads, relative to /etc/kubernetes/pki.
+const PKI_FILES: [&str; 8] =
+    ["ca.crt", "ca.key", "front-proxy-ca.crt", "front-proxy-ca.key", "etcd/ca.crt", "etcd/ca.key", "sa.key", "sa.pub"];
+
+fn read_pki_script() -> String {
+    PKI_FILES.iter().map(|f| format!("echo '@@{f}'; cat /etc/kubernetes/pki/{f}")).collect::<Vec<_>>().join("; ")
+}
+
+/// The one script [`NodeSession::run_bundle`] runs and the stdin that
+/// carries its files.
+fn bundle_script(before: &[NodeFile], command: &str, after: &[NodeFile], cleanup: &[&str]) -> (String, Vec<u8>) {
+    let removed: Vec<String> = cleanup.iter().map(|p| shell_quote(p)).collect();
+    // Few processes per step: shell builtins where they do, since a lab
+    // or a small node runs dozens of these at once.
+    let mut script = format!(
+        "set -e; umask 077; [ -d {STATE_DIR} ] || install -d -m 0700 {STATE_DIR}; staged=''; trap 'rm -f $staged {}' EXIT; ",
+        removed.join(" ").replace('\'', "")
+    );
+    let mut stdin = Vec::new();
+    for (i, file) in before.iter().chain(after).enumerate() {
+        // Staged in our own directory, never beside the target: kubelet
+        // reads every file in manifests/, and kubeadm join wants it empty.
+        let dir = shell_quote(file.path.rsplit_once('/').map_or("/", |(d, _)| if d.is_empty() { "/" } else { d }));
+        script.push_str(&format!(
+            "[ -d {dir} ] || install -d -m 0755 {dir}; t{i}={STATE_DIR}/.staged.$$.{i}; staged=\"$staged $t{i}\"; head -c {len} > \"$t{i}\"; ",
+            len = file.content.len(),
+        ));
+        // umask 077 already gives 0600.
+        if file.mode != 0o600 {
+            script.push_str(&format!("chmod {:o} \"$t{i}\"; ", file.mode));
+        }
+        stdin.extend_from_slice(file.content.as_bytes());
+    }
+    for (i, file) in before.iter().enumerate() {
+        script.push_str(&format!("mv -f \"$t{i}\" {}; ", shell_quote(&file.path)));
+    }
+    if !command.is_empty() {
+        script.push_str(command);
+        script.push_str("; ");
+    }
+    for (j, file) in after.iter().enumerate() {
+        script.push_str(&format!("mv -f \"$t{}\" {}; ", before.len() + j, shell_quote(&file.path)));
+    }
+    script.push_str("true");
+    (script, stdin)
+}
+
+/// Every script the provider runs on a node, with sample arguments, for the
+/// test that each command in them exists on a node our cloud-init builds.
+#[cfg(test)]
+pub(crate) fn remote_scripts() -> Vec<String> {
+    let files = [NodeFile::new("/etc/kubernetes/manifests/x.yaml", "x", 0o644)];
+    let bundle = |command: &str| bundle_script(&files, command, &files, &["/tmp/x"]).0;
+    vec![
+        prepare_script(),
+        PROBE.to_owned(),
+        reset_script(),
+        read_pki_script(),
+        bundle("kubeadm init --config /etc/kubernetes/terraform/init.yaml --upload-certs"),
+        bundle("kubeadm join --config /etc/kubernetes/terraform/join.yaml"),
+        bundle(
+            "kubeadm init phase upload-certs --upload-certs --config /etc/kubernetes/terraform/upload-certs.yaml >/dev/null",
+        ),
+        bundle("true"),
+        "rm -f /etc/kubernetes/manifests/kube-vip.yaml".to_owned(),
+        // How every script is started for a user other than root.
+        "sudo -n sh -c true".to_owned(),
+    ]
+}
+
 /// A file to place on a node.
 #[derive(Clone)]
 pub struct NodeFile {
@@ -235,39 +322,7 @@ impl NodeSession {
         cleanup: &[&str],
         timeout: Option<Duration>,
     ) -> Result<String, KubeadmError> {
-        let removed: Vec<String> = cleanup.iter().map(|p| shell_quote(p)).collect();
-        // Few processes per step: shell builtins where they do, since a lab
-        // or a small node runs dozens of these at once.
-        let mut script = format!(
-            "set -e; umask 077; [ -d {STATE_DIR} ] || install -d -m 0700 {STATE_DIR}; staged=''; trap 'rm -f $staged {}' EXIT; ",
-            removed.join(" ").replace('\'', "")
-        );
-        let mut stdin = Vec::new();
-        for (i, file) in before.iter().chain(after).enumerate() {
-            // Staged in our own directory, never beside the target: kubelet
-            // reads every file in manifests/, and kubeadm join wants it empty.
-            let dir = shell_quote(file.path.rsplit_once('/').map_or("/", |(d, _)| if d.is_empty() { "/" } else { d }));
-            script.push_str(&format!(
-                "[ -d {dir} ] || install -d -m 0755 {dir}; t{i}={STATE_DIR}/.staged.$$.{i}; staged=\"$staged $t{i}\"; head -c {len} > \"$t{i}\"; ",
-                len = file.content.len(),
-            ));
-            // umask 077 already gives 0600.
-            if file.mode != 0o600 {
-                script.push_str(&format!("chmod {:o} \"$t{i}\"; ", file.mode));
-            }
-            stdin.extend_from_slice(file.content.as_bytes());
-        }
-        for (i, file) in before.iter().enumerate() {
-            script.push_str(&format!("mv -f \"$t{i}\" {}; ", shell_quote(&file.path)));
-        }
-        if !command.is_empty() {
-            script.push_str(command);
-            script.push_str("; ");
-        }
-        for (j, file) in after.iter().enumerate() {
-            script.push_str(&format!("mv -f \"$t{}\" {}; ", before.len() + j, shell_quote(&file.path)));
-        }
-        script.push_str("true");
+        let (script, stdin) = bundle_script(before, command, after, cleanup);
         // A mutating step is never cut off halfway (that leaves a node
         // neither joined nor clean); Terraform's stop request is honoured
         // before the next step instead.
@@ -292,14 +347,7 @@ impl NodeSession {
     /// version) and reads what the node holds, in one round trip. Reports
     /// every failed check.
     pub async fn prepare(&self, kubernetes_version: &str, timeout: Duration) -> Result<Probe, KubeadmError> {
-        let script = format!(
-            r#"ci=$(cloud-init status --wait --long 2>&1); echo "cloudinit=$?"; printf '%s\n' "$ci" | sed 's/^/ci: /'
-echo "containerd=$(systemctl is-active containerd 2>&1)"
-echo "swap=$(swapon --noheadings --show 2>/dev/null | wc -l)"
-echo "kubeadm=$(kubeadm version -o short 2>&1)"
-echo "cgroup=$(containerd config dump 2>/dev/null | grep -Ec '^ *SystemdCgroup = true')"
-{PROBE}"#
-        );
+        let script = prepare_script();
         let out = self.exec(&script, None, Some(timeout)).await?;
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         let (checks, probe) = text.split_once("@@marker").unwrap_or((&text, ""));
@@ -352,26 +400,12 @@ echo "cgroup=$(containerd config dump 2>/dev/null | grep -Ec '^ *SystemdCgroup =
 
     /// `kubeadm reset -f` plus what reset leaves behind.
     pub async fn reset(&self) -> Result<(), KubeadmError> {
-        self.run("kubeadm reset", &format!("kubeadm reset -f && rm -rf {STATE_DIR} /etc/cni/net.d /root/.kube"), None)
-            .await
-            .map(|_| ())
+        self.run("kubeadm reset", &reset_script(), None).await.map(|_| ())
     }
 
     /// The CA material kubeadm keeps in /etc/kubernetes/pki, by relative path.
     pub async fn read_pki(&self) -> Result<std::collections::BTreeMap<String, String>, KubeadmError> {
-        const FILES: [&str; 8] = [
-            "ca.crt",
-            "ca.key",
-            "front-proxy-ca.crt",
-            "front-proxy-ca.key",
-            "etcd/ca.crt",
-            "etcd/ca.key",
-            "sa.key",
-            "sa.pub",
-        ];
-        let script =
-            FILES.iter().map(|f| format!("echo '@@{f}'; cat /etc/kubernetes/pki/{f}")).collect::<Vec<_>>().join("; ");
-        let out = self.run("reading /etc/kubernetes/pki", &script, None).await?;
+        let out = self.run("reading /etc/kubernetes/pki", &read_pki_script(), None).await?;
         let mut files = std::collections::BTreeMap::new();
         for chunk in out.split("@@").skip(1) {
             if let Some((name, body)) = chunk.split_once('\n') {
@@ -384,5 +418,97 @@ echo "cgroup=$(containerd config dump 2>/dev/null | grep -Ec '^ *SystemdCgroup =
     /// Closes the session.
     pub async fn close(self) {
         self.session.close().await;
+    }
+}
+
+#[cfg(test)]
+mod remote_command_tests {
+    //! Every command the provider runs on a node must exist on a node our
+    //! cloud-init builds: Debian 13 (the trixie chroot of scripts/peers,
+    //! `HOMELAB_CLOUD_INIT_ROOT`, answers for its base system) plus the
+    //! packages `cloudinit_config` installs (which the chroot lacks). A
+    //! command found in neither fails the test, as `crictl` would have.
+
+    use std::collections::BTreeSet;
+
+    use crate::cloudinit::kubernetes::KUBERNETES_PACKAGES;
+    use crate::cloudinit::render::BASE_PACKAGES;
+
+    /// Commands the chroot lacks, and the package of ours, or of every
+    /// Debian cloud image, that ships each (from its package file list).
+    const FROM_PACKAGES: [(&str, &str); 5] = [
+        ("kubeadm", "kubeadm"),       // pkgs.k8s.io: /usr/bin/kubeadm
+        ("containerd", "containerd"), // Debian: /usr/bin/containerd
+        ("systemctl", "systemd"),     // Debian: /usr/bin/systemctl (every cloud image)
+        ("sudo", "sudo"),             // Debian: /usr/bin/sudo (cloud images' default user)
+        ("cloud-init", "cloud-init"), // Debian: /usr/bin/cloud-init
+    ];
+    /// Builtins and keywords of dash, Debian's /bin/sh.
+    const SHELL: [&str; 18] = [
+        "echo", "printf", "test", "[", "set", "umask", "trap", "true", "false", "for", "in", "do", "done", "if",
+        "then", "fi", "exit", "cd",
+    ];
+
+    /// Command words: the first word of each simple command.
+    fn commands(script: &str) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        let separated =
+            script.replace("$(", ";").replace("&&", ";").replace("||", ";").replace(['|', '\n', '{', '}'], ";");
+        for part in separated.split(';') {
+            let words = part.split_whitespace().skip_while(|w| {
+                // Assignments, keywords that start a command and redirections.
+                (w.contains('=') && !w.starts_with('-')) || ["then", "do", "else"].contains(w) || w.starts_with('>')
+            });
+            if let Some(word) = words.into_iter().next() {
+                let word = word.trim_matches(|c| c == '(' || c == ')' || c == '"' || c == '\'');
+                if !word.is_empty() && !SHELL.contains(&word) && !word.starts_with('$') && !word.starts_with('-') {
+                    out.insert(word.to_owned());
+                }
+            }
+        }
+        out
+    }
+
+    fn chroot() -> Option<std::path::PathBuf> {
+        let root = std::env::var_os("HOMELAB_CLOUD_INIT_ROOT").map(std::path::PathBuf::from);
+        match root {
+            Some(root) if root.join("usr/bin").is_dir() => Some(root),
+            other => {
+                let why = format!("HOMELAB_CLOUD_INIT_ROOT={other:?} is not a trixie chroot (scripts/peers builds it)");
+                assert!(std::env::var_os("CI").is_none(), "{why}: required under CI");
+                eprintln!("SKIP: {why}");
+                None
+            }
+        }
+    }
+
+    #[test]
+    fn every_remote_command_exists_on_a_node_our_cloud_init_builds() {
+        let Some(root) = chroot() else { return };
+        let used: BTreeSet<String> = super::remote_scripts().iter().flat_map(|s| commands(s)).collect();
+        assert!(used.contains("kubeadm") && used.contains("swapon") && used.contains("mv"), "{used:?}");
+        let ours: BTreeSet<&str> = BASE_PACKAGES.iter().chain(KUBERNETES_PACKAGES.iter()).copied().collect();
+        let mut missing = Vec::new();
+        for command in &used {
+            let in_base = ["usr/bin", "bin", "usr/sbin", "sbin"].iter().any(|d| root.join(d).join(command).exists());
+            let packaged = FROM_PACKAGES.iter().find(|(c, _)| c == command).map(|(_, package)| *package);
+            let installed =
+                packaged.is_some_and(|p| ours.contains(p) || ["systemd", "sudo", "cloud-init"].contains(&p));
+            if !in_base && !installed {
+                missing.push(command.clone());
+            }
+        }
+        assert!(missing.is_empty(), "not on a node our cloud-init builds: {missing:?} (of {used:?})");
+    }
+
+    #[test]
+    fn a_command_from_nowhere_is_caught() {
+        // The check can fail: crictl (what the node check used to run) is
+        // neither in Debian 13's base nor in a package we install.
+        let used = commands(r#"echo "cgroup=$(crictl info 2>/dev/null | grep -c x)""#);
+        assert_eq!(used, BTreeSet::from(["crictl".to_owned(), "grep".to_owned()]));
+        assert!(!FROM_PACKAGES.iter().any(|(c, _)| *c == "crictl"));
+        let Some(root) = chroot() else { return };
+        assert!(!root.join("usr/bin/crictl").exists());
     }
 }
