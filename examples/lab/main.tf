@@ -57,3 +57,13 @@ resource "kubeadm_cluster" "lab" {
     create = "10m"
   }
 }
+
+# A local chart (a ConfigMap: the lab can pull no image) installed by the
+# real helm provider into the cluster above, in the same apply.
+resource "helm_release" "demo" {
+  count = var.demo_chart ? 1 : 0
+
+  name      = "lab-demo"
+  chart     = "${path.module}/charts/lab-demo"
+  namespace = "default"
+}

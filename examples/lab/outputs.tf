@@ -13,3 +13,8 @@ output "kubeconfig" {
   value       = kubeadm_cluster.lab.kubeconfig
   sensitive   = true
 }
+
+output "demo_release" {
+  description = "Status of the lab-demo release, when demo_chart is set."
+  value       = one(helm_release.demo[*].status)
+}

@@ -6,5 +6,9 @@ terraform {
       source  = "terraform.local/homelab/kubeadm"
       version = "0.1.0"
     }
+    helm = {
+      source  = "hashicorp/helm"
+      version = "~> 3.0"
+    }
   }
 }

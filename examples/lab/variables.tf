@@ -42,3 +42,9 @@ variable "destroy_mode" {
   type        = string
   default     = "reset"
 }
+
+variable "demo_chart" {
+  description = "Install charts/lab-demo with the helm provider in the same apply (a real-Kubernetes lab serves it; the simulated API server does not)."
+  type        = bool
+  default     = false
+}

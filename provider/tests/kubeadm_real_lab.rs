@@ -147,6 +147,21 @@ fn real_destroy_resets_every_node_and_import_adopts() {
     assert!(!lab.host_path("cp-1", "/etc/kubernetes/manifests/kube-apiserver.yaml").exists());
 }
 
+/// SIGKILL to every `command` process of lab host `host` only (a pkill on
+/// the host would see the whole machine: the lab shares its PID namespace,
+/// and other tests' labs run beside it).
+fn kill_in_host(lab: &Lab, host: &str, command: &str) {
+    let hosts = lab.info["hosts"].as_array().expect("hosts");
+    let netns = hosts.iter().find(|h| h["name"] == host).and_then(|h| h["netns"].as_str()).expect("netns");
+    let pids = std::process::Command::new("ip").args(["netns", "pids", netns]).output().expect("ip netns pids");
+    for pid in String::from_utf8_lossy(&pids.stdout).split_whitespace() {
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if comm.trim() == command {
+            let _ = std::process::Command::new("kill").args(["-KILL", pid]).status();
+        }
+    }
+}
+
 /// Whether Node `name` carries kubeadm's control-plane label (set by
 /// mark-control-plane, the end of a control-plane join).
 fn has_control_plane_label(lab: &Lab, name: &str) -> bool {
@@ -178,7 +193,7 @@ fn real_create_cut_during_the_second_control_plane_join_resumes() {
     }
     let pgid = format!("-{}", child.id());
     assert!(std::process::Command::new("kill").args(["-KILL", "--", &pgid]).status().expect("kill").success());
-    lab.exec("cp-2", &["sh", "-c", "pkill -KILL -x kubeadm; true"]);
+    kill_in_host(&lab, "cp-2", "kubeadm");
     let output = child.wait_with_output().expect("wait for terraform");
     assert!(!output.status.success());
     assert!(!kube_vip.exists(), "cp-2's join finished before the cut; the test lost its race");
@@ -242,4 +257,31 @@ fn differential_the_simulator_and_real_kubeadm_agree_on_a_scenario() {
     // And the scenario says something: a quorum refusal and real changes.
     assert_eq!(real[2].plan_code, Some(1), "{real:#?}");
     assert_eq!(real[3].api_nodes, ["cp-1", "cp-2", "wk-2"], "{real:#?}");
+}
+
+#[test]
+fn real_helm_installs_a_chart_in_the_apply_that_creates_the_cluster() {
+    let Some(lab) = Lab::up_real(1, 1) else { return };
+    let Some(ws) = workspace(&lab, serde_json::json!({ "demo_chart": true })) else { return };
+    // One plan holds the cluster and the release: the helm provider is
+    // configured from kubeadm_cluster's plan-time host and certificates.
+    expect_code(&ws, &["plan", "-no-color", "-input=false", "-out=tfplan"], 0);
+    let plan: serde_json::Value = serde_json::from_str(&ws.ok(&["show", "-json", "tfplan"])).expect("plan json");
+    let creates: Vec<&str> = plan["resource_changes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["change"]["actions"] == serde_json::json!(["create"]))
+        .filter_map(|c| c["address"].as_str())
+        .collect();
+    assert_eq!(creates, ["helm_release.demo[0]", "kubeadm_cluster.lab"], "{creates:?}");
+    expect_code(&ws, &["apply", "-no-color", "-input=false", "tfplan"], 0);
+
+    assert_eq!(ws.output_json("demo_release"), serde_json::json!("deployed"));
+    let configmap = lab.kubectl_json("cp-1", &["configmap", "-n", "default", "lab-demo"]);
+    assert_eq!(configmap["data"]["greeting"], "hello from the lab", "{configmap:#}");
+    // Helm's release record, in the real API server.
+    let secrets = lab.kubectl_json("cp-1", &["secrets", "-n", "default", "-l", "owner=helm,name=lab-demo"]);
+    assert_eq!(secrets["items"].as_array().map(Vec::len), Some(1), "{secrets:#}");
+    expect_code(&ws, &PLAN, 0);
 }

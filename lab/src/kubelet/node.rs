@@ -42,6 +42,8 @@ pub struct NodeAgent {
     last_heartbeat: Option<Instant>,
     /// Mirror pod name → the config hash it was created for.
     mirrors: BTreeMap<String, String>,
+    /// Mirror pod name → whether it was last reported running.
+    reported: BTreeMap<String, bool>,
 }
 
 impl NodeAgent {
@@ -82,15 +84,20 @@ impl NodeAgent {
         for name in stale {
             client.expect("DELETE", &format!("/api/v1/namespaces/kube-system/pods/{name}"), None, &[404])?;
             self.mirrors.remove(&name);
+            self.reported.remove(&name);
         }
         for (name, (hash, manifest, running)) in wanted {
             if !self.mirrors.contains_key(&name) {
                 create_mirror(client, node, &name, &hash, &manifest)?;
                 self.mirrors.insert(name.clone(), hash);
             }
-            let status = pod_status(running, &node.address);
-            let path = format!("/api/v1/namespaces/kube-system/pods/{name}/status");
-            client.expect("PATCH", &path, Some(("application/merge-patch+json", &status)), &[404])?;
+            // Status only when it changes, as the kubelet's status manager does.
+            if self.reported.get(&name) != Some(&running) {
+                let status = pod_status(running, &node.address, &manifest);
+                let path = format!("/api/v1/namespaces/kube-system/pods/{name}/status");
+                client.expect("PATCH", &path, Some(("application/merge-patch+json", &status)), &[404])?;
+                self.reported.insert(name, running);
+            }
         }
         Ok(())
     }
@@ -276,11 +283,22 @@ fn node_uid(client: &Client, node: &Identity) -> Result<String, String> {
     reply.body["metadata"]["uid"].as_str().map(str::to_owned).ok_or_else(|| "Node without uid".to_owned())
 }
 
-fn pod_status(running: bool, address: &str) -> Value {
+fn pod_status(running: bool, address: &str, manifest: &yaml_rust2::Yaml) -> Value {
     let ready = if running { "True" } else { "False" };
+    let containers: Vec<Value> = manifest["spec"]["containers"]
+        .as_vec()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            let state = if running { json!({"running": {}}) } else { json!({"waiting": {"reason": "NotRunnable"}}) };
+            json!({"name": c["name"].as_str().unwrap_or("main"), "image": c["image"].as_str().unwrap_or("lab"),
+                "imageID": "", "ready": running, "started": running, "restartCount": 0, "state": state})
+        })
+        .collect();
     json!({"status": {
         "phase": if running { "Running" } else { "Pending" },
         "hostIP": address, "podIP": address,
         "conditions": [{"type": "Ready", "status": ready}, {"type": "ContainersReady", "status": ready}],
+        "containerStatuses": containers,
     }})
 }

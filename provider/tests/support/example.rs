@@ -7,7 +7,10 @@ use std::path::Path;
 use super::lab::Lab;
 use super::{Workspace, text};
 
-pub const EXAMPLE_FILES: [&str; 4] = ["main.tf", "variables.tf", "outputs.tf", "terraform.tf"];
+pub const EXAMPLE_FILES: [&str; 5] = ["main.tf", "variables.tf", "outputs.tf", "terraform.tf", "providers.tf"];
+/// The example's local chart, relative to it.
+const CHART_FILES: [&str; 3] =
+    ["charts/lab-demo/Chart.yaml", "charts/lab-demo/values.yaml", "charts/lab-demo/templates/configmap.yaml"];
 
 pub fn example(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/lab").join(name);
@@ -31,6 +34,11 @@ pub fn workspace(lab: &Lab, vars: serde_json::Value) -> Option<Workspace> {
 pub fn workspace_with(lab: &Lab, vars: serde_json::Value, main_tf: &str) -> Option<Workspace> {
     let ws = Workspace::new(main_tf)?;
     for name in EXAMPLE_FILES.iter().filter(|n| **n != "main.tf") {
+        ws.write(name, &example(name));
+    }
+    for name in CHART_FILES {
+        let path = ws.dir.path().join(name);
+        std::fs::create_dir_all(path.parent().expect("chart dir")).expect("chart dir");
         ws.write(name, &example(name));
     }
     set_vars(&ws, lab, vars);

@@ -113,12 +113,19 @@ impl Workspace {
         let terraform = terraform_binary()?;
         let dir = tempfile::tempdir().expect("workspace dir");
         let cli_config = dir.path().join("terraform.rc");
-        // Only the mirror: a test must never reach a registry.
+        // Only the mirrors: a test must never reach a registry. The peers'
+        // (scripts/peers) serves hashicorp/helm, which examples/lab requires.
+        let peers = std::env::var("HOMELAB_PEER_MIRROR").map(|path| {
+            format!(
+                "  filesystem_mirror {{\n    path    = \"{path}\"\n    include = [\"registry.terraform.io/*/*\", \"registry.opentofu.org/*/*\"]\n  }}\n"
+            )
+        });
         std::fs::write(
             &cli_config,
             format!(
-                "provider_installation {{\n  filesystem_mirror {{\n    path    = \"{}\"\n    include = [\"terraform.local/*/*\"]\n  }}\n}}\n",
-                mirror().display()
+                "provider_installation {{\n  filesystem_mirror {{\n    path    = \"{}\"\n    include = [\"terraform.local/*/*\"]\n  }}\n{}}}\n",
+                mirror().display(),
+                peers.unwrap_or_default()
             ),
         )
         .expect("cli config");
