@@ -14,9 +14,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use rustls::crypto::CryptoProvider;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use rustls::server::WebPkiClientVerifier;
-use rustls::{RootCertStore, ServerConfig, ServerConnection, StreamOwned};
+use rustls::{ServerConfig, ServerConnection, StreamOwned};
 use serde_json::{Value, json};
 
 use crate::cluster::{self, Cluster, Node, Taint, endpoint_host, node_json, node_ready, pod_json};
@@ -59,23 +57,9 @@ pub fn serving_sans(c: &Cluster, vip: &str) -> Vec<String> {
 }
 
 fn server_config(provider: &Arc<CryptoProvider>, c: &Cluster, vip: &str) -> Result<Arc<ServerConfig>, String> {
-    let mut roots = RootCertStore::empty();
-    roots.add(CertificateDer::from(pki::pem_to_der(&c.ca_cert_pem)?)).map_err(|e| format!("CA: {e}"))?;
     // Unauthenticated clients get through the handshake and see 401; a
     // certificate from another CA fails the handshake.
-    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-        .allow_unauthenticated()
-        .build()
-        .map_err(|e| format!("client verifier: {e}"))?;
-    let (cert, key) = pki::serving_cert(&c.ca_cert_pem, &c.ca_key_pem, &serving_sans(c, vip))?;
-    let mut cfg = ServerConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_client_cert_verifier(verifier)
-        .with_single_cert(vec![CertificateDer::from(cert)], PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key)))
-        .map_err(|e| format!("serving cert: {e}"))?;
-    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(Arc::new(cfg))
+    pki::tls_server_config(provider, &c.ca_cert_pem, &c.ca_key_pem, &serving_sans(c, vip), pki::ClientCerts::Optional)
 }
 
 /// Runs until `DIR/lab.json` disappears (the lab went down without killing us).

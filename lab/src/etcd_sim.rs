@@ -12,9 +12,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use rustls::crypto::CryptoProvider;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use rustls::server::WebPkiClientVerifier;
-use rustls::{RootCertStore, ServerConfig, ServerConnection, StreamOwned};
+use rustls::{ServerConfig, ServerConnection, StreamOwned};
 use serde_json::{Value, json};
 
 use crate::cluster::{self, Cluster};
@@ -57,19 +55,8 @@ pub fn serve(dir: &Path, host: &str) -> Result<(), String> {
 }
 
 fn server_config(provider: &Arc<CryptoProvider>, ca: &str, key: &str) -> Result<Arc<ServerConfig>, String> {
-    let mut roots = RootCertStore::empty();
-    roots.add(CertificateDer::from(pki::pem_to_der(ca)?)).map_err(|e| format!("CA: {e}"))?;
-    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), Arc::clone(provider))
-        .build()
-        .map_err(|e| format!("client verifier: {e}"))?;
-    let (cert, key) = pki::serving_cert(ca, key, &["127.0.0.1".to_owned(), "localhost".to_owned()])?;
-    let config = ServerConfig::builder_with_provider(Arc::clone(provider))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_client_cert_verifier(verifier)
-        .with_single_cert(vec![CertificateDer::from(cert)], PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key)))
-        .map_err(|e| format!("serving cert: {e}"))?;
-    Ok(Arc::new(config))
+    let sans = ["127.0.0.1".to_owned(), "localhost".to_owned()];
+    pki::tls_server_config(provider, ca, key, &sans, pki::ClientCerts::Required)
 }
 
 fn handle(stream: TcpStream, config: Arc<ServerConfig>, dir: &Path, host: &str) -> Result<(), String> {

@@ -4,7 +4,12 @@ use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
     PublicKeyData, SanType,
 };
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::server::WebPkiClientVerifier;
+use rustls::{RootCertStore, ServerConfig};
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 
 pub type Result<T> = std::result::Result<T, String>;
 
@@ -106,4 +111,41 @@ mod tests {
         assert_eq!(pem_to_der(&ca).unwrap()[0], 0x30);
         assert_eq!(ca_hash(&key).unwrap().len(), 64);
     }
+}
+
+/// Whether a TLS server lets clients without a certificate through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientCerts {
+    /// The handshake succeeds and the server answers 401 (an API server).
+    Optional,
+    /// The handshake fails (etcd's client port).
+    Required,
+}
+
+/// A TLS server (HTTP/1.1) with a serving certificate for `sans` issued
+/// from the CA, verifying client certificates against that CA.
+pub fn tls_server_config(
+    provider: &Arc<CryptoProvider>,
+    ca_cert_pem: &str,
+    ca_key_pem: &str,
+    sans: &[String],
+    client_certs: ClientCerts,
+) -> Result<Arc<ServerConfig>> {
+    let mut roots = RootCertStore::empty();
+    roots.add(CertificateDer::from(pem_to_der(ca_cert_pem)?)).map_err(|e| format!("CA: {e}"))?;
+    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), Arc::clone(provider));
+    let verifier = match client_certs {
+        ClientCerts::Optional => verifier.allow_unauthenticated(),
+        ClientCerts::Required => verifier,
+    };
+    let verifier = verifier.build().map_err(|e| format!("client verifier: {e}"))?;
+    let (cert, key) = serving_cert(ca_cert_pem, ca_key_pem, sans)?;
+    let mut config = ServerConfig::builder_with_provider(Arc::clone(provider))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(vec![CertificateDer::from(cert)], PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key)))
+        .map_err(|e| format!("serving cert: {e}"))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
 }

@@ -34,7 +34,7 @@ pub mod validate;
 #[cfg(test)]
 mod schema_differential;
 #[cfg(test)]
-mod schema_tests;
+pub(crate) mod schema_tests;
 
 pub use error::{AttributeStep, CloudInitError};
 pub use kubernetes::{KubernetesVersion, PAUSE_IMAGES, PauseImage};

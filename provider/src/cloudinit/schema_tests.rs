@@ -234,6 +234,11 @@ impl TargetCloudInit {
     }
 
     /// `cloud-init schema -c` on one document: (valid, output).
+    /// The chroot's root directory (a Debian 13 base system).
+    pub fn root(&self) -> &std::path::Path {
+        &self.root
+    }
+
     pub fn schema(&self, document: &str) -> (bool, String) {
         let dir =
             tempfile::Builder::new().prefix("schema-").tempdir_in(self.root.join("tmp")).expect("tempdir in chroot");

@@ -433,6 +433,7 @@ mod remote_command_tests {
 
     use crate::cloudinit::kubernetes::KUBERNETES_PACKAGES;
     use crate::cloudinit::render::BASE_PACKAGES;
+    use crate::cloudinit::schema_tests::TargetCloudInit;
 
     /// Commands the chroot lacks, and the package of ours, or of every
     /// Debian cloud image, that ships each (from its package file list).
@@ -469,22 +470,10 @@ mod remote_command_tests {
         out
     }
 
-    fn chroot() -> Option<std::path::PathBuf> {
-        let root = std::env::var_os("HOMELAB_CLOUD_INIT_ROOT").map(std::path::PathBuf::from);
-        match root {
-            Some(root) if root.join("usr/bin").is_dir() => Some(root),
-            other => {
-                let why = format!("HOMELAB_CLOUD_INIT_ROOT={other:?} is not a trixie chroot (scripts/peers builds it)");
-                assert!(std::env::var_os("CI").is_none(), "{why}: required under CI");
-                eprintln!("SKIP: {why}");
-                None
-            }
-        }
-    }
-
     #[test]
     fn every_remote_command_exists_on_a_node_our_cloud_init_builds() {
-        let Some(root) = chroot() else { return };
+        let Some(target) = TargetCloudInit::find() else { return };
+        let root = target.root();
         let used: BTreeSet<String> = super::remote_scripts().iter().flat_map(|s| commands(s)).collect();
         assert!(used.contains("kubeadm") && used.contains("swapon") && used.contains("mv"), "{used:?}");
         let ours: BTreeSet<&str> = BASE_PACKAGES.iter().chain(KUBERNETES_PACKAGES.iter()).copied().collect();
@@ -508,7 +497,7 @@ mod remote_command_tests {
         let used = commands(r#"echo "cgroup=$(crictl info 2>/dev/null | grep -c x)""#);
         assert_eq!(used, BTreeSet::from(["crictl".to_owned(), "grep".to_owned()]));
         assert!(!FROM_PACKAGES.iter().any(|(c, _)| *c == "crictl"));
-        let Some(root) = chroot() else { return };
-        assert!(!root.join("usr/bin/crictl").exists());
+        let Some(target) = TargetCloudInit::find() else { return };
+        assert!(!target.root().join("usr/bin/crictl").exists());
     }
 }
