@@ -109,8 +109,9 @@ fn mirror() -> &'static Mirror {
         for (kind, binary) in build_providers() {
             let target = root.join(format!("terraform.local/homelab/{kind}/{VERSION}/linux_amd64"));
             std::fs::create_dir_all(&target).expect("mirror layout");
-            std::fs::copy(&binary, target.join(format!("terraform-provider-{kind}_v{VERSION}")))
-                .unwrap_or_else(|err| panic!("copy {}: {err}", binary.display()));
+            // A link, not a copy: the mirror outlives the test process.
+            std::os::unix::fs::symlink(&binary, target.join(format!("terraform-provider-{kind}_v{VERSION}")))
+                .unwrap_or_else(|err| panic!("link {}: {err}", binary.display()));
         }
         let mut config = format!(
             "provider_installation {{\n  filesystem_mirror {{\n    path    = \"{}\"\n    include = [\"terraform.local/*/*\"]\n  }}\n",

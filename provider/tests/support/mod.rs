@@ -77,8 +77,11 @@ pub fn mirror() -> &'static Path {
             ] {
                 let target = dir.path().join(format!("terraform.local/homelab/{kind}/{VERSION}/linux_amd64"));
                 std::fs::create_dir_all(&target).expect("mirror layout");
-                std::fs::copy(binary, target.join(format!("terraform-provider-{kind}_v{VERSION}")))
-                    .expect("copy provider");
+                // A link, not a copy: the mirror outlives the test process
+                // (a static is never dropped), and a copy of each debug
+                // binary per test process filled CI's disk.
+                std::os::unix::fs::symlink(binary, target.join(format!("terraform-provider-{kind}_v{VERSION}")))
+                    .expect("link provider into the mirror");
             }
             dir
         })
