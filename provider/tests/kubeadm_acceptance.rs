@@ -355,6 +355,10 @@ fn broken_example(from: &str, to: &str) -> String {
     main.replacen(from, to, 1)
 }
 
+/// The join patch line of examples/lab's `kubeadm_config_patches`.
+const JOIN_PATCH: &str =
+    "join_configuration = yamlencode({ nodeRegistration = { ignorePreflightErrors = kubeadm_config_patches.value } })";
+
 #[test]
 fn invalid_configurations_fail_before_any_ssh_with_the_attribute() {
     let Some(lab) = Lab::up(1, 1, &[]) else { return };
@@ -378,6 +382,16 @@ fn invalid_configurations_fail_before_any_ssh_with_the_attribute() {
             ),
             vec!["Error: Missing host keys", "No host key for wk-1", "trust_on_first_use"],
         ),
+        (
+            // The patches block always present, with a kubelet patch after
+            // the join patch.
+            broken_example("for_each = local.real_lab ? [local.preflight_ignores] : []", "for_each = [[]]").replacen(
+                JOIN_PATCH,
+                &format!("{JOIN_PATCH}\n      kubelet_configuration = \"maxPods: '50'\""),
+                1,
+            ),
+            vec!["Error: Wrong value type", "\"maxPods\" in KubeletConfiguration: must be an integer"],
+        ),
     ];
     let vip_line = at_line("address   = local.lab.vip");
     let keys_line = at_line("host_keys   =");
@@ -385,12 +399,23 @@ fn invalid_configurations_fail_before_any_ssh_with_the_attribute() {
     // that builds `nodes`: they show the resource block.
     let role_line = at_line("resource \"kubeadm_cluster\"");
     let address_line = role_line.clone();
-    let lines = [role_line.as_str(), address_line.as_str(), vip_line.as_str(), keys_line.as_str()];
-    for ((main_tf, expected), line) in cases.into_iter().zip(lines) {
+    // A block from a `dynamic` is shown as its resource block.
+    let patch_line = role_line.clone();
+    let lines = [role_line.as_str(), address_line.as_str(), vip_line.as_str(), keys_line.as_str(), patch_line.as_str()];
+    // The patch is a literal, so `validate` already refuses it; the others
+    // depend on the lab's JSON, known only at plan.
+    let known_at_validate = [false, false, false, false, true];
+    for (((main_tf, expected), line), at_validate) in cases.into_iter().zip(lines).zip(known_at_validate) {
         let Some(ws) = workspace_with(&lab, serde_json::json!({}), &main_tf) else { return };
         let before = lab.sessions();
-        ws.ok(&["validate", "-no-color"]);
-        for args in [&PLAN[..], &APPLY[..]] {
+        let validate = ["validate", "-no-color"];
+        let mut commands = vec![&PLAN[..], &APPLY[..]];
+        if at_validate {
+            commands.insert(0, &validate[..]);
+        } else {
+            ws.ok(&validate);
+        }
+        for args in commands {
             let out = expect_code(&ws, args, 1);
             assert!(out.contains("with kubeadm_cluster.lab"), "{out}");
             assert!(out.contains(line), "terraform {args:?}: want {line:?} in:\n{out}");

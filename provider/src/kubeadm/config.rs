@@ -16,17 +16,14 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use yaml_rust2::yaml::Hash;
-use yaml_rust2::{Yaml as Yaml12, YamlLoader};
-
+use super::patches::{
+    self, CLUSTER, ConfigPatches, INIT, JOIN, KUBEADM_API_VERSION, KUBELET, KUBELET_API_VERSION, PatchProblem,
+};
 use super::pki;
 use crate::yaml::{self, Yaml};
-
-/// The kubeadm configuration API this module writes.
-pub const KUBEADM_API_VERSION: &str = "kubeadm.k8s.io/v1beta4";
-const KUBELET_API_VERSION: &str = "kubelet.config.k8s.io/v1beta1";
 const CRI_SOCKET: &str = "unix:///var/run/containerd/containerd.sock";
-const BIND_PORT: i64 = 6443;
+/// The API server's port on every control plane (and kube-vip's).
+pub const BIND_PORT: i64 = 6443;
 pub const TOKEN_GROUP: &str = "system:bootstrappers:kubeadm:default-node-token";
 
 /// A node's part in the cluster.
@@ -74,13 +71,11 @@ pub struct ClusterSpec {
     pub patches: ConfigPatches,
 }
 
-/// The user's patches (YAML or JSON text), one per document kind.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ConfigPatches {
-    pub init_configuration: Option<String>,
-    pub cluster_configuration: Option<String>,
-    pub join_configuration: Option<String>,
-    pub kubelet_configuration: Option<String>,
+impl ClusterSpec {
+    /// The minor of `kubernetes_version`, when it parses.
+    pub fn kubernetes_minor(&self) -> Option<u32> {
+        parse_version(&self.kubernetes_version).map(|(_, minor, _)| minor)
+    }
 }
 
 /// kube-vip in ARP mode, as a static pod on the control planes.
@@ -89,22 +84,6 @@ pub struct KubeVip {
     pub address: String,
     pub interface: String,
     pub image: String,
-}
-
-/// A patch that cannot be applied, for a plan-time error on its attribute.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PatchProblem {
-    /// The patch attribute: `init_configuration`, `cluster_configuration`,
-    /// `join_configuration` or `kubelet_configuration`.
-    pub field: &'static str,
-    pub summary: String,
-    pub detail: String,
-}
-
-impl std::fmt::Display for PatchProblem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}: {}", self.field, self.summary, self.detail)
-    }
 }
 
 /// Errors from rendering configuration files.
@@ -153,24 +132,6 @@ pub fn parse_version(s: &str) -> Option<(u32, u32, u32)> {
     parts.next().is_none().then_some(version)
 }
 
-/// Checks every patch; an empty list means all can be applied.
-pub fn validate_patches(p: &ConfigPatches) -> Vec<PatchProblem> {
-    let mut problems = Vec::new();
-    for (kind, text) in [
-        (&INIT, &p.init_configuration),
-        (&CLUSTER, &p.cluster_configuration),
-        (&JOIN, &p.join_configuration),
-        (&KUBELET, &p.kubelet_configuration),
-    ] {
-        if let Some(text) = text {
-            if let Err(mut found) = parse_patch(kind, text) {
-                problems.append(&mut found);
-            }
-        }
-    }
-    problems
-}
-
 /// The `kubeadm init --config` file for the init node: InitConfiguration,
 /// ClusterConfiguration and KubeletConfiguration, with the patches merged.
 pub fn init_config(
@@ -179,7 +140,7 @@ pub fn init_config(
     bootstrap_token: &str,
     certificate_key: &str,
 ) -> Result<String, ConfigError> {
-    check_patches(&spec.patches)?;
+    check_patches(spec)?;
     check_secret(bootstrap_token, certificate_key)?;
     let mut init = map(vec![
         ("apiVersion", s(KUBEADM_API_VERSION)),
@@ -192,9 +153,9 @@ pub fn init_config(
     if spec.skip_kube_proxy {
         insert(&mut init, "skipPhases", list(vec![s("addon/kube-proxy")]));
     }
-    let init = patched(init, &INIT, spec.patches.init_configuration.as_ref())?;
+    let init = patched(spec, init, &INIT, spec.patches.init_configuration.as_ref())?;
     let cluster = cluster_document(spec)?;
-    let kubelet = kubelet_document(&spec.patches)?;
+    let kubelet = kubelet_document(spec)?;
     Ok(emit_documents(&[init, cluster, kubelet]))
 }
 
@@ -209,7 +170,7 @@ pub fn join_config(
     ca_cert_hash: &str,
     certificate_key: Option<&str>,
 ) -> Result<String, ConfigError> {
-    check_patches(&spec.patches)?;
+    check_patches(spec)?;
     if !pki::is_bootstrap_token(bootstrap_token) {
         return Err(ConfigError::InvalidToken);
     }
@@ -238,8 +199,8 @@ pub fn join_config(
         }
         insert(&mut join, "controlPlane", control_plane);
     }
-    let join = patched(join, &JOIN, spec.patches.join_configuration.as_ref())?;
-    let kubelet = kubelet_document(&spec.patches)?;
+    let join = patched(spec, join, &JOIN, spec.patches.join_configuration.as_ref())?;
+    let kubelet = kubelet_document(spec)?;
     Ok(emit_documents(&[join, kubelet]))
 }
 
@@ -249,7 +210,7 @@ pub fn join_config(
 /// kubeadm takes the default route's interface, and fails on a node that
 /// has no default route ("cannot use 0.0.0.0 as the bind address").
 pub fn upload_certs_config(spec: &ClusterSpec, node: &NodeSpec, certificate_key: &str) -> Result<String, ConfigError> {
-    check_patches(&spec.patches)?;
+    check_patches(spec)?;
     if !pki::is_certificate_key(certificate_key) {
         return Err(ConfigError::InvalidCertificateKey);
     }
@@ -341,8 +302,8 @@ pub fn kube_vip_manifest(vip: &KubeVip, kubeconfig_path: &str) -> String {
     yaml::emit(&pod)
 }
 
-fn check_patches(p: &ConfigPatches) -> Result<(), ConfigError> {
-    let problems = validate_patches(p);
+fn check_patches(spec: &ClusterSpec) -> Result<(), ConfigError> {
+    let problems = patches::validate_patches(&spec.patches, spec.kubernetes_minor());
     if problems.is_empty() { Ok(()) } else { Err(ConfigError::Patch(problems)) }
 }
 
@@ -450,327 +411,17 @@ fn cluster_document(spec: &ClusterSpec) -> Result<Yaml, ConfigError> {
         // does not install kube-proxy later either.
         insert(&mut doc, "proxy", map(vec![("disabled", Yaml::Bool(true))]));
     }
-    patched(doc, &CLUSTER, spec.patches.cluster_configuration.as_ref())
+    patched(spec, doc, &CLUSTER, spec.patches.cluster_configuration.as_ref())
 }
 
-fn kubelet_document(patches: &ConfigPatches) -> Result<Yaml, ConfigError> {
+fn kubelet_document(spec: &ClusterSpec) -> Result<Yaml, ConfigError> {
     let doc =
         map(vec![("apiVersion", s(KUBELET_API_VERSION)), ("kind", s(KUBELET.kind)), ("cgroupDriver", s("systemd"))]);
-    patched(doc, &KUBELET, patches.kubelet_configuration.as_ref())
+    patched(spec, doc, &KUBELET, spec.patches.kubelet_configuration.as_ref())
 }
 
-fn patched(mut doc: Yaml, shape: &Shape, patch: Option<&String>) -> Result<Yaml, ConfigError> {
-    if let Some(text) = patch {
-        let patch = parse_patch(shape, text).map_err(ConfigError::Patch)?;
-        merge(&mut doc, &from_yaml12(&patch));
-    }
-    Ok(doc)
-}
-
-/// Deep merge: mappings key by key, anything else replaces, `null` removes.
-fn merge(base: &mut Yaml, patch: &Yaml) {
-    let (Yaml::Map(base), Yaml::Map(patch)) = (base, patch) else { return };
-    for (key, value) in patch {
-        if *value == Yaml::Null {
-            // shift_remove keeps the order of the remaining keys.
-            base.shift_remove(key);
-            continue;
-        }
-        match base.get_mut(key) {
-            Some(existing @ Yaml::Map(_)) if matches!(value, Yaml::Map(_)) => merge(existing, value),
-            Some(existing) => *existing = value.clone(),
-            None => {
-                base.insert(key.clone(), value.clone());
-            }
-        }
-    }
-}
-
-/// What a document (or a nested mapping) may contain.
-struct Shape {
-    kind: &'static str,
-    /// The patch attribute the document's patch comes from.
-    attr: &'static str,
-    /// Known keys; `None` accepts any (KubeletConfiguration has too many to list).
-    fields: Option<&'static [&'static str]>,
-    /// Keys the provider sets, with where their value comes from.
-    owned: &'static [(&'static str, &'static str)],
-    /// v1beta3 keys that moved, with where to.
-    moved: &'static [(&'static str, &'static str)],
-    /// Keys that are v1beta4 `[]Arg` lists.
-    arg_lists: &'static [&'static str],
-    children: &'static [(&'static str, &'static Shape)],
-}
-
-impl Shape {
-    const fn nested(fields: &'static [&'static str]) -> Shape {
-        Shape { kind: "", attr: "", fields: Some(fields), owned: &[], moved: &[], arg_lists: &[], children: &[] }
-    }
-}
-
-const COMPONENT_FIELDS: &[&str] = &["extraArgs", "extraVolumes", "extraEnvs"];
-
-static NODE_REGISTRATION: Shape = Shape {
-    owned: &[("name", "the node's key in `nodes`")],
-    arg_lists: &["kubeletExtraArgs"],
-    ..Shape::nested(&[
-        "name",
-        "criSocket",
-        "taints",
-        "kubeletExtraArgs",
-        "ignorePreflightErrors",
-        "imagePullPolicy",
-        "imagePullSerial",
-    ])
-};
-static COMPONENT: Shape = Shape { arg_lists: &["extraArgs"], ..Shape::nested(COMPONENT_FIELDS) };
-static API_SERVER: Shape = Shape {
-    owned: &[("certSANs", "the endpoint's host plus api_server_cert_sans")],
-    moved: &[("timeoutForControlPlane", "InitConfiguration timeouts.controlPlaneComponentHealthCheck")],
-    arg_lists: &["extraArgs"],
-    ..Shape::nested(&["extraArgs", "extraVolumes", "extraEnvs", "certSANs"])
-};
-static LOCAL_ETCD: Shape = Shape {
-    arg_lists: &["extraArgs"],
-    ..Shape::nested(&[
-        "imageRepository",
-        "imageTag",
-        "dataDir",
-        "extraArgs",
-        "extraEnvs",
-        "serverCertSANs",
-        "peerCertSANs",
-    ])
-};
-static ETCD: Shape = Shape {
-    owned: &[("external", "stacked etcd, with the etcd CA the provider generates")],
-    children: &[("local", &LOCAL_ETCD)],
-    ..Shape::nested(&["local", "external"])
-};
-static DNS: Shape = Shape::nested(&["imageRepository", "imageTag", "disabled"]);
-static PROXY: Shape = Shape::nested(&["disabled"]);
-
-const DOCUMENT_OWNED: [(&str, &str); 2] =
-    [("apiVersion", "the document the patch is merged into"), ("kind", "the document the patch is merged into")];
-
-static INIT: Shape = Shape {
-    kind: "InitConfiguration",
-    attr: "init_configuration",
-    fields: Some(&[
-        "apiVersion",
-        "kind",
-        "bootstrapTokens",
-        "nodeRegistration",
-        "localAPIEndpoint",
-        "certificateKey",
-        "skipPhases",
-        "patches",
-        "timeouts",
-        "dryRun",
-    ]),
-    owned: &[
-        DOCUMENT_OWNED[0],
-        DOCUMENT_OWNED[1],
-        ("bootstrapTokens", "the provider's bootstrap token"),
-        ("certificateKey", "the provider's certificate key"),
-        ("localAPIEndpoint", "the node's address"),
-        ("dryRun", "a dry run would leave the node unconfigured"),
-    ],
-    moved: &[],
-    arg_lists: &[],
-    children: &[("nodeRegistration", &NODE_REGISTRATION)],
-};
-static CLUSTER: Shape = Shape {
-    kind: "ClusterConfiguration",
-    attr: "cluster_configuration",
-    fields: Some(&[
-        "apiVersion",
-        "kind",
-        "etcd",
-        "networking",
-        "kubernetesVersion",
-        "controlPlaneEndpoint",
-        "apiServer",
-        "controllerManager",
-        "scheduler",
-        "dns",
-        "proxy",
-        "certificatesDir",
-        "imageRepository",
-        "featureGates",
-        "clusterName",
-        "encryptionAlgorithm",
-        "certificateValidityPeriod",
-        "caCertificateValidityPeriod",
-    ]),
-    owned: &[
-        DOCUMENT_OWNED[0],
-        DOCUMENT_OWNED[1],
-        ("controlPlaneEndpoint", "control_plane_endpoint"),
-        ("kubernetesVersion", "kubernetes_version"),
-        ("clusterName", "cluster_name"),
-        ("networking", "pod_subnet, service_subnet and dns_domain"),
-        ("encryptionAlgorithm", "ECDSA-P256, matching the CA keys the provider generates"),
-        ("certificatesDir", "/etc/kubernetes/pki, where the provider places the CAs"),
-    ],
-    moved: &[],
-    arg_lists: &[],
-    children: &[
-        ("apiServer", &API_SERVER),
-        ("controllerManager", &COMPONENT),
-        ("scheduler", &COMPONENT),
-        ("etcd", &ETCD),
-        ("dns", &DNS),
-        ("proxy", &PROXY),
-    ],
-};
-static JOIN: Shape = Shape {
-    kind: "JoinConfiguration",
-    attr: "join_configuration",
-    fields: Some(&[
-        "apiVersion",
-        "kind",
-        "dryRun",
-        "nodeRegistration",
-        "caCertPath",
-        "discovery",
-        "controlPlane",
-        "skipPhases",
-        "patches",
-        "timeouts",
-    ]),
-    owned: &[
-        DOCUMENT_OWNED[0],
-        DOCUMENT_OWNED[1],
-        ("discovery", "the bootstrap token and the CA hash"),
-        ("controlPlane", "the node's role and address"),
-        ("dryRun", "a dry run would leave the node unconfigured"),
-    ],
-    moved: &[],
-    arg_lists: &[],
-    children: &[("nodeRegistration", &NODE_REGISTRATION)],
-};
-static KUBELET: Shape = Shape {
-    kind: "KubeletConfiguration",
-    attr: "kubelet_configuration",
-    fields: None,
-    owned: &[DOCUMENT_OWNED[0], DOCUMENT_OWNED[1]],
-    moved: &[],
-    arg_lists: &[],
-    children: &[],
-};
-
-/// A parsed patch in the emitter's model. A key that is not a string (only
-/// possible below fields the checks do not descend into) becomes its text,
-/// as kubeadm's YAML-to-JSON decoding makes it; a value yaml-rust2 could not
-/// resolve (`!!int x`) becomes null.
-fn from_yaml12(v: &Yaml12) -> Yaml {
-    match v {
-        Yaml12::String(s) => Yaml::str(s),
-        Yaml12::Integer(i) => Yaml::Int(*i),
-        Yaml12::Real(_) => v.as_f64().map_or(Yaml::Null, Yaml::Float),
-        Yaml12::Boolean(b) => Yaml::Bool(*b),
-        Yaml12::Array(items) => Yaml::Seq(items.iter().map(from_yaml12).collect()),
-        Yaml12::Hash(h) => Yaml::Map(
-            h.iter()
-                .map(|(k, v)| {
-                    let key = match k {
-                        Yaml12::String(s) => s.clone(),
-                        other => yaml::emit(&from_yaml12(other)).trim_end().to_owned(),
-                    };
-                    (key, from_yaml12(v))
-                })
-                .collect(),
-        ),
-        Yaml12::Null | Yaml12::BadValue | Yaml12::Alias(_) => Yaml::Null,
-    }
-}
-
-/// Parses a patch and checks it against `doc`'s shape.
-fn parse_patch(doc: &Shape, text: &str) -> Result<Yaml12, Vec<PatchProblem>> {
-    let problem = |summary: &str, detail: String| PatchProblem { field: doc.attr, summary: summary.to_owned(), detail };
-    let docs = YamlLoader::load_from_str(text)
-        .map_err(|err| vec![problem("Invalid YAML", format!("The {} patch does not parse: {err}", doc.kind))])?;
-    let patch = match docs.as_slice() {
-        [] => return Ok(Yaml12::Hash(Hash::new())),
-        [Yaml12::Null] => return Ok(Yaml12::Hash(Hash::new())),
-        [one @ Yaml12::Hash(_)] => one.clone(),
-        [_] => {
-            return Err(vec![problem(
-                "Patch is not a mapping",
-                format!("The {} patch must be a YAML or JSON object of fields to merge.", doc.kind),
-            )]);
-        }
-        _ => {
-            return Err(vec![problem(
-                "More than one document",
-                format!("The {} patch must be a single document, without `---` separators.", doc.kind),
-            )]);
-        }
-    };
-    let mut problems = Vec::new();
-    check_shape(doc, doc, "", &patch, &mut problems);
-    if problems.is_empty() { Ok(patch) } else { Err(problems) }
-}
-
-fn check_shape(doc: &Shape, shape: &Shape, prefix: &str, value: &Yaml12, problems: &mut Vec<PatchProblem>) {
-    let add = |problems: &mut Vec<PatchProblem>, summary: &str, detail: String| {
-        problems.push(PatchProblem { field: doc.attr, summary: summary.to_owned(), detail });
-    };
-    let Yaml12::Hash(h) = value else {
-        let what = prefix.trim_end_matches('.');
-        add(problems, "Not a mapping", format!("{what:?} in {} must be a mapping.", doc.kind));
-        return;
-    };
-    let api = if doc.fields.is_some() { KUBEADM_API_VERSION } else { KUBELET_API_VERSION };
-    for (key, value) in h {
-        let Some(key) = key.as_str() else {
-            add(problems, "Invalid field name", format!("Field names in the {} patch must be strings.", doc.kind));
-            continue;
-        };
-        let path = format!("{prefix}{key}");
-        if let Some((_, source)) = shape.owned.iter().find(|(k, _)| *k == key) {
-            let detail =
-                format!("{path:?} in {} is set by the provider from {source}; remove it from the patch.", doc.kind);
-            add(problems, "Field managed by the provider", detail);
-        } else if let Some((_, to)) = shape.moved.iter().find(|(k, _)| *k == key) {
-            let detail = format!("{path:?} is a v1beta3 field of {}; in {api} it is {to}.", doc.kind);
-            add(problems, "Field moved in v1beta4", detail);
-        } else if shape.fields.is_some_and(|fields| !fields.contains(&key)) {
-            add(problems, "Unknown kubeadm field", format!("unknown field {path:?} in {} ({api})", doc.kind));
-        } else if shape.arg_lists.contains(&key) {
-            if let Some(detail) = check_args(&path, value) {
-                add(problems, "Invalid extra arguments", detail);
-            }
-        } else if let Some((_, child)) = shape.children.iter().find(|(k, _)| *k == key) {
-            if !value.is_null() {
-                check_shape(doc, child, &format!("{path}."), value, problems);
-            }
-        }
-    }
-}
-
-/// v1beta4 `[]Arg`: a list of `{name, value}` with string values. A map is
-/// the v1beta3 shape, which kubeadm now rejects.
-fn check_args(path: &str, value: &Yaml12) -> Option<String> {
-    match value {
-        Yaml12::Hash(_) => Some(format!(
-            "{path:?} is a map, the v1beta3 shape; v1beta4 takes a list of {{name, value}}, \
-             e.g. [{{name: v, value: \"2\"}}]."
-        )),
-        Yaml12::Array(items) => items.iter().find_map(|item| {
-            let ok = item.as_hash().is_some_and(|h| {
-                h.len() == 2 && item["name"].as_str().is_some_and(|n| !n.is_empty()) && item["value"].as_str().is_some()
-            });
-            (!ok).then(|| {
-                format!(
-                    "Each item of {path:?} must be {{name, value}} with string values (quote numbers and booleans)."
-                )
-            })
-        }),
-        Yaml12::Null => None,
-        _ => Some(format!("{path:?} must be a list of {{name, value}}.")),
-    }
+fn patched(spec: &ClusterSpec, doc: Yaml, shape: &patches::Shape, patch: Option<&String>) -> Result<Yaml, ConfigError> {
+    patches::apply(doc, shape, patch, spec.kubernetes_minor()).map_err(ConfigError::Patch)
 }
 
 fn emit_documents(docs: &[Yaml]) -> String {
@@ -797,7 +448,7 @@ fn insert(doc: &mut Yaml, key: &str, value: Yaml) {
 
 #[cfg(test)]
 mod tests {
-    use yaml_rust2::Yaml;
+    use yaml_rust2::{Yaml, YamlLoader};
 
     use super::*;
 
@@ -980,7 +631,7 @@ mod tests {
             join_configuration: Some("nodeRegistration:\n  ignorePreflightErrors: [Swap]\n".into()),
             kubelet_configuration: Some("maxPods: 200\nserializeImagePulls: false\ncgroupDriver: null\n".into()),
         };
-        assert!(validate_patches(&sp.patches).is_empty());
+        assert!(patches::validate_patches(&sp.patches, Some(35)).is_empty());
         let d = docs(&init_config(&sp, &node("cp-1", Role::ControlPlane), TOKEN, KEY).expect("render"));
         assert_strict(&d);
         let init = find(&d, "InitConfiguration");
@@ -1002,192 +653,7 @@ mod tests {
     }
 
     #[test]
-    fn lists_replace_and_key_order_is_kept() {
-        let mut base = map(vec![("a", list(vec![s("x"), s("y")])), ("b", map(vec![("c", s("1")), ("d", s("2"))]))]);
-        let patch = from_yaml12(&docs("b: {c: '9'}\na: [z]\ne: new\n").remove(0));
-        merge(&mut base, &patch);
-        assert_eq!(yaml::emit(&base), "a:\n  - z\nb:\n  c: \"9\"\n  d: \"2\"\ne: new\n");
-        // null removes a key and leaves the others where they were.
-        merge(&mut base, &from_yaml12(&docs("a: null\n").remove(0)));
-        assert_eq!(yaml::emit(&base), "b:\n  c: \"9\"\n  d: \"2\"\ne: new\n");
-    }
-
-    #[test]
-    fn owned_unknown_and_v1beta3_fields_are_named() {
-        let cases: &[(&str, ConfigPatches, &str)] = &[
-            (
-                "init_configuration",
-                ConfigPatches { init_configuration: Some("bootstrapTokens: []".into()), ..Default::default() },
-                "\"bootstrapTokens\"",
-            ),
-            (
-                "init_configuration",
-                ConfigPatches {
-                    init_configuration: Some("nodeRegistration: {name: other}".into()),
-                    ..Default::default()
-                },
-                "\"nodeRegistration.name\"",
-            ),
-            (
-                "init_configuration",
-                ConfigPatches {
-                    init_configuration: Some("localAPIEndpoint: {bindPort: 7443}".into()),
-                    ..Default::default()
-                },
-                "\"localAPIEndpoint\"",
-            ),
-            (
-                "init_configuration",
-                ConfigPatches { init_configuration: Some("certificateKey: x".into()), ..Default::default() },
-                "\"certificateKey\"",
-            ),
-            (
-                "cluster_configuration",
-                ConfigPatches { cluster_configuration: Some("controlPlaneEndpoint: x:1".into()), ..Default::default() },
-                "\"controlPlaneEndpoint\"",
-            ),
-            (
-                "cluster_configuration",
-                ConfigPatches {
-                    cluster_configuration: Some("kubernetesVersion: v1.34.0".into()),
-                    ..Default::default()
-                },
-                "\"kubernetesVersion\"",
-            ),
-            (
-                "cluster_configuration",
-                ConfigPatches { cluster_configuration: Some("clusterName: x".into()), ..Default::default() },
-                "\"clusterName\"",
-            ),
-            (
-                "cluster_configuration",
-                ConfigPatches {
-                    cluster_configuration: Some("networking: {podSubnet: 10.0.0.0/8}".into()),
-                    ..Default::default()
-                },
-                "\"networking\"",
-            ),
-            (
-                "cluster_configuration",
-                ConfigPatches {
-                    cluster_configuration: Some("encryptionAlgorithm: RSA-2048".into()),
-                    ..Default::default()
-                },
-                "\"encryptionAlgorithm\"",
-            ),
-            (
-                "cluster_configuration",
-                ConfigPatches {
-                    cluster_configuration: Some("apiVersion: kubeadm.k8s.io/v1beta3".into()),
-                    ..Default::default()
-                },
-                "\"apiVersion\"",
-            ),
-            (
-                "cluster_configuration",
-                ConfigPatches { cluster_configuration: Some("kind: InitConfiguration".into()), ..Default::default() },
-                "\"kind\"",
-            ),
-            (
-                "join_configuration",
-                ConfigPatches { join_configuration: Some("discovery: {}".into()), ..Default::default() },
-                "\"discovery\"",
-            ),
-            (
-                "join_configuration",
-                ConfigPatches { join_configuration: Some("controlPlane: {}".into()), ..Default::default() },
-                "\"controlPlane\"",
-            ),
-            (
-                "kubelet_configuration",
-                ConfigPatches { kubelet_configuration: Some("kind: Foo".into()), ..Default::default() },
-                "\"kind\"",
-            ),
-        ];
-        for (field, patches, named) in cases {
-            let problems = validate_patches(patches);
-            assert_eq!(problems.len(), 1, "{problems:?}");
-            assert_eq!(problems[0].field, *field);
-            assert_eq!(problems[0].summary, "Field managed by the provider");
-            assert!(problems[0].detail.contains(named), "{}", problems[0].detail);
-        }
-
-        let p =
-            ConfigPatches { cluster_configuration: Some("foo: 1\napiServer: {bar: 2}".into()), ..Default::default() };
-        let problems = validate_patches(&p);
-        let details: Vec<_> = problems.iter().map(|p| p.detail.as_str()).collect();
-        assert_eq!(
-            details,
-            [
-                "unknown field \"foo\" in ClusterConfiguration (kubeadm.k8s.io/v1beta4)",
-                "unknown field \"apiServer.bar\" in ClusterConfiguration (kubeadm.k8s.io/v1beta4)",
-            ]
-        );
-        assert!(problems.iter().all(|p| p.field == "cluster_configuration"));
-        let p = ConfigPatches { join_configuration: Some("upgrade: {}".into()), ..Default::default() };
-        assert_eq!(
-            validate_patches(&p)[0].detail,
-            "unknown field \"upgrade\" in JoinConfiguration (kubeadm.k8s.io/v1beta4)"
-        );
-
-        // v1beta3 shapes.
-        let v1beta3 = [
-            (
-                "cluster_configuration",
-                "apiServer:\n  extraArgs:\n    audit-log-path: /x\n",
-                "\"apiServer.extraArgs\" is a map",
-            ),
-            ("cluster_configuration", "scheduler: {extraArgs: {v: '2'}}", "\"scheduler.extraArgs\" is a map"),
-            ("cluster_configuration", "etcd: {local: {extraArgs: {v: '2'}}}", "\"etcd.local.extraArgs\" is a map"),
-            (
-                "cluster_configuration",
-                "apiServer: {timeoutForControlPlane: 4m}",
-                "\"apiServer.timeoutForControlPlane\" is a v1beta3 field",
-            ),
-            (
-                "init_configuration",
-                "nodeRegistration: {kubeletExtraArgs: {max-pods: '200'}}",
-                "\"nodeRegistration.kubeletExtraArgs\" is a map",
-            ),
-            ("join_configuration", "nodeRegistration: {kubeletExtraArgs: [{name: v, value: 2}]}", "quote numbers"),
-        ];
-        for (field, text, expected) in v1beta3 {
-            let mut p = ConfigPatches::default();
-            let slot = match field {
-                "cluster_configuration" => &mut p.cluster_configuration,
-                "init_configuration" => &mut p.init_configuration,
-                _ => &mut p.join_configuration,
-            };
-            *slot = Some(text.into());
-            let problems = validate_patches(&p);
-            assert_eq!(problems.len(), 1, "{text}: {problems:?}");
-            assert_eq!(problems[0].field, field);
-            assert!(problems[0].detail.contains(expected), "{}", problems[0].detail);
-        }
-    }
-
-    #[test]
-    fn malformed_patches() {
-        for (text, summary) in [
-            ("a: [", "Invalid YAML"),
-            ("- a\n- b\n", "Patch is not a mapping"),
-            ("a: 1\n---\nb: 2\n", "More than one document"),
-            ("apiServer: text", "Not a mapping"),
-            ("1: x", "Invalid field name"),
-        ] {
-            let p = ConfigPatches { cluster_configuration: Some(text.into()), ..Default::default() };
-            let problems = validate_patches(&p);
-            assert_eq!(problems.len(), 1, "{text}");
-            assert_eq!(problems[0].summary, summary, "{text}");
-        }
-        // Empty patches are no patches.
-        let p = ConfigPatches {
-            kubelet_configuration: Some("  \n".into()),
-            join_configuration: Some("{}".into()),
-            ..Default::default()
-        };
-        assert!(validate_patches(&p).is_empty());
-        // Rendering runs the same validation.
+    fn rendering_refuses_invalid_patches() {
         let mut sp = spec();
         sp.patches.cluster_configuration = Some("bogus: 1".into());
         let problems = problems_of(init_config(&sp, &node("cp", Role::ControlPlane), TOKEN, KEY).expect_err("invalid"));
@@ -1199,7 +665,9 @@ mod tests {
     #[test]
     fn output_is_deterministic() {
         let mut sp = spec();
-        sp.patches.kubelet_configuration = Some("{\"z\": 1, \"a\": {\"y\": 2, \"b\": 3}}".into());
+        sp.patches.kubelet_configuration = Some(
+            "{\"maxPods\": 1, \"evictionHard\": {\"nodefs.available\": \"2%\", \"memory.available\": \"3Mi\"}}".into(),
+        );
         let n = node("cp-1", Role::ControlPlane);
         let a = init_config(&sp, &n, TOKEN, KEY).expect("render");
         for _ in 0..5 {
@@ -1258,11 +726,12 @@ mod tests {
              \"m\": {{\"n\": [\"~\", \"0644\", \"#c\"]}}}}"
         );
         let mut sp = spec();
-        sp.patches.kubelet_configuration = Some(patch.clone());
+        // Under `logging`, a field whose inside the checks do not enter.
+        sp.patches.kubelet_configuration = Some(format!("{{\"logging\": {patch}}}"));
         let text = init_config(&sp, &node("cp-1", Role::ControlPlane), TOKEN, KEY).expect("render");
         let d = docs(&text);
         assert_strict(&d);
-        let kubelet = find(&d, "KubeletConfiguration");
+        let kubelet = &find(&d, "KubeletConfiguration")["logging"];
         let expected = &docs(&patch)[0];
         for key in ["a", "b", "c", "d", "e", "f", "g", "j", "k", "l", "m"] {
             assert_eq!(kubelet[key], expected[key], "{key} in\n{text}");
@@ -1276,11 +745,6 @@ mod tests {
         {
             assert!(text.contains(v), "{v} in\n{text}");
         }
-
-        // Keys that are not strings can only sit below fields the checks do
-        // not enter; they are written as their text, as kubeadm reads them.
-        let converted = from_yaml12(&docs("a: {1: x, true: y, ~: z, 1.5: w}\nb: !!int nope\n").remove(0));
-        assert_eq!(yaml::emit(&converted), "a:\n  \"1\": x\n  \"true\": \"y\"\n  \"null\": z\n  \"1.5\": w\nb: null\n");
     }
 
     #[test]

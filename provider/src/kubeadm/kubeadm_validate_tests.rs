@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
 
-use super::config::{ClusterSpec, ConfigPatches, NodeSpec, Role, Taint, init_config, join_config, upload_certs_config};
+use super::config::{ClusterSpec, NodeSpec, Role, Taint, init_config, join_config, upload_certs_config};
+use super::patches::ConfigPatches;
 
 const TOKEN: &str = "abcdef.0123456789abcdef";
 const KEY: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";

@@ -8,17 +8,24 @@
 //! - `pki`: cluster secrets generated at plan time (CAs, service-account key,
 //!   admin client certificate, bootstrap token, certificate key).
 //! - `upgrade`: state written by older schema versions.
-//! - `config`: kubeadm v1beta4 configuration files and the kube-vip manifest.
+//! - `config`: kubeadm v1beta4 configuration files and the kube-vip manifest;
+//!   `patches`: the user's patches to them, checked against `field_rules`
+//!   (and `kubelet_fields`) at plan time.
 
 pub mod api;
 pub mod config;
 pub mod error;
 pub mod etcd;
+pub mod field_rules;
+#[cfg(test)]
+mod kubeadm_rules_tests;
 #[cfg(test)]
 mod kubeadm_validate_tests;
+pub mod kubelet_fields;
 pub mod lifecycle;
 pub mod model;
 pub mod node;
+pub mod patches;
 pub mod pki;
 pub mod resource;
 pub mod schema;

@@ -7,7 +7,9 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::config::{ClusterSpec, ConfigPatches, KubeVip, NodeSpec, Role, Taint};
+use super::config::{ClusterSpec, KubeVip, NodeSpec, Role, Taint};
+use super::field_rules::{is_cert_san, is_dns_subdomain};
+use super::patches::{self, ConfigPatches};
 use crate::framework::Diagnostics;
 use crate::value::{AttributePath, Value};
 
@@ -315,19 +317,6 @@ fn cidrs_overlap(a: (IpAddr, u8), b: (IpAddr, u8)) -> bool {
     cidr_contains(a, b.0) || cidr_contains(b, a.0)
 }
 
-/// RFC 1123 subdomain, as Kubernetes requires of node names.
-fn is_dns_subdomain(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 253
-        && name.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-        })
-}
-
 /// `host:port` with a numeric port.
 pub fn split_endpoint(endpoint: &str) -> Option<(&str, u16)> {
     let (host, port) = endpoint.rsplit_once(':')?;
@@ -385,17 +374,13 @@ pub fn validate(config: &Value) -> Diagnostics {
             ),
         }
     }
-    let endpoint_host = known("control_plane_endpoint").and_then(|endpoint| match split_endpoint(&endpoint) {
-        Some((host, _)) => Some(host.to_string()),
-        None => {
-            diags.attribute_error(
-                at("control_plane_endpoint"),
-                "Invalid control plane endpoint",
-                format!("{endpoint:?} must be \"HOST:PORT\", e.g. \"192.168.100.200:6443\" (the kube-vip address)."),
-            );
-            None
-        }
-    });
+    if let Some(endpoint) = known("control_plane_endpoint").filter(|endpoint| split_endpoint(endpoint).is_none()) {
+        diags.attribute_error(
+            at("control_plane_endpoint"),
+            "Invalid control plane endpoint",
+            format!("{endpoint:?} must be \"HOST:PORT\", e.g. \"192.168.100.200:6443\" (the kube-vip address)."),
+        );
+    }
     let mut subnets = Vec::new();
     for name in ["pod_subnet", "service_subnet"] {
         if let Some(cidr) = known(name) {
@@ -409,6 +394,9 @@ pub fn validate(config: &Value) -> Diagnostics {
             }
         }
     }
+    let patch_set = known_patches(config);
+    check_subnet_sizes(&subnets, patch_set.as_ref(), &mut diags);
+    check_cert_sans(config, &mut diags);
     if let [(_, pods), (_, services)] = subnets[..] {
         if cidrs_overlap(pods, services) {
             diags.attribute_error(
@@ -445,18 +433,12 @@ pub fn validate(config: &Value) -> Diagnostics {
         }
     }
     validate_nodes(config, &subnets, &mut diags);
-    validate_kube_vip(config, endpoint_host.as_deref(), &mut diags);
+    validate_kube_vip(config, &subnets, &mut diags);
     validate_ssh(config, &mut diags);
-    let patches = config.get("kubeadm_config_patches");
-    if patches.is_wholly_known() && !patches.is_null() {
-        let p = |name: &str| patches.get(name).as_str().map(str::to_string);
-        let parsed = ConfigPatches {
-            init_configuration: p("init_configuration"),
-            cluster_configuration: p("cluster_configuration"),
-            join_configuration: p("join_configuration"),
-            kubelet_configuration: p("kubelet_configuration"),
-        };
-        for problem in super::config::validate_patches(&parsed) {
+    if let Some(patch_set) = &patch_set {
+        let minor =
+            known("kubernetes_version").and_then(|v| super::config::parse_version(&v)).map(|(_, minor, _)| minor);
+        for problem in patches::validate_patches(patch_set, minor) {
             diags.attribute_error(
                 at("kubeadm_config_patches").with_attr(problem.field),
                 problem.summary,
@@ -465,6 +447,94 @@ pub fn validate(config: &Value) -> Diagnostics {
         }
     }
     diags
+}
+
+/// The patches, once every one of them is known.
+fn known_patches(config: &Value) -> Option<ConfigPatches> {
+    let patches = config.get("kubeadm_config_patches");
+    if !patches.is_wholly_known() || patches.is_null() {
+        return None;
+    }
+    let p = |name: &str| patches.get(name).as_str().map(str::to_string);
+    Some(ConfigPatches {
+        init_configuration: p("init_configuration"),
+        cluster_configuration: p("cluster_configuration"),
+        join_configuration: p("join_configuration"),
+        kubelet_configuration: p("kubelet_configuration"),
+    })
+}
+
+/// kubeadm's networking rules (`ValidateNetworking`): a Service subnet of
+/// at least 10 addresses and at most 20 host bits (it is a bitmap in
+/// etcd); a Pod subnet of at least 14 addresses that the controller
+/// manager can cut into node ranges (`--node-cidr-mask-size-ipv4/-ipv6`,
+/// default /24 and /64): at least one, and at most 16 bits' worth.
+fn check_subnet_sizes(subnets: &[(&str, (IpAddr, u8))], patch_set: Option<&ConfigPatches>, diags: &mut Diagnostics) {
+    let arg = |name: &str| patch_set.and_then(|p| patches::controller_manager_arg(p, name));
+    for &(name, (ip, len)) in subnets {
+        let bits: u8 = if ip.is_ipv4() { 32 } else { 128 };
+        let host_bits = bits - len;
+        let at = AttributePath::attr(name);
+        let minimum: u64 = if name == "service_subnet" { 10 } else { 14 };
+        if host_bits < 64 && (1u64 << host_bits) < minimum {
+            diags.attribute_error(
+                at.clone(),
+                "Subnet too small",
+                format!("/{len} holds {} addresses; kubeadm needs at least {minimum}.", 1u64 << host_bits),
+            );
+        }
+        if name == "service_subnet" && host_bits > 20 {
+            diags.attribute_error(
+                at,
+                "Service subnet too large",
+                format!(
+                    "/{len} is too large: kubeadm allows at most 20 host bits (a mask of at least /{}).",
+                    bits - 20
+                ),
+            );
+        } else if name == "pod_subnet" && arg("allocate-node-cidrs").as_deref() != Some("false") {
+            check_pod_subnet_node_mask(len, ip.is_ipv4(), arg, diags);
+        }
+    }
+}
+
+fn check_pod_subnet_node_mask(len: u8, ipv4: bool, arg: impl Fn(&str) -> Option<String>, diags: &mut Diagnostics) {
+    let (flag, default) = if ipv4 { ("node-cidr-mask-size-ipv4", 24) } else { ("node-cidr-mask-size-ipv6", 64) };
+    let at = AttributePath::attr("pod_subnet");
+    let node_mask = match arg(flag) {
+        None => default,
+        Some(text) => match text.parse::<u8>() {
+            Ok(mask) => mask,
+            Err(_) => {
+                let detail = format!("controllerManager extraArgs {flag}={text:?} must be a number.");
+                diags.attribute_error(at, "Invalid node mask size", detail);
+                return;
+            }
+        },
+    };
+    if len > node_mask {
+        let detail = format!("pod_subnet /{len} is smaller than one node's range (/{node_mask}, {flag}).");
+        diags.attribute_error(at, "Pod subnet too small", detail);
+    } else if node_mask - len > 16 {
+        let detail = format!(
+            "pod_subnet /{len} holds more than 65536 node ranges of /{node_mask} ({flag}); kubeadm allows a difference of at most 16 bits."
+        );
+        diags.attribute_error(at, "Pod subnet too large", detail);
+    }
+}
+
+/// Every extra API server SAN must be an IP, a DNS name or a wildcard name.
+fn check_cert_sans(config: &Value, diags: &mut Diagnostics) {
+    let Some(sans) = config.get("api_server_cert_sans").as_slice() else { return };
+    for (i, san) in sans.iter().enumerate() {
+        if let Some(name) = san.as_str().filter(|name| !is_cert_san(name)) {
+            diags.attribute_error(
+                AttributePath::attr("api_server_cert_sans").with_index(i),
+                "Invalid certificate SAN",
+                format!("{name:?} is not an IP address, a lowercase DNS name or a \"*.\" wildcard DNS name."),
+            );
+        }
+    }
 }
 
 fn validate_nodes(config: &Value, subnets: &[(&str, (IpAddr, u8))], diags: &mut Diagnostics) {
@@ -597,25 +667,22 @@ fn validate_nodes(config: &Value, subnets: &[(&str, (IpAddr, u8))], diags: &mut 
     }
 }
 
-fn validate_kube_vip(config: &Value, endpoint_host: Option<&str>, diags: &mut Diagnostics) {
+/// kube-vip in ARP mode moves one address between the control planes and
+/// forwards nothing: the VIP must be the endpoint's host, the endpoint's
+/// port the API server's own (6443, which the manifest gives kube-vip),
+/// and the address one no node or cluster subnet already uses, in the
+/// nodes' address family.
+fn validate_kube_vip(config: &Value, subnets: &[(&str, (IpAddr, u8))], diags: &mut Diagnostics) {
     let vip = config.get("kube_vip");
     let path = AttributePath::attr("kube_vip");
     if let Some(address) = vip.get("address").as_str() {
-        if address.parse::<IpAddr>().is_err() {
-            diags.attribute_error(
+        match address.parse::<IpAddr>() {
+            Err(_) => diags.attribute_error(
                 path.with_attr("address"),
                 "Invalid VIP",
                 format!("{address:?} must be an IP address."),
-            );
-        } else if endpoint_host.is_some_and(|host| host != address) {
-            diags.attribute_error(
-                path.with_attr("address"),
-                "VIP differs from the control plane endpoint",
-                format!(
-                    "kube-vip would hold {address} while control_plane_endpoint names {}; nodes would join through an address nobody answers.",
-                    endpoint_host.unwrap_or_default()
-                ),
-            );
+            ),
+            Ok(ip) => check_vip_address(config, ip, subnets, diags),
         }
     }
     if let Some(interface) = vip.get("interface").as_str() {
@@ -627,6 +694,57 @@ fn validate_kube_vip(config: &Value, endpoint_host: Option<&str>, diags: &mut Di
             );
         }
     }
+}
+
+fn check_vip_address(config: &Value, vip: IpAddr, subnets: &[(&str, (IpAddr, u8))], diags: &mut Diagnostics) {
+    let at = AttributePath::attr("kube_vip").with_attr("address");
+    let endpoint = config.get("control_plane_endpoint").as_str().and_then(split_endpoint);
+    if let Some((host, port)) = endpoint {
+        if host.parse::<IpAddr>() != Ok(vip) {
+            diags.attribute_error(
+                at.clone(),
+                "VIP differs from the control plane endpoint",
+                format!("kube-vip would hold {vip} while control_plane_endpoint names {host}; nodes would join through an address nobody answers."),
+            );
+        } else if i64::from(port) != super::config::BIND_PORT {
+            diags.attribute_error(
+                AttributePath::attr("control_plane_endpoint"),
+                "Endpoint port is not the API server's",
+                format!("kube-vip in ARP mode only moves {vip}; it forwards nothing, so the endpoint's port must be the API server's port {} (not {port}).", super::config::BIND_PORT),
+            );
+        }
+    }
+    for &(name, net) in subnets {
+        if cidr_contains(net, vip) {
+            diags.attribute_error(
+                at.clone(),
+                "VIP inside a cluster subnet",
+                format!("{vip} lies inside {name}; the VIP must be on the nodes' network."),
+            );
+        }
+    }
+    for (node, address) in node_addresses(config) {
+        if address == vip {
+            diags.attribute_error(
+                at.clone(),
+                "VIP is a node's address",
+                format!("{vip} is the address of node {node:?}; kube-vip needs an address of its own, or that node loses its own when the VIP moves."),
+            );
+        } else if address.is_ipv4() != vip.is_ipv4() {
+            diags.attribute_error(
+                at.clone(),
+                "VIP in another address family",
+                format!("{vip} and node {node:?}'s address {address} are not of one family; kube-vip announces the VIP on the nodes' own network."),
+            );
+            return;
+        }
+    }
+}
+
+/// Nodes whose address is known and parses.
+fn node_addresses(config: &Value) -> Vec<(String, IpAddr)> {
+    let Some(map) = config.get("nodes").as_map() else { return Vec::new() };
+    map.iter().filter_map(|(name, node)| Some((name.clone(), field(node, "address").as_str()?.parse().ok()?))).collect()
 }
 
 fn validate_ssh(config: &Value, diags: &mut Diagnostics) {

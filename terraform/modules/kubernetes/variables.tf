@@ -92,6 +92,11 @@ variable "api_port" {
   description = "API server port behind the VIP."
   type        = number
   default     = 6443
+
+  validation {
+    condition     = var.api_port == 6443
+    error_message = "kube-vip in ARP mode only moves the VIP and forwards nothing, so the endpoint's port must be the API server's own port, 6443."
+  }
 }
 
 variable "vip_interface" {
