@@ -8,17 +8,19 @@
 //! reason: kubeadm's `config validate` takes them, but `kubeadm init`/`join`
 //! or kube-vip would then fail on the node.
 //!
-//! kubeadm 1.35 from scripts/peers (`HOMELAB_PEER_KUBERNETES_BIN`); without
-//! it the test is skipped, except under `CI`, where it fails.
+//! Each case meets the kubeadm of its `kubernetes_version` (1.35, or 1.34
+//! for the cases that set it) from scripts/peers; without them the tests
+//! are skipped, except under `CI`, where they fail.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
 use serde_json::json;
 use yaml_rust2::YamlLoader;
 
 use super::config::{init_config, join_config};
+use super::kubeadm_validate_tests::{real_kubeadms, validate};
 use super::kubelet_fields::KUBELET_FIELDS;
 use super::{field_rules::Rule, model, patches};
 use crate::ssh::test_support::keygen;
@@ -28,19 +30,6 @@ use crate::yaml::{self, Yaml};
 const TOKEN: &str = "abcdef.0123456789abcdef";
 const KEY: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 const HASH: &str = "sha256:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
-
-fn kubeadm() -> Option<PathBuf> {
-    let bin = std::env::var_os("HOMELAB_PEER_KUBERNETES_BIN").map(|d| PathBuf::from(d).join("kubeadm"));
-    match bin {
-        Some(bin) if bin.is_file() => Some(bin),
-        other => {
-            let why = format!("no real kubeadm at {other:?} (HOMELAB_PEER_KUBERNETES_BIN; scripts/peers builds it)");
-            assert!(std::env::var_os("CI").is_none(), "{why}: required under CI");
-            eprintln!("SKIP: {why}");
-            None
-        }
-    }
-}
 
 fn value(json: serde_json::Value) -> Value {
     match json {
@@ -95,7 +84,7 @@ fn config_with(changes: &serde_json::Value) -> serde_json::Value {
 /// What kubeadm says of every file rendered from `config`: `Ok`, or the
 /// first complaint.
 fn kubeadm_verdict(kubeadm: &Path, config: &serde_json::Value) -> Result<(), String> {
-    rendered_files(config).iter().try_for_each(|text| run_validate(kubeadm, text))
+    rendered_files(config).iter().try_for_each(|text| validate(kubeadm, text))
 }
 
 /// The init, control-plane join and worker join files of `config`. The
@@ -147,18 +136,6 @@ fn doc_kind(doc: &Yaml) -> String {
             _ => String::new(),
         },
         _ => String::new(),
-    }
-}
-
-fn run_validate(kubeadm: &Path, text: &str) -> Result<(), String> {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("kubeadm.yaml");
-    std::fs::write(&path, text).expect("write config");
-    let out = Command::new(kubeadm).args(["config", "validate", "--config"]).arg(&path).output().expect("run kubeadm");
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!("{}{}\n{text}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
     }
 }
 
@@ -277,6 +254,18 @@ fn cases() -> Vec<Case> {
         ),
         case("a 1.35 gate", patch("cluster_configuration", "featureGates: {NodeLocalCRISocket: false}"), None),
         case(
+            "the same 1.34 gate on 1.34",
+            json!({"kubernetes_version": "1.34.4", "kubeadm_config_patches": {"cluster_configuration":
+                "featureGates: {WaitForAllControlPlaneComponents: true}"}}),
+            None,
+        ),
+        case(
+            "an unknown gate on 1.34",
+            json!({"kubernetes_version": "1.34.4", "kubeadm_config_patches": {"cluster_configuration":
+                "featureGates: {NodeLocalCRISocketX: true}"}}),
+            Some(PATCH_CLUSTER),
+        ),
+        case(
             "a gate set to a string",
             patch("cluster_configuration", "featureGates: {NodeLocalCRISocket: 'no'}"),
             Some(PATCH_CLUSTER),
@@ -390,11 +379,17 @@ fn cases() -> Vec<Case> {
 
 #[test]
 fn the_plan_time_rules_agree_with_real_kubeadm() {
-    let Some(kubeadm) = kubeadm() else { return };
+    let kubeadms: BTreeMap<String, PathBuf> = real_kubeadms().into_iter().collect();
+    if kubeadms.is_empty() {
+        return;
+    }
     let mut disagreements = Vec::new();
     for case in cases() {
         let config = config_with(&case.changes);
-        let kubeadm_says = kubeadm_verdict(&kubeadm, &config);
+        // The kubeadm of the configuration's own version.
+        let version = config["kubernetes_version"].as_str().expect("version");
+        let kubeadm = kubeadms.get(version).unwrap_or_else(|| panic!("{}: no kubeadm {version}", case.name));
+        let kubeadm_says = kubeadm_verdict(kubeadm, &config);
         let provider_says = provider_verdict(&config);
         let provider_refuses_at = |path: &str| provider_says.iter().any(|(at, _)| at == path);
         let agreed = match (case.refused_at, case.stricter) {
@@ -437,7 +432,7 @@ fn sample(rule: Rule) -> &'static str {
 /// type does not (and the provider refuses it too).
 #[test]
 fn the_kubelet_field_table_matches_real_kubeadm() {
-    let Some(kubeadm) = kubeadm() else { return };
+    let Some((_, kubeadm)) = real_kubeadms().into_iter().next() else { return };
     let all: String = KUBELET_FIELDS.iter().map(|(name, rule)| format!("{name}: {}\n", sample(*rule))).collect();
     let config = config_with(&patch("kubelet_configuration", &all));
     assert_eq!(kubeadm_verdict(&kubeadm, &config), Ok(()));
@@ -446,7 +441,7 @@ fn the_kubelet_field_table_matches_real_kubeadm() {
     for (name, rule) in KUBELET_FIELDS {
         let wrong = if *rule == Rule::Bool { "'text'" } else { "true" };
         let config = config_with(&patch("kubelet_configuration", &format!("{name}: {wrong}")));
-        assert!(run_validate(&kubeadm, &rendered_files(&config)[0]).is_err(), "kubeadm took {name}: {wrong}");
+        assert!(validate(&kubeadm, &rendered_files(&config)[0]).is_err(), "kubeadm took {name}: {wrong}");
         assert!(!provider_verdict(&config).is_empty(), "the provider took {name}: {wrong}");
     }
 }

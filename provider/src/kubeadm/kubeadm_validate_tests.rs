@@ -1,14 +1,15 @@
-//! Every kubeadm file the provider renders, judged by the real kubeadm
-//! (`kubeadm config validate --config FILE`, v1.35 from scripts/peers, found
-//! through `HOMELAB_PEER_KUBERNETES_BIN`): init, control-plane and worker
+//! Every kubeadm file the provider renders, judged by the real kubeadm of
+//! its version (`kubeadm config validate --config FILE`; 1.35 and 1.34 from
+//! scripts/peers, found through `HOMELAB_PEER_KUBERNETES_BIN` and
+//! `HOMELAB_PEER_KUBERNETES_PREVIOUS_BIN`): init, control-plane and worker
 //! join, and upload-certs, plain and with the patches a user may set. The
 //! simulator's strict decoding is ours; this is kubeadm's.
 //!
-//! Without the binary the test prints a skip message, unless `CI` is set:
-//! then it fails, since CI must build the peers.
+//! Without the binaries the tests print a skip message, unless `CI` is set:
+//! then they fail, since CI must build the peers.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::config::{ClusterSpec, NodeSpec, Role, Taint, init_config, join_config, upload_certs_config};
@@ -18,21 +19,33 @@ const TOKEN: &str = "abcdef.0123456789abcdef";
 const KEY: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 const HASH: &str = "sha256:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 
-fn kubeadm() -> Option<PathBuf> {
-    let bin = std::env::var_os("HOMELAB_PEER_KUBERNETES_BIN").map(|d| PathBuf::from(d).join("kubeadm"));
-    match bin {
-        Some(bin) if bin.is_file() => Some(bin),
-        other => {
-            let why = format!("no real kubeadm at {other:?} (HOMELAB_PEER_KUBERNETES_BIN; scripts/peers builds it)");
-            assert!(std::env::var_os("CI").is_none(), "{why}: required under CI");
-            eprintln!("SKIP: {why}");
-            None
-        }
+/// The real kubeadms scripts/peers built, by version: the pinned release
+/// (`HOMELAB_PEER_KUBERNETES_*`) and the minor before it (`*_PREVIOUS_*`).
+/// Empty, with a skip message, when they are missing, unless `CI` is set.
+pub(super) fn real_kubeadms() -> Vec<(String, PathBuf)> {
+    let found: Vec<(String, PathBuf)> = ["HOMELAB_PEER_KUBERNETES", "HOMELAB_PEER_KUBERNETES_PREVIOUS"]
+        .iter()
+        .filter_map(|prefix| {
+            let version = std::env::var(format!("{prefix}_VERSION")).ok()?;
+            let bin = PathBuf::from(std::env::var_os(format!("{prefix}_BIN"))?).join("kubeadm");
+            bin.is_file().then_some((version, bin))
+        })
+        .collect();
+    if found.len() < 2 {
+        let why = format!("real kubeadms found: {found:?} (HOMELAB_PEER_KUBERNETES_*; scripts/peers builds them)");
+        assert!(std::env::var_os("CI").is_none(), "{why}: both required under CI");
+        eprintln!("SKIP: {why}");
+        return Vec::new();
     }
+    found
+}
+
+fn kubeadm() -> Option<PathBuf> {
+    real_kubeadms().into_iter().next().map(|(_, bin)| bin)
 }
 
 /// `kubeadm config validate` on `text`: Ok, or kubeadm's complaint.
-fn validate(kubeadm: &PathBuf, text: &str) -> Result<(), String> {
+pub(super) fn validate(kubeadm: &Path, text: &str) -> Result<(), String> {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("kubeadm.yaml");
     std::fs::write(&path, text).expect("write config");
@@ -78,13 +91,19 @@ fn user_patches() -> ConfigPatches {
 
 #[test]
 fn real_kubeadm_accepts_every_rendered_file() {
-    let Some(kubeadm) = kubeadm() else { return };
+    for (version, kubeadm) in real_kubeadms() {
+        accepts_every_rendered_file(&version, &kubeadm);
+    }
+}
+
+fn accepts_every_rendered_file(version: &str, kubeadm: &Path) {
     let no_taints = Some(Vec::new());
     let taint =
         Some(vec![Taint { key: "dedicated".into(), value: Some("storage".into()), effect: "NoSchedule".into() }]);
     let mut rendered = Vec::new();
     for (label, patches) in [("plain", ConfigPatches::default()), ("patched", user_patches())] {
-        let spec = spec(patches);
+        let mut spec = spec(patches);
+        spec.kubernetes_version = version.to_owned();
         let cp = node("cp-1", Role::ControlPlane, None);
         rendered.push((format!("{label} init"), init_config(&spec, &cp, TOKEN, KEY)));
         rendered.push((format!("{label} control-plane join"), join_config(&spec, &cp, TOKEN, HASH, Some(KEY))));
@@ -98,7 +117,7 @@ fn real_kubeadm_accepts_every_rendered_file() {
         .into_iter()
         .filter_map(|(what, text)| {
             let text = text.unwrap_or_else(|e| panic!("{what}: render: {e}"));
-            validate(&kubeadm, &text).err().map(|e| format!("{what}:\n{e}\n{text}"))
+            validate(kubeadm, &text).err().map(|e| format!("kubeadm {version}, {what}:\n{e}\n{text}"))
         })
         .collect();
     assert!(failures.is_empty(), "real kubeadm refused:\n{}", failures.join("\n---\n"));
