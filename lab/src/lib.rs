@@ -81,6 +81,10 @@ pub struct LabInfo {
     /// The real binaries' Kubernetes version (`1.35.4`), in real mode.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kubernetes_version: Option<String>,
+    /// The real kube-vip holds the VIP (`up --real`, unless
+    /// `--vip-forwarder`); there is no forwarder then (`apiserver_pid` is 0).
+    #[serde(default)]
+    pub kube_vip: bool,
     pub private_key: PathBuf,
     pub hosts: Vec<HostInfo>,
 }
@@ -306,7 +310,11 @@ impl Lab {
         let br = self.bridge();
         run(Command::new("ip").args(["link", "add", &br, "type", "bridge"]))?;
         run(Command::new("ip").args(["addr", "add", &format!("{}/24", self.gateway()), "dev", &br]))?;
-        run(Command::new("ip").args(["addr", "add", &format!("{}/32", self.vip()), "dev", &br]))?;
+        // With the real kube-vip the VIP is its to hold, on a control plane.
+        let kube_vip = self.real.as_ref().is_some_and(|r| r.kube_vip.is_some());
+        if !kube_vip {
+            run(Command::new("ip").args(["addr", "add", &format!("{}/32", self.vip()), "dev", &br]))?;
+        }
         run(Command::new("ip").args(["link", "set", &br, "up"]))?;
 
         // Hosts in parallel: each is a handful of `ip` calls, ssh-keygen and a spawn.
@@ -331,22 +339,7 @@ impl Lab {
             hosts.push(r.ok_or("host thread did not run")??);
         }
         let vip = self.vip();
-        let log = fs::File::create(self.dir.join("apiserver.log")).map_err(|e| e.to_string())?;
-        let mut vip_server = Command::new(lab_exe);
-        vip_server.arg("--dir").arg(&self.dir).args(["apiserver", "--vip", &vip]);
-        if self.real.is_some() {
-            let cps = hosts.iter().filter(|h| h.role == "control-plane");
-            let backends: Vec<String> = cps.map(|h| format!("{}:{}", h.address, apiserver::PORT)).collect();
-            vip_server.args(["--forward", &backends.join(",")]);
-        }
-        let child = vip_server
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().map_err(|e| e.to_string())?)
-            .stderr(log)
-            .process_group(0)
-            .spawn()
-            .map_err(|e| format!("spawn apiserver: {e}"))?;
-        fs::write(self.dir.join("apiserver.pid"), child.id().to_string()).map_err(|e| e.to_string())?;
+        let apiserver_pid = if kube_vip { 0 } else { self.spawn_vip_server(lab_exe, &hosts)? };
         let info = LabInfo {
             prefix: self.prefix.clone(),
             dir: self.dir.clone(),
@@ -354,8 +347,9 @@ impl Lab {
             gateway: self.gateway(),
             api_server: format!("{vip}:{}", apiserver::PORT),
             vip,
-            apiserver_pid: child.id(),
+            apiserver_pid,
             real: self.real.is_some(),
+            kube_vip,
             kubernetes_version: self.real.as_ref().map(|r| r.version.trim_start_matches('v').to_owned()),
             private_key: key,
             hosts,
@@ -662,11 +656,34 @@ impl Lab {
         Ok(out)
     }
 
+    /// The lab's API server process on the VIP: the simulated API server,
+    /// or in real mode the TCP forwarder to the control planes (see [`vip`]).
+    fn spawn_vip_server(&self, lab_exe: &Path, hosts: &[HostInfo]) -> Result<u32> {
+        let vip = self.vip();
+        let log = fs::File::create(self.dir.join("apiserver.log")).map_err(|e| e.to_string())?;
+        let mut vip_server = Command::new(lab_exe);
+        vip_server.arg("--dir").arg(&self.dir).args(["apiserver", "--vip", &vip]);
+        if self.real.is_some() {
+            let cps = hosts.iter().filter(|h| h.role == "control-plane");
+            let backends: Vec<String> = cps.map(|h| format!("{}:{}", h.address, apiserver::PORT)).collect();
+            vip_server.args(["--forward", &backends.join(",")]);
+        }
+        let child = vip_server
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().map_err(|e| e.to_string())?)
+            .stderr(log)
+            .process_group(0)
+            .spawn()
+            .map_err(|e| format!("spawn apiserver: {e}"))?;
+        fs::write(self.dir.join("apiserver.pid"), child.id().to_string()).map_err(|e| e.to_string())?;
+        Ok(child.id())
+    }
+
     /// Stops everything this lab started; idempotent and works without
     /// `lab.json` (after a crash) because all names derive from the prefix.
     pub fn down(&self) {
         let pid = fs::read_to_string(self.dir.join("apiserver.pid")).ok().and_then(|p| p.trim().parse::<u32>().ok());
-        if let Some(pid) = pid.filter(|p| pid_is_apiserver(*p, &self.dir)) {
+        if let Some(pid) = pid.filter(|p| *p != 0 && pid_is_apiserver(*p, &self.dir)) {
             run_quiet(Command::new("kill").args(["-9", &pid.to_string()]));
             let start = Instant::now();
             while pid_is_apiserver(pid, &self.dir) && start.elapsed() < Duration::from_secs(2) {

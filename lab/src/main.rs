@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use homelab_lab::Lab;
 
-const USAGE: &str = "usage: homelab-lab [--dir DIR] up --control-planes N --workers M [--real] [--init-ms MS] [--join-ms MS] [--out FILE]\n       homelab-lab [--dir DIR] status | down | sessions | fault HOST KNOB VALUE\n       homelab-lab [--dir DIR] replace HOST | fault HOST replace   (a replaced VM: new host key, empty disk)\n       homelab-lab [--dir DIR] exec HOST CMD [ARGS...]             (on the host, without SSH)";
+const USAGE: &str = "usage: homelab-lab [--dir DIR] up --control-planes N --workers M [--real [--vip-forwarder]] [--init-ms MS] [--join-ms MS] [--out FILE]\n       homelab-lab [--dir DIR] status | down | sessions | fault HOST KNOB VALUE\n       homelab-lab [--dir DIR] replace HOST | fault HOST replace   (a replaced VM: new host key, empty disk)\n       homelab-lab [--dir DIR] exec HOST CMD [ARGS...]             (on the host, without SSH)";
 
 fn main() -> ExitCode {
     match real_main() {
@@ -28,7 +28,7 @@ fn real_main() -> Result<(), String> {
     let (mut cps, mut workers, mut hosts) = (None, None, None);
     let (mut init_ms, mut join_ms) = (0u64, 0u64);
     let (mut out, mut vip) = (None::<PathBuf>, None::<String>);
-    let (mut real, mut forward) = (false, None::<String>);
+    let (mut real, mut forward, mut vip_forwarder) = (false, None::<String>, false);
     let mut rest = Vec::new();
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -44,6 +44,7 @@ fn real_main() -> Result<(), String> {
             "--vip" => vip = Some(it.next().ok_or("--vip needs a value")?),
             "--forward" => forward = Some(it.next().ok_or("--forward needs a value")?),
             "--real" => real = true,
+            "--vip-forwarder" => vip_forwarder = true,
             "--control-planes" => cps = Some(num::<usize>(&mut it, &a)?),
             "--workers" => workers = Some(num::<usize>(&mut it, &a)?),
             // Old form: N hosts, all workers.
@@ -79,7 +80,11 @@ fn real_main() -> Result<(), String> {
                 None => exe.with_file_name("node-sim"),
             };
             if real {
-                lab.real = Some(homelab_lab::real::RealPeers::from_env(&exe.with_file_name("lab-kubelet"))?);
+                // The real kube-vip holds the VIP, unless the forwarder is asked for.
+                let peers = homelab_lab::real::RealPeers::from_env(&exe.with_file_name("lab-kubelet"))?;
+                lab.real = Some(if vip_forwarder { peers } else { peers.with_kube_vip()? });
+            } else if vip_forwarder {
+                return Err("--vip-forwarder needs --real (the simulator serves the VIP itself)".into());
             }
             let start = Instant::now();
             let info = lab.up(cps, workers, &sim, &exe)?;

@@ -20,6 +20,10 @@ pub struct RealPeers {
     pub kubernetes_bin: PathBuf,
     /// etcd and etcdctl (`HOMELAB_PEER_ETCD_BIN`).
     pub etcd_bin: PathBuf,
+    /// The real kube-vip (`HOMELAB_PEER_KUBE_VIP_BIN`), which holds the VIP
+    /// unless the lab was asked for its TCP forwarder (`up --real
+    /// --vip-forwarder`).
+    pub kube_vip: Option<PathBuf>,
     /// The kubelet stand-in.
     pub lab_kubelet: PathBuf,
     /// The Kubernetes version, `v1.35.4` (what the stand-in reports).
@@ -30,16 +34,9 @@ impl RealPeers {
     /// From the environment, or else from `$HOMELAB_PEERS/peers.env`
     /// (default `/var/cache/homelab-peers`), which `scripts/peers` writes.
     pub fn from_env(lab_kubelet: &Path) -> Result<Self> {
-        let peers = std::env::var("HOMELAB_PEERS").unwrap_or_else(|_| "/var/cache/homelab-peers".into());
-        let file = fs::read_to_string(Path::new(&peers).join("peers.env")).unwrap_or_default();
-        let get = |key: &str| {
-            std::env::var(key)
-                .ok()
-                .or_else(|| file.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix('=').map(str::to_owned)))
-        };
-        let missing = |key: &str| {
-            format!("{key} is not set and not in {peers}/peers.env: run scripts/peers build kubernetes etcd")
-        };
+        let get = peer_setting;
+        let missing =
+            |key: &str| format!("{key} is not set and not in peers.env: run scripts/peers build kubernetes etcd");
         let kubernetes_bin =
             PathBuf::from(get("HOMELAB_PEER_KUBERNETES_BIN").ok_or_else(|| missing("HOMELAB_PEER_KUBERNETES_BIN"))?);
         let etcd_bin = PathBuf::from(get("HOMELAB_PEER_ETCD_BIN").ok_or_else(|| missing("HOMELAB_PEER_ETCD_BIN"))?);
@@ -48,6 +45,7 @@ impl RealPeers {
         let real = RealPeers {
             kubernetes_bin,
             etcd_bin,
+            kube_vip: None,
             lab_kubelet: lab_kubelet.to_path_buf(),
             version: format!("v{version}"),
         };
@@ -63,6 +61,18 @@ impl RealPeers {
         Ok(real)
     }
 
+    /// The same, with the real kube-vip holding the VIP.
+    pub fn with_kube_vip(mut self) -> Result<Self> {
+        let key = "HOMELAB_PEER_KUBE_VIP_BIN";
+        let dir = peer_setting(key).ok_or_else(|| format!("{key} is not set: run scripts/peers build kube-vip"))?;
+        let binary = Path::new(&dir).join("kube-vip");
+        if !binary.is_file() {
+            return Err(format!("{}: missing; run scripts/peers build kube-vip", binary.display()));
+        }
+        self.kube_vip = Some(binary);
+        Ok(self)
+    }
+
     fn binary(&self, name: &str) -> PathBuf {
         let dir = if name.starts_with("etcd") { &self.etcd_bin } else { &self.kubernetes_bin };
         dir.join(name)
@@ -72,6 +82,9 @@ impl RealPeers {
     pub fn install(&self, bin: &Path) -> Result<()> {
         for name in REAL_BINARIES {
             std::os::unix::fs::symlink(self.binary(name), bin.join(name)).map_err(|e| format!("{name}: {e}"))?;
+        }
+        if let Some(kube_vip) = &self.kube_vip {
+            std::os::unix::fs::symlink(kube_vip, bin.join("kube-vip")).map_err(|e| format!("kube-vip: {e}"))?;
         }
         Ok(())
     }
@@ -94,4 +107,15 @@ impl RealPeers {
             log = host_dir.join("kubelet.log").display()
         )
     }
+}
+
+/// A setting of `scripts/peers`: from the environment, or else from
+/// `$HOMELAB_PEERS/peers.env` (default `/var/cache/homelab-peers`).
+fn peer_setting(key: &str) -> Option<String> {
+    if let Ok(value) = std::env::var(key) {
+        return Some(value);
+    }
+    let peers = std::env::var("HOMELAB_PEERS").unwrap_or_else(|_| "/var/cache/homelab-peers".into());
+    let file = fs::read_to_string(Path::new(&peers).join("peers.env")).ok()?;
+    file.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix('=').map(str::to_owned))
 }

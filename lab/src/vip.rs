@@ -1,7 +1,8 @@
-//! The real lab's control-plane VIP: a TCP forwarder on `VIP:6443` in the
-//! root namespace to the control planes' real API servers.
+//! The real lab's control-plane VIP without kube-vip (`up --real
+//! --vip-forwarder`): a TCP forwarder on `VIP:6443` in the root namespace
+//! to the control planes' real API servers.
 //!
-//! It stands in for kube-vip (whose module the proxy does not serve): a
+//! It stands in for kube-vip, which the real lab runs otherwise: a
 //! connection goes to the control plane that answered last, or to the next
 //! one that accepts within a short timeout, so the VIP moves when a
 //! control plane stops, as kube-vip's leader election moves it (without

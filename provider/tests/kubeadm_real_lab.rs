@@ -285,3 +285,53 @@ fn real_helm_installs_a_chart_in_the_apply_that_creates_the_cluster() {
     assert_eq!(secrets["items"].as_array().map(Vec::len), Some(1), "{secrets:#}");
     expect_code(&ws, &PLAN, 0);
 }
+
+/// The control plane whose eth0 holds the VIP, per host (`ip addr`).
+fn vip_holders(lab: &Lab, control_planes: &[&str]) -> Vec<String> {
+    let vip = lab.info["vip"].as_str().expect("vip").to_owned();
+    control_planes
+        .iter()
+        .filter(|cp| lab.exec(cp, &["ip", "-o", "addr", "show", "dev", "eth0"]).contains(&format!("inet {vip}/")))
+        .map(|cp| (*cp).to_owned())
+        .collect()
+}
+
+/// Waits up to `seconds` for exactly one holder other than `not`.
+fn wait_for_holder(lab: &Lab, control_planes: &[&str], not: Option<&str>, seconds: u64) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    loop {
+        let holders = vip_holders(lab, control_planes);
+        if let [one] = holders.as_slice() {
+            if Some(one.as_str()) != not {
+                return one.clone();
+            }
+        }
+        assert!(std::time::Instant::now() < deadline, "VIP holders {holders:?} (want one, not {not:?})");
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+}
+
+/// The real kube-vip (what `up --real` runs, no forwarder): the manifest the
+/// provider writes runs as a static pod on each control plane, one of them
+/// holds the VIP by ARP with kube-vip's lease, every client reaches the API
+/// server through it, and when that control plane's kubelet stops, another
+/// takes the VIP over.
+#[test]
+fn real_kube_vip_holds_the_vip_and_hands_it_over() {
+    let Some(lab) = Lab::up_real(3, 1) else { return };
+    assert_eq!(lab.info["apiserver_pid"], 0, "no forwarder on the VIP");
+    let Some(ws) = workspace(&lab, serde_json::json!({})) else { return };
+    expect_code(&ws, &APPLY, 0);
+    let cps = ["cp-1", "cp-2", "cp-3"];
+    assert_eq!(api_nodes(&lab), all_ready(&["cp-1", "cp-2", "cp-3", "wk-1"]));
+    let holder = wait_for_holder(&lab, &cps, None, 30);
+    let lease = lab.kubectl_json("cp-1", &["lease", "-n", "kube-system", "plndr-cp-lock"]);
+    assert_eq!(lease["spec"]["holderIdentity"].as_str(), Some(holder.as_str()), "{lease}");
+
+    lab.fault(&holder, "kubelet", "stopped");
+    let next = wait_for_holder(&lab, &cps, Some(&holder), 60);
+    // The worker's kubeconfig names the VIP: it reaches the API server there.
+    let via_vip =
+        lab.exec("wk-1", &["kubectl", "--kubeconfig", "/etc/kubernetes/kubelet.conf", "get", "--raw", "/readyz"]);
+    assert_eq!(via_vip.trim(), "ok", "through the VIP, now on {next}");
+}

@@ -14,6 +14,7 @@
 //! reset` achieves on a real node by removing the containers through the
 //! runtime right after it stops the kubelet.
 
+pub mod container;
 pub mod kubeconfig;
 pub mod node;
 pub mod static_pods;
@@ -57,7 +58,7 @@ pub fn run(opts: &Options) -> Result<(), String> {
     std::fs::create_dir_all(&opts.logs).map_err(|e| format!("{}: {e}", opts.logs.display()))?;
     let healthy = Arc::new(AtomicBool::new(false));
     serve_healthz(Arc::clone(&healthy))?;
-    let mut pods = StaticPods::new(&opts.bin, &opts.logs);
+    let mut pods = StaticPods::new(&opts.bin, &opts.logs, &opts.name);
     let mut agent = NodeAgent::default();
     let mut last_error = String::new();
     loop {

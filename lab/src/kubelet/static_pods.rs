@@ -1,8 +1,10 @@
 //! Static pods as processes: each manifest in the kubelet's staticPodPath
-//! whose container command names a binary in the lab's bin directory runs
-//! as that binary with the manifest's command and args, in the host's
-//! namespaces (every control-plane pod kubeadm writes uses hostNetwork and
-//! hostPath volumes, so the host's view is the pod's view).
+//! whose container names a binary in the lab's bin directory runs as that
+//! binary with the manifest's command and args, in the host's namespaces
+//! (every control-plane pod kubeadm writes uses hostNetwork and hostPath
+//! volumes, so the host's view is the pod's view), or in a private mount
+//! namespace of its own where the pod sees files elsewhere
+//! ([`super::container`]).
 //!
 //! What differs from a kubelet with a container runtime: no image is
 //! pulled (the image only names the binary), and the pods stop when the
@@ -16,6 +18,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
+
+use super::container;
 use yaml_rust2::{Yaml, YamlLoader};
 
 /// A restarted pod waits this long after its previous exit (the kubelet's
@@ -36,6 +40,7 @@ pub struct StaticPod {
     pub manifest: Yaml,
     /// Why it does not run, when it cannot.
     pub unsupported: Option<String>,
+    process: Option<container::Process>,
     child: Option<Child>,
     exited_at: Option<Instant>,
 }
@@ -52,13 +57,20 @@ impl StaticPod {
 pub struct StaticPods {
     bin: PathBuf,
     logs: PathBuf,
+    node_name: String,
     pub pods: BTreeMap<PathBuf, StaticPod>,
 }
 
 impl StaticPods {
-    /// Binaries come from `bin`; each pod's output goes to `logs/NAME.log`.
-    pub fn new(bin: &Path, logs: &Path) -> Self {
-        StaticPods { bin: bin.to_path_buf(), logs: logs.to_path_buf(), pods: BTreeMap::new() }
+    /// Binaries come from `bin`; each pod's output goes to `logs/NAME.log`;
+    /// `node_name` is what `fieldRef: spec.nodeName` gives.
+    pub fn new(bin: &Path, logs: &Path, node_name: &str) -> Self {
+        StaticPods {
+            bin: bin.to_path_buf(),
+            logs: logs.to_path_buf(),
+            node_name: node_name.to_owned(),
+            pods: BTreeMap::new(),
+        }
     }
 
     /// Brings the processes in line with the manifests in `dir`: new or
@@ -78,7 +90,7 @@ impl StaticPods {
             .collect();
         stop_together(gone.iter().filter_map(|path| self.pods.remove(path)).collect());
         for (path, (hash, manifest)) in manifests {
-            let pod = self.pods.entry(path).or_insert_with(|| new_pod(hash, manifest, &self.bin));
+            let pod = self.pods.entry(path).or_insert_with(|| new_pod(hash, manifest, &self.bin, &self.node_name));
             if pod.unsupported.is_some() || pod.running() {
                 continue;
             }
@@ -87,7 +99,7 @@ impl StaticPods {
             }
             if pod.exited_at.is_none_or(|at| at.elapsed() >= RESTART_DELAY) {
                 pod.exited_at = None;
-                match spawn(&pod.manifest, &self.bin, &self.logs.join(format!("{}.log", pod.name))) {
+                match spawn(pod, &self.bin, &self.logs) {
                     Ok(child) => pod.child = Some(child),
                     Err(e) => {
                         eprintln!("lab-kubelet: {}: {e}", pod.name);
@@ -125,56 +137,30 @@ fn read_manifests(dir: &Path) -> BTreeMap<PathBuf, (String, Yaml)> {
     out
 }
 
-fn new_pod(hash: String, manifest: Yaml, bin: &Path) -> StaticPod {
+fn new_pod(hash: String, manifest: Yaml, bin: &Path, node_name: &str) -> StaticPod {
     let name = manifest["metadata"]["name"].as_str().unwrap_or("unnamed").to_owned();
-    let unsupported = match argv(&manifest) {
-        None => Some("its container has no command (only the image's entrypoint would run it)".to_owned()),
-        Some(argv) => {
-            let program = binary_name(&argv[0]);
-            (!bin.join(&program).is_file()).then(|| format!("no binary {program} in the lab"))
+    let (process, unsupported) = match container::process_of(&manifest, bin, node_name) {
+        Ok(process) => (Some(process), None),
+        Err(why) => {
+            eprintln!("lab-kubelet: static pod {name} does not run: {why}");
+            (None, Some(why))
         }
     };
-    if let Some(why) = &unsupported {
-        eprintln!("lab-kubelet: static pod {name} does not run: {why}");
-    }
-    StaticPod { name, hash, manifest, unsupported, child: None, exited_at: None }
+    StaticPod { name, hash, manifest, unsupported, process, child: None, exited_at: None }
 }
 
-/// The first container's command followed by its args.
-fn argv(manifest: &Yaml) -> Option<Vec<String>> {
-    let container = &manifest["spec"]["containers"][0];
-    let strings = |key: &str| -> Vec<String> {
-        container[key]
-            .as_vec()
-            .map(|v| v.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
-            .unwrap_or_default()
-    };
-    let mut argv = strings("command");
-    if argv.is_empty() {
-        return None;
-    }
-    argv.extend(strings("args"));
-    Some(argv)
-}
-
-fn binary_name(command: &str) -> String {
-    Path::new(command).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default()
-}
-
-fn spawn(manifest: &Yaml, bin: &Path, log: &Path) -> Result<Child, String> {
-    let argv = argv(manifest).ok_or("no command")?;
+fn spawn(pod: &StaticPod, bin: &Path, logs: &Path) -> Result<Child, String> {
+    let process = pod.process.as_ref().ok_or("it does not run")?;
+    let log = logs.join(format!("{}.log", pod.name));
     let out =
-        fs::OpenOptions::new().create(true).append(true).open(log).map_err(|e| format!("{}: {e}", log.display()))?;
-    let mut command = Command::new(bin.join(binary_name(&argv[0])));
-    command.args(&argv[1..]).stdin(Stdio::null()).stdout(out.try_clone().map_err(|e| e.to_string())?).stderr(out);
-    for var in manifest["spec"]["containers"][0]["env"].as_vec().into_iter().flatten() {
-        if let (Some(name), Some(value)) = (var["name"].as_str(), var["value"].as_str()) {
-            command.env(name, value);
-        }
-    }
+        fs::OpenOptions::new().create(true).append(true).open(&log).map_err(|e| format!("{}: {e}", log.display()))?;
+    let scratch = logs.join(format!("{}.d", pod.name));
+    fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
+    let mut command = container::command(process, bin, &scratch)?;
+    command.stdin(Stdio::null()).stdout(out.try_clone().map_err(|e| e.to_string())?).stderr(out);
     // Its own process group, so stopping it stops what it started.
     command.process_group(0);
-    command.spawn().map_err(|e| format!("start {}: {e}", argv[0]))
+    command.spawn().map_err(|e| format!("start {}: {e}", process.argv[0]))
 }
 
 /// SIGTERM to all, then SIGKILL to what is left after the grace period,
