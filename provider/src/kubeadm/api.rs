@@ -44,10 +44,12 @@ impl ApiClient {
     /// A client for `server` (`https://host:port`) trusting `ca_pem` and
     /// presenting `admin`.
     pub fn new(server: &str, ca_pem: &str, admin: &CertPair, timeout: Duration) -> Result<Self, KubeadmError> {
-        let tls = |e: reqwest::Error| KubeadmError::Secrets(format!("TLS setup for the API client: {e}"));
-        let ca = reqwest::Certificate::from_pem(ca_pem.as_bytes()).map_err(tls)?;
-        let identity =
-            reqwest::Identity::from_pem(format!("{}\n{}", admin.cert_pem, admin.key_pem).as_bytes()).map_err(tls)?;
+        let tls = |what: &'static str| {
+            move |e: reqwest::Error| KubeadmError::ClientTls { client: "API", what, source: Box::new(e) }
+        };
+        let ca = reqwest::Certificate::from_pem(ca_pem.as_bytes()).map_err(tls("CA"))?;
+        let identity = reqwest::Identity::from_pem(format!("{}\n{}", admin.cert_pem, admin.key_pem).as_bytes())
+            .map_err(tls("client certificate"))?;
         let http = reqwest::Client::builder()
             .tls_certs_only([ca])
             .identity(identity)
@@ -55,7 +57,7 @@ impl ApiClient {
             .timeout(timeout)
             .no_proxy()
             .build()
-            .map_err(tls)?;
+            .map_err(tls("client"))?;
         Ok(Self { http, base: server.trim_end_matches('/').to_string(), retry_window: Duration::ZERO })
     }
 

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use super::config::ConfigError;
+use super::pki::PkiError;
 use crate::ssh::SshError;
 
 /// What can go wrong while bootstrapping or changing a cluster.
@@ -96,9 +98,31 @@ pub enum KubeadmError {
         /// How long we waited.
         waited: Duration,
     },
-    /// The cluster's secrets could not be produced or read.
+    /// A certificate, key or token of the cluster could not be made or read.
     #[error("cluster secrets: {0}")]
-    Secrets(String),
+    Pki(#[from] PkiError),
+    /// A kubeadm configuration file could not be rendered (plan time checks
+    /// the input, so this is a provider bug or a state written by another).
+    #[error("kubeadm configuration: {0}")]
+    Config(#[from] ConfigError),
+    /// The provider's record of a node (its marker file) could not be written.
+    #[error("node record: {0}")]
+    Record(#[source] serde_json::Error),
+    /// A client for the API server or etcd could not be set up with the
+    /// cluster's certificates.
+    #[error("{client} client TLS setup ({what}): {source}")]
+    ClientTls {
+        /// `API` or `etcd`.
+        client: &'static str,
+        /// The part that failed: the CA, the client certificate, ...
+        what: &'static str,
+        /// Why.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// Import found no control plane in `nodes` to read the cluster from.
+    #[error("no control plane in `nodes` to adopt the cluster from")]
+    NoControlPlane,
     /// Terraform asked the provider to stop.
     #[error("interrupted: Terraform asked the provider to stop")]
     Cancelled,
@@ -165,9 +189,32 @@ impl KubeadmError {
             KubeadmError::ApiNotReady { .. } => "Kubernetes API server not ready",
             KubeadmError::Api { .. } => "Kubernetes API request failed",
             KubeadmError::NodesMissing { .. } => "Nodes did not register",
-            KubeadmError::Secrets(_) => "Cluster secrets unavailable",
+            KubeadmError::Pki(_) => "Cluster secrets unavailable",
+            KubeadmError::Config(_) => "kubeadm configuration not rendered",
+            KubeadmError::Record(_) => "Node record not written",
+            KubeadmError::ClientTls { .. } => "Client TLS setup failed",
+            KubeadmError::NoControlPlane => "No control plane to import from",
             KubeadmError::Cancelled => "Interrupted",
             KubeadmError::Timeout { .. } => "Timed out",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    #[test]
+    fn failures_of_secrets_and_rendering_keep_their_cause() {
+        let pki = KubeadmError::from(super::super::pki::ca_cert_hash("not a certificate").expect_err("no PEM"));
+        assert_eq!(pki.summary(), "Cluster secrets unavailable");
+        assert!(pki.source().is_some_and(|cause| cause.is::<PkiError>()), "{pki:?}");
+        let config = KubeadmError::from(ConfigError::InvalidVersion("1.35".into()));
+        assert!(config.source().is_some_and(|cause| cause.is::<ConfigError>()), "{config:?}");
+        assert_eq!(config.to_string(), "kubeadm configuration: kubernetes version \"1.35\" is not of the form 1.35.0");
+        let record = KubeadmError::Record(serde_json::from_str::<u8>("x").expect_err("not JSON"));
+        assert!(record.source().is_some_and(|cause| cause.is::<serde_json::Error>()));
     }
 }

@@ -99,7 +99,7 @@ impl<'a> Ctx<'a> {
         step_timeout: Duration,
         cancel: CancellationToken,
     ) -> Result<Self, KubeadmError> {
-        let ca_hash = pki::ca_cert_hash(&secrets.ca.cert_pem).map_err(|e| KubeadmError::Secrets(e.to_string()))?;
+        let ca_hash = pki::ca_cert_hash(&secrets.ca.cert_pem)?;
         let api = ApiClient::new(&cluster.server_url(), &secrets.ca.cert_pem, &secrets.admin, Duration::from_secs(10))?
             .retrying_for(VIP_MOVE_WINDOW);
         Ok(Self { cluster, secrets, ca_hash, api, cancel, recorded_keys, step_timeout })
@@ -186,7 +186,7 @@ impl<'a> Ctx<'a> {
                     tracing::info!(node = %session.name, "kubeadm init had finished; recording it");
                     let mut marker = m.clone();
                     marker.initialized = true;
-                    let text = serde_json::to_string(&marker).map_err(|e| KubeadmError::Secrets(e.to_string()))?;
+                    let text = serde_json::to_string(&marker).map_err(KubeadmError::Record)?;
                     let mut files = vec![NodeFile::new(MARKER, text, 0o600)];
                     if let Some(manifest) = self.kube_vip_manifest("/etc/kubernetes/admin.conf") {
                         files.push(NodeFile::new(KUBE_VIP_MANIFEST, manifest, 0o600));
@@ -222,14 +222,15 @@ impl<'a> Ctx<'a> {
             initialized: false,
         };
         let marker_file = |m: &Marker| {
-            serde_json::to_string(m)
-                .map(|text| NodeFile::new(MARKER, text, 0o600))
-                .map_err(|e| KubeadmError::Secrets(e.to_string()))
+            serde_json::to_string(m).map(|text| NodeFile::new(MARKER, text, 0o600)).map_err(KubeadmError::Record)
         };
         let node = self.spec(&session.name)?;
-        let init_config =
-            config::init_config(&self.cluster.spec, node, &self.secrets.bootstrap_token, &self.secrets.certificate_key)
-                .map_err(|e| KubeadmError::Secrets(e.to_string()))?;
+        let init_config = config::init_config(
+            &self.cluster.spec,
+            node,
+            &self.secrets.bootstrap_token,
+            &self.secrets.certificate_key,
+        )?;
         let config_path = format!("{STATE_DIR}/init.yaml");
         let mut before = vec![marker_file(&marker)?];
         before.extend(
@@ -303,8 +304,7 @@ impl<'a> Ctx<'a> {
             &self.secrets.bootstrap_token,
             &self.ca_hash,
             certificate_key,
-        )
-        .map_err(|e| KubeadmError::Secrets(e.to_string()))?;
+        )?;
         let config_path = format!("{STATE_DIR}/join.yaml");
         // After the join: kubeadm's preflight wants an empty manifests dir.
         let after: Vec<NodeFile> = match node.role {
@@ -474,8 +474,7 @@ impl<'a> Ctx<'a> {
                 &self.cluster.spec,
                 self.spec(&session.name)?,
                 &self.secrets.certificate_key,
-            )
-            .map_err(|e| KubeadmError::Secrets(e.to_string()))?;
+            )?;
             session.upload_certificates(&upload).await?;
         }
         Ok(())
@@ -685,8 +684,7 @@ impl<'a> Ctx<'a> {
     /// plane `via`, found by name or by peer URL (a learner that never
     /// started has no name); true when there was one.
     async fn remove_etcd_member(&self, via: &NodeSession, name: &str, address: &str) -> Result<bool, KubeadmError> {
-        let client = pki::issue_etcd_client(&self.secrets.etcd_ca, time::OffsetDateTime::now_utc())
-            .map_err(|e| KubeadmError::Secrets(e.to_string()))?;
+        let client = pki::issue_etcd_client(&self.secrets.etcd_ca, time::OffsetDateTime::now_utc())?;
         let etcd = EtcdClient::new(via, &self.secrets.etcd_ca.cert_pem, &client)?;
         let mut removed = false;
         for member in etcd.members().await?.iter().filter(|m| m.belongs_to(name, address)) {

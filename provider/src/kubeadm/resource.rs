@@ -419,8 +419,7 @@ async fn adopt_secrets(ctx: &CallContext, cluster: &Cluster) -> Result<ClusterSe
         let files = files?;
         let get = |name: &str| files.get(name).cloned().unwrap_or_default();
         let ca = CertPair { cert_pem: get("ca.crt"), key_pem: get("ca.key") };
-        let secret = |e: pki::PkiError| KubeadmError::Secrets(e.to_string());
-        let admin = pki::issue_admin(&ca, OffsetDateTime::now_utc()).map_err(secret)?;
+        let admin = pki::issue_admin(&ca, OffsetDateTime::now_utc())?;
         return Ok(ClusterSecrets {
             front_proxy_ca: CertPair { cert_pem: get("front-proxy-ca.crt"), key_pem: get("front-proxy-ca.key") },
             etcd_ca: CertPair { cert_pem: get("etcd/ca.crt"), key_pem: get("etcd/ca.key") },
@@ -428,11 +427,11 @@ async fn adopt_secrets(ctx: &CallContext, cluster: &Cluster) -> Result<ClusterSe
             service_account_public_pem: get("sa.pub"),
             admin,
             ca,
-            bootstrap_token: pki::new_bootstrap_token().map_err(secret)?,
-            certificate_key: pki::new_certificate_key().map_err(secret)?,
+            bootstrap_token: pki::new_bootstrap_token()?,
+            certificate_key: pki::new_certificate_key()?,
         });
     }
-    Err(last.unwrap_or(KubeadmError::Secrets("no control plane in `nodes` to adopt the cluster from".into())))
+    Err(last.unwrap_or(KubeadmError::NoControlPlane))
 }
 
 #[async_trait]
