@@ -15,6 +15,7 @@ use super::api::{ApiClient, NodeInfo};
 use super::config::{self, NodeSpec, Role};
 use super::error::KubeadmError;
 use super::etcd::EtcdClient;
+use super::kube_vip;
 use super::model::Cluster;
 use super::node::{KUBE_VIP_MANIFEST, MARKER, Marker, NodeFile, NodeSession, Probe, STATE_DIR, host_key_policy};
 use super::pki::{self, ClusterSecrets};
@@ -129,7 +130,7 @@ impl<'a> Ctx<'a> {
     }
 
     fn kube_vip_manifest(&self, kubeconfig: &str) -> Option<String> {
-        self.cluster.kube_vip.as_ref().map(|vip| config::kube_vip_manifest(vip, kubeconfig))
+        self.cluster.kube_vip.as_ref().map(|vip| kube_vip::manifest(vip, kubeconfig))
     }
 
     /// Connects to `names` in parallel, waits for cloud-init, checks

@@ -8,7 +8,7 @@
 //! - `pki`: cluster secrets generated at plan time (CAs, service-account key,
 //!   admin client certificate, bootstrap token, certificate key).
 //! - `upgrade`: state written by older schema versions.
-//! - `config`: kubeadm v1beta4 configuration files and the kube-vip manifest;
+//! - `config`: kubeadm v1beta4 configuration files; `kube_vip`: the kube-vip manifest;
 //!   `patches`: the user's patches to them, checked against `field_rules`
 //!   (and `kubelet_fields`) at plan time.
 
@@ -17,6 +17,7 @@ pub mod config;
 pub mod error;
 pub mod etcd;
 pub mod field_rules;
+pub mod kube_vip;
 #[cfg(test)]
 mod kubeadm_rules_tests;
 #[cfg(test)]

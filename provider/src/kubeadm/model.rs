@@ -7,8 +7,9 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::config::{ClusterSpec, KubeVip, NodeSpec, Role, Taint};
+use super::config::{ClusterSpec, NodeSpec, Role, Taint};
 use super::field_rules::{is_cert_san, is_dns_subdomain};
+use super::kube_vip::KubeVip;
 use super::patches::{self, ConfigPatches};
 use crate::framework::Diagnostics;
 use crate::value::{AttributePath, Value};
