@@ -3,15 +3,12 @@
 //! The provider owns the fields that tie the cluster together (endpoint,
 //! version, secrets, node identity); users may patch the rest of each
 //! document with YAML or JSON, which is deep-merged: mappings merge key by
-//! key, lists and scalars replace, and `null` removes a key. Patches are
-//! checked against the v1beta4 field lists so a typo or a v1beta3 shape is
-//! a plan-time error rather than a failed `kubeadm init` on a node.
+//! key, lists and scalars replace, and `null` removes a key (`patches`
+//! checks them and merges them).
 //!
 //! Documents are built as [`crate::yaml::Yaml`] trees and written by the
 //! crate's one emitter, which quotes every string a YAML 1.1 reader (Go's,
 //! in kubeadm and kubectl) could take for a number, boolean, date or null.
-//! Patches are read with yaml-rust2 (YAML 1.2), checked in that form, and
-//! converted by `from_yaml12` before they are merged.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
