@@ -6,7 +6,8 @@
 //! - `node`: one node over SSH; `api`: the Kubernetes API calls (refresh, drain);
 //!   `etcd`: etcd's member API through a control plane's SSH tunnel.
 //! - `pki`: cluster secrets generated at plan time (CAs, service-account key,
-//!   admin client certificate, bootstrap token, certificate key).
+//!   admin client certificate, bootstrap token, certificate key);
+//!   `plan_cache`: those secrets kept between the two plans of a create.
 //! - `upgrade`: state written by older schema versions.
 //! - `config`: kubeadm v1beta4 configuration files; `kube_vip`: the kube-vip manifest;
 //!   `patches`: the user's patches to them, checked against `field_rules`
@@ -28,6 +29,7 @@ pub mod model;
 pub mod node;
 pub mod patches;
 pub mod pki;
+pub mod plan_cache;
 pub mod resource;
 pub mod schema;
 pub mod upgrade;
