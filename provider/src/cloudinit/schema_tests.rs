@@ -462,7 +462,7 @@ fn pyyaml_agrees_on_random_trees() {
         return;
     }
     let mut runner = proptest::test_runner::TestRunner::deterministic();
-    let strategy = yaml::proptests::arb_yaml();
+    let strategy = yaml::tests::proptests::arb_yaml();
     let items: Vec<Yaml> = (0..400).map(|_| strategy.new_tree(&mut runner).expect("generates").current()).collect();
     let doc = Mapping::from([("items".to_owned(), Yaml::Seq(items.clone()))]);
     let Yaml::Map(mut loaded) = pyyaml_load(&yaml::emit_cloud_config(&doc)) else { panic!("not a mapping") };
