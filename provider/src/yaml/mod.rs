@@ -94,9 +94,5 @@ impl Yaml {
     }
 }
 
-// ---------------------------------------------------------------------------
-// Emitter
-// ---------------------------------------------------------------------------
-
 /// The first line of every cloud-config document.
 pub const CLOUD_CONFIG_HEADER: &str = "#cloud-config";
