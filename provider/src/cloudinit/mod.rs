@@ -22,6 +22,7 @@
 
 pub mod cloud_config_schema;
 pub mod error;
+pub mod generated_files;
 pub mod github_keys;
 pub mod kubernetes;
 pub mod merge;

@@ -13,6 +13,10 @@
 //! its own default and runcmd restarts it with ours.
 
 use super::error::CloudInitError;
+use super::generated_files::{
+    APT_PREFERENCES_PATH, APT_SOURCE_PATH, CONTAINERD_CONFIG_PATH, CRICTL_PATH, HOSTS_PATH, MODULES_PATH, SYSCTL_PATH,
+    generated_paths,
+};
 use super::kubernetes::{KEYRING_PATH, KUBERNETES_PACKAGES, KubernetesVersion};
 use super::merge::merge_documents;
 use super::spec::{CloudInitSpec, Rendered, WriteFile};
@@ -57,21 +61,6 @@ pub const DEFAULT_SYSCTLS: &[(&str, &str)] = &[
     ("net.bridge.bridge-nf-call-iptables", "1"),
     ("net.bridge.bridge-nf-call-ip6tables", "1"),
 ];
-
-/// Generated file locations.
-pub const HOSTS_PATH: &str = "/etc/hosts";
-/// modules-load.d file.
-pub const MODULES_PATH: &str = "/etc/modules-load.d/k8s.conf";
-/// sysctl.d file (99- so it is applied after the distribution's files).
-pub const SYSCTL_PATH: &str = "/etc/sysctl.d/99-kubernetes.conf";
-/// crictl configuration.
-pub const CRICTL_PATH: &str = "/etc/crictl.yaml";
-/// containerd configuration.
-pub const CONTAINERD_CONFIG_PATH: &str = "/etc/containerd/config.toml";
-/// Kubernetes apt source.
-pub const APT_SOURCE_PATH: &str = "/etc/apt/sources.list.d/kubernetes.list";
-/// apt pin for a patch version (`.pref`: apt ignores other extensions there).
-pub const APT_PREFERENCES_PATH: &str = "/etc/apt/preferences.d/kubernetes.pref";
 
 const CONTAINERD_SOCKET: &str = "unix:///run/containerd/containerd.sock";
 
@@ -124,25 +113,6 @@ pub fn hex_sha256(bytes: &[u8]) -> String {
         let _ = write!(out, "{b:02x}");
         out
     })
-}
-
-/// Paths the generated document writes for `spec`, with the attribute that
-/// controls each. A user file may only append to these.
-#[must_use]
-pub fn generated_paths(spec: &CloudInitSpec) -> Vec<(&'static str, &'static str)> {
-    let mut paths = Vec::new();
-    if !spec.hosts.is_empty() {
-        paths.push((HOSTS_PATH, "hosts"));
-    }
-    paths.push((MODULES_PATH, "kernel_modules"));
-    paths.push((SYSCTL_PATH, "sysctls"));
-    paths.push((CRICTL_PATH, "container_runtime"));
-    paths.push((CONTAINERD_CONFIG_PATH, "container_runtime"));
-    paths.push((APT_SOURCE_PATH, "kubernetes_version"));
-    if KubernetesVersion::parse(&spec.kubernetes_version).is_ok_and(|v| v.patch.is_some()) {
-        paths.push((APT_PREFERENCES_PATH, "kubernetes_version"));
-    }
-    paths
 }
 
 /// The generated document (before merging `base`), for a valid spec.

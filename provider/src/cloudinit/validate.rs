@@ -5,8 +5,8 @@
 //! validate time. [`validate_all`] runs every check and collects all errors.
 
 use super::error::CloudInitError;
+use super::generated_files::generated_paths;
 use super::kubernetes::{KubernetesVersion, PKGS_K8S_IO_ONLY};
-use super::render::generated_paths;
 use super::spec::{CloudInitSpec, User, WriteFile};
 use super::ssh_key::validate_ssh_public_key;
 use crate::yaml::{self, CLOUD_CONFIG_HEADER, Mapping, Yaml, YamlError};
