@@ -469,3 +469,11 @@ impl ImportState for CloudInitConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod plan_rule_tests {
+    #[test]
+    fn every_plan_rule_of_the_schema_is_applied() {
+        assert_eq!(crate::framework::plan::unapplied_plan_rules(&super::schema().block), Vec::<String>::new());
+    }
+}

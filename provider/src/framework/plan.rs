@@ -146,6 +146,37 @@ fn apply_rules(
     }
 }
 
+/// Plan rules `apply_rules` would not apply: on attributes nested inside
+/// another attribute, and on anything inside a block that repeats (list or
+/// set). A schema must have none, so what its documentation says of a plan
+/// rule holds; each resource's tests check its schema.
+pub fn unapplied_plan_rules(block: &Block) -> Vec<String> {
+    let mut found = Vec::new();
+    collect_unapplied(block, "", true, &mut found);
+    found
+}
+
+fn collect_unapplied(block: &Block, prefix: &str, applied: bool, found: &mut Vec<String>) {
+    for attribute in &block.attributes {
+        let path = format!("{prefix}{}", attribute.name);
+        if !applied && !attribute.plan_rules.is_empty() {
+            found.push(path.clone());
+        }
+        if let AttributeKind::Nested { attributes, .. } = &attribute.kind {
+            let inner = attributes.iter().filter(|a| !a.plan_rules.is_empty());
+            found.extend(inner.map(|a| format!("{path}.{}", a.name)));
+        }
+    }
+    for nested in &block.blocks {
+        let path = format!("{prefix}{}", nested.name);
+        if !applied && !nested.plan_rules.is_empty() {
+            found.push(path.clone());
+        }
+        let repeats = !matches!(nested.nesting, BlockNesting::Single | BlockNesting::Group);
+        collect_unapplied(&nested.block, &format!("{path}."), applied && !repeats, found);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -169,6 +200,16 @@ mod tests {
 
     fn obj(pairs: &[(&str, Value)]) -> Value {
         Value::Object(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<BTreeMap<_, _>>())
+    }
+
+    #[test]
+    fn plan_rules_where_they_are_not_applied_are_found() {
+        assert!(unapplied_plan_rules(&block()).is_empty(), "top level and single blocks are applied");
+        let replaced = || Attribute::string("x").plan(PlanRule::RequiresReplace);
+        let nested_attribute = Block::new("t").attribute(Attribute::nested("nodes", Nesting::Map, vec![replaced()]));
+        assert_eq!(unapplied_plan_rules(&nested_attribute), ["nodes.x"]);
+        let in_list = Block::new("t").block(NestedBlock::list("items", Block::new("i").attribute(replaced())));
+        assert_eq!(unapplied_plan_rules(&in_list), ["items.x"]);
     }
 
     #[test]

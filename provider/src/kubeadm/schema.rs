@@ -181,3 +181,11 @@ pub fn schema() -> Schema {
     .block(NestedBlock::single("timeouts", timeouts));
     Schema { version: SCHEMA_VERSION, block }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_plan_rule_of_the_schema_is_applied() {
+        assert_eq!(crate::framework::plan::unapplied_plan_rules(&super::schema().block), Vec::<String>::new());
+    }
+}
