@@ -27,14 +27,18 @@ fn create_three_control_planes_three_workers_then_noop_plan_without_ssh() {
     let Some(ws) = workspace(&lab, serde_json::json!({})) else { return };
 
     // The first plan already knows the API server URL and the credentials.
-    let plan = expect_code(&ws, &PLAN, 2);
+    expect_code(&ws, &PLAN, 2);
+    let change = planned_resource_change(&ws);
     let host = format!("https://{}", lab.api_server());
-    assert!(plan.contains(&format!("+ host                   = \"{host}\"")), "host known at plan:\n{plan}");
-    assert!(plan.contains("+ kubeconfig             = (sensitive value)"), "{plan}");
-    assert!(plan.contains("+ cluster_ca_certificate = <<-EOT"), "CA known at plan:\n{plan}");
-    assert!(plan.contains("+ client_key             = (sensitive value)"), "{plan}");
-    assert!(!plan.contains("host                   = (known after apply)"), "{plan}");
-    assert!(plan.contains("1 to add, 0 to change, 0 to destroy"), "{plan}");
+    assert_eq!(change["actions"], serde_json::json!(["create"]));
+    assert_eq!(change["after"]["host"].as_str(), Some(host.as_str()), "host known at plan: {change}");
+    let ca = change["after"]["cluster_ca_certificate"].as_str().unwrap_or_default();
+    assert!(ca.starts_with("-----BEGIN CERTIFICATE-----"), "CA known at plan: {change}");
+    for secret in ["kubeconfig", "client_key"] {
+        assert_ne!(change["after_unknown"][secret], true, "{secret} known at plan");
+        assert_eq!(change["after_sensitive"][secret], true, "{secret} is sensitive");
+        assert!(change["after"][secret].as_str().is_some_and(|v| !v.is_empty()), "{secret} known at plan");
+    }
 
     ws.ok(&APPLY);
     let names = ["cp-1", "cp-2", "cp-3", "wk-1", "wk-2", "wk-3"];
@@ -466,11 +470,12 @@ fn delete_node(lab: &Lab, on: &str, name: &str) {
     assert!(!lab.node_names().contains(&name.to_string()));
 }
 
-/// An update plan that changes the resource in place.
-fn assert_in_place(plan: &str) {
-    assert!(plan.contains("~ resource \"kubeadm_cluster\" \"lab\""), "in-place update:\n{plan}");
-    assert!(plan.contains("0 to add, 1 to change, 0 to destroy"), "{plan}");
-    assert!(!plan.contains("forces replacement") && !plan.contains("must be replaced"), "{plan}");
+/// The plan updates the resource in place (read from the plan JSON).
+fn assert_in_place(ws: &Workspace) {
+    let change = planned_resource_change(ws);
+    assert_eq!(change["actions"], serde_json::json!(["update"]), "in-place update: {change}");
+    let replace = change["replace_paths"].as_array().map_or(0, Vec::len);
+    assert_eq!(replace, 0, "nothing forces replacement: {change}");
 }
 
 /// The plan warns that `node` is NotReady.
@@ -523,15 +528,21 @@ fn replaced_worker_is_refused_until_its_instance_id_changes_then_rejoins() {
     // Once the stale Node is gone, the apply re-joins wk-1, and must
     // refuse the unexpected host key (instance_id unchanged).
     delete_node(&lab, "cp-1", "wk-1");
-    assert_in_place(&expect_code(&ws, &PLAN, 2));
+    expect_code(&ws, &PLAN, 2);
+    assert_in_place(&ws);
     assert_host_key_refused(&ws, &lab, "wk-1");
     assert_eq!(ssh_host_keys(&ws)["wk-1"], first, "the recorded key stays");
 
     // The VM was replaced: a new instance_id makes the new key expected.
     set_vars(&ws, &lab, serde_json::json!({ "instance_ids": { "wk-1": "2" } }));
-    let plan = expect_code(&ws, &PLAN, 2);
-    assert_in_place(&plan);
-    assert!(plan.contains("~ instance_id = \"1\" -> \"2\""), "{plan}");
+    expect_code(&ws, &PLAN, 2);
+    assert_in_place(&ws);
+    let (_, before, after) = planned_change(&ws);
+    assert_eq!(changed_nodes(&before, &after), ["wk-1"]);
+    assert_eq!(
+        (&before["nodes"]["wk-1"]["instance_id"], &after["nodes"]["wk-1"]["instance_id"]),
+        (&"1".into(), &"2".into())
+    );
     ws.ok(&APPLY);
     assert_eq!(lab.successes("join"), counts(&[("wk-1", 2)]), "{:#?}", lab.events());
     assert_eq!(lab.total("init"), 1);
@@ -547,7 +558,7 @@ fn replaced_worker_is_refused_until_its_instance_id_changes_then_rejoins() {
     let third = key_body(&lab.replace("wk-1"));
     set_vars(&ws, &lab, serde_json::json!({ "instance_ids": { "wk-1": "3" } }));
     let plan = expect_code(&ws, &PLAN, 2);
-    assert_in_place(&plan);
+    assert_in_place(&ws);
     assert_not_ready_warning(&plan, "wk-1");
     ws.ok(&APPLY);
     assert_eq!(lab.successes("join"), counts(&[("wk-1", 3)]), "{:#?}", lab.events());
@@ -572,14 +583,15 @@ fn replaced_worker_with_pinned_keys_needs_the_new_pinned_key() {
     // A pinned key wins over the instance_id: the old pin is refused.
     let stale_file = stale.display().to_string();
     set_vars(&ws, &lab, serde_json::json!({ "lab_file": stale_file, "instance_ids": { "wk-1": "2" } }));
-    assert_in_place(&expect_code(&ws, &PLAN, 2));
+    expect_code(&ws, &PLAN, 2);
+    assert_in_place(&ws);
     assert_host_key_refused(&ws, &lab, "wk-1");
     assert_eq!(ssh_host_keys(&ws)["wk-1"], first);
 
     // The user pins the new key (the lab JSON has it now).
     set_vars(&ws, &lab, serde_json::json!({ "instance_ids": { "wk-1": "2" } }));
-    let plan = expect_code(&ws, &PLAN, 2);
-    assert_in_place(&plan);
+    expect_code(&ws, &PLAN, 2);
+    assert_in_place(&ws);
     ws.ok(&APPLY);
     assert_eq!(lab.successes("join"), counts(&[("wk-1", 2)]), "the replaced wk-1 joined again: {:#?}", lab.events());
     assert_eq!(ssh_host_keys(&ws)["wk-1"], second);
@@ -601,13 +613,15 @@ fn replaced_control_plane_gets_a_new_etcd_member() {
     let second = key_body(&lab.replace("cp-1"));
     assert_only_not_ready(&ws, "cp-1");
     delete_node(&lab, "cp-2", "cp-1");
-    assert_in_place(&expect_code(&ws, &PLAN, 2));
+    expect_code(&ws, &PLAN, 2);
+    assert_in_place(&ws);
     assert_host_key_refused(&ws, &lab, "cp-1");
     assert_eq!(lab.etcd_ids(), ids, "etcd untouched");
     assert_eq!(ssh_host_keys(&ws)["cp-1"], first);
 
     set_vars(&ws, &lab, serde_json::json!({ "instance_ids": { "cp-1": "2" } }));
-    assert_in_place(&expect_code(&ws, &PLAN, 2));
+    expect_code(&ws, &PLAN, 2);
+    assert_in_place(&ws);
     ws.ok(&APPLY);
     let after = lab.etcd_ids();
     assert_eq!(after.keys().collect::<Vec<_>>(), ["cp-1", "cp-2", "cp-3"], "{after:#?}");
@@ -625,7 +639,8 @@ fn replaced_control_plane_gets_a_new_etcd_member() {
     let ids = lab.etcd_ids();
     let third = key_body(&lab.replace("cp-3"));
     set_vars(&ws, &lab, serde_json::json!({ "instance_ids": { "cp-1": "2", "cp-3": "2" } }));
-    assert_in_place(&expect_code(&ws, &PLAN, 2));
+    expect_code(&ws, &PLAN, 2);
+    assert_in_place(&ws);
     ws.ok(&APPLY);
     let after = lab.etcd_ids();
     assert_eq!(after.keys().collect::<Vec<_>>(), ["cp-1", "cp-2", "cp-3"], "{after:#?}");
@@ -642,10 +657,10 @@ fn node_that_left_the_cluster_is_reset_and_joined_again() {
     let Some(ws) = workspace(&lab, serde_json::json!({})) else { return };
     ws.ok(&APPLY);
     delete_node(&lab, "cp-1", "wk-1");
-    let plan = expect_code(&ws, &PLAN, 2);
-    assert_in_place(&plan);
-    assert!(plan.contains("~ nodes_status"), "{plan}");
-    assert!(plan.contains("(known after apply)"), "{plan}");
+    expect_code(&ws, &PLAN, 2);
+    assert_in_place(&ws);
+    let change = planned_resource_change(&ws);
+    assert_eq!(change["after_unknown"]["nodes_status"], true, "nodes_status known after apply: {change}");
     ws.ok(&APPLY);
     // kubelet.conf was still there: reset first, then join.
     assert_eq!(lab.successes("reset"), counts(&[("wk-1", 1)]), "{:#?}", lab.events());
@@ -695,7 +710,7 @@ fn labels_and_taints_change_in_place_through_the_api_only() {
         serde_json::json!({ "node_labels": { "wk-1": { "tier": "web" } }, "node_taints": { "wk-1": [taint] } }),
     );
     let plan = expect_code(&ws, &PLAN, 2);
-    assert_in_place(&plan);
+    assert_in_place(&ws);
     let (actions, before, after) = planned_change(&ws);
     assert_eq!(actions, serde_json::json!(["update"]));
     assert_eq!(changed_nodes(&before, &after), ["wk-1"], "only wk-1's entry changes");
@@ -715,7 +730,8 @@ fn labels_and_taints_change_in_place_through_the_api_only() {
 
     // The label dropped, taints emptied (`[]`).
     set_vars(&ws, &lab, serde_json::json!({ "node_taints": { "wk-1": [] } }));
-    assert_in_place(&expect_code(&ws, &PLAN, 2));
+    expect_code(&ws, &PLAN, 2);
+    assert_in_place(&ws);
     ws.ok(&APPLY);
     let node = lab.node("wk-1");
     assert!(node["labels"].get("tier").is_none(), "{node:#}");

@@ -99,14 +99,21 @@ pub fn state_nodes(ws: &Workspace) -> Vec<String> {
 /// the column-aligned plan text, keeps the tests independent of each CLI's
 /// rendering (Terraform and OpenTofu differ, and so do their versions).
 pub fn planned_change(ws: &Workspace) -> (serde_json::Value, serde_json::Value, serde_json::Value) {
+    let change = planned_resource_change(ws);
+    (change["actions"].clone(), change["before"].clone(), change["after"].clone())
+}
+
+/// `kubeadm_cluster.lab`'s `change` in the plan JSON (`terraform show -json`
+/// of a saved plan): actions, before, after, after_unknown, after_sensitive,
+/// replace_paths.
+pub fn planned_resource_change(ws: &Workspace) -> serde_json::Value {
     expect_code(ws, &["plan", "-no-color", "-input=false", "-out=tfplan"], 0);
     let plan: serde_json::Value = serde_json::from_str(&ws.ok(&["show", "-json", "tfplan"])).expect("plan json");
-    let change = plan["resource_changes"]
+    plan["resource_changes"]
         .as_array()
         .and_then(|changes| changes.iter().find(|c| c["address"] == "kubeadm_cluster.lab"))
         .map(|c| c["change"].clone())
-        .expect("kubeadm_cluster.lab in the plan");
-    (change["actions"].clone(), change["before"].clone(), change["after"].clone())
+        .expect("kubeadm_cluster.lab in the plan")
 }
 
 /// Names of `nodes` entries that differ between before and after.
