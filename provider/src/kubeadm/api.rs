@@ -103,16 +103,16 @@ impl ApiClient {
         request: reqwest::RequestBuilder,
         window: Duration,
     ) -> Result<Json, KubeadmError> {
-        let err = |reason: String| KubeadmError::Api { what: what.to_string(), reason };
-        let response = self.send_retrying(request, window).await.map_err(|e| err(transport_error(&e)))?;
+        let err = |status: Option<u16>, reason: String| KubeadmError::Api { what: what.to_string(), status, reason };
+        let response = self.send_retrying(request, window).await.map_err(|e| err(None, transport_error(&e)))?;
         let status = response.status();
-        let body = response.text().await.map_err(|e| err(e.to_string()))?;
+        let body = response.text().await.map_err(|e| err(Some(status.as_u16()), e.to_string()))?;
         if !status.is_success() {
             let message = serde_json::from_str::<Json>(&body)
                 .ok()
                 .and_then(|j| j.get("message").and_then(Json::as_str).map(str::to_string))
                 .unwrap_or(body);
-            return Err(err(format!("{status}: {message}")));
+            return Err(err(Some(status.as_u16()), format!("{status}: {message}")));
         }
         Ok(serde_json::from_str(&body).unwrap_or(Json::String(body)))
     }
@@ -176,11 +176,9 @@ impl ApiClient {
     /// group. A server-side apply, so one request creates or updates it.
     pub async fn apply_bootstrap_token(&self, token: &str, expires: OffsetDateTime) -> Result<(), KubeadmError> {
         let (id, secret) = token.split_once('.').unwrap_or((token, ""));
-        let expiration = expires
-            .replace_nanosecond(0)
-            .unwrap_or(expires)
-            .format(&Rfc3339)
-            .map_err(|e| KubeadmError::Api { what: "bootstrap token expiry".into(), reason: e.to_string() })?;
+        let expiration = expires.replace_nanosecond(0).unwrap_or(expires).format(&Rfc3339).map_err(|e| {
+            KubeadmError::Api { what: "bootstrap token expiry".into(), status: None, reason: e.to_string() }
+        })?;
         let b64 = |s: &str| BASE64.encode(s);
         let body = json!({
             "apiVersion": "v1",
@@ -244,7 +242,7 @@ impl ApiClient {
     pub async fn delete_node(&self, name: &str) -> Result<(), KubeadmError> {
         let what = format!("DELETE /api/v1/nodes/{name}");
         match self.send(&what, self.http.delete(format!("{}/api/v1/nodes/{name}", self.base))).await {
-            Err(KubeadmError::Api { reason, .. }) if reason.starts_with("404") => Ok(()),
+            Err(KubeadmError::Api { status: Some(404), .. }) => Ok(()),
             other => other.map(|_| ()),
         }
     }
@@ -345,7 +343,7 @@ mod tests {
         let url = format!("https://127.0.0.1:{port}");
         let single_shot = ApiClient::new(&url, &ca, &admin, Duration::from_secs(5)).unwrap();
         let err = single_shot.nodes().await.expect_err("nothing listens yet");
-        assert!(matches!(err, KubeadmError::Api { .. }), "{err}");
+        assert!(matches!(err, KubeadmError::Api { status: None, .. }), "a transport error has no status: {err}");
         let retrying = single_shot.retrying_for(Duration::from_secs(10));
         assert!(retrying.nodes().await.unwrap().is_empty());
     }

@@ -87,6 +87,8 @@ pub enum KubeadmError {
     Api {
         /// The request, e.g. "GET /api/v1/nodes".
         what: String,
+        /// The HTTP status, when the API server answered.
+        status: Option<u16>,
         /// Status and message, or the transport error.
         reason: String,
     },

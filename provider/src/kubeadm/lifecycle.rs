@@ -565,6 +565,7 @@ impl<'a> Ctx<'a> {
                     0,
                     KubeadmError::Api {
                         what: "choosing a control plane".into(),
+                        status: None,
                         reason: "no existing control plane answers over SSH; joins and removals need one".into(),
                     },
                 );
