@@ -38,9 +38,8 @@ pub struct StaticPod {
     pub hash: String,
     /// The manifest itself, for the mirror pod.
     pub manifest: Yaml,
-    /// Why it does not run, when it cannot.
-    pub unsupported: Option<String>,
-    process: Option<container::Process>,
+    /// The process it runs as, or why it cannot run.
+    process: Result<container::Process, String>,
     child: Option<Child>,
     exited_at: Option<Instant>,
 }
@@ -91,7 +90,7 @@ impl StaticPods {
         stop_together(gone.iter().filter_map(|path| self.pods.remove(path)).collect());
         for (path, (hash, manifest)) in manifests {
             let pod = self.pods.entry(path).or_insert_with(|| new_pod(hash, manifest, &self.bin, &self.node_name));
-            if pod.unsupported.is_some() || pod.running() {
+            if pod.process.is_err() || pod.running() {
                 continue;
             }
             if pod.child.take().is_some() {
@@ -139,18 +138,15 @@ fn read_manifests(dir: &Path) -> BTreeMap<PathBuf, (String, Yaml)> {
 
 fn new_pod(hash: String, manifest: Yaml, bin: &Path, node_name: &str) -> StaticPod {
     let name = manifest["metadata"]["name"].as_str().unwrap_or("unnamed").to_owned();
-    let (process, unsupported) = match container::process_of(&manifest, bin, node_name) {
-        Ok(process) => (Some(process), None),
-        Err(why) => {
-            eprintln!("lab-kubelet: static pod {name} does not run: {why}");
-            (None, Some(why))
-        }
-    };
-    StaticPod { name, hash, manifest, unsupported, process, child: None, exited_at: None }
+    let process = container::process_of(&manifest, bin, node_name);
+    if let Err(why) = &process {
+        eprintln!("lab-kubelet: static pod {name} does not run: {why}");
+    }
+    StaticPod { name, hash, manifest, process, child: None, exited_at: None }
 }
 
 fn spawn(pod: &StaticPod, bin: &Path, logs: &Path) -> Result<Child, String> {
-    let process = pod.process.as_ref().ok_or("it does not run")?;
+    let process = pod.process.as_ref().map_err(Clone::clone)?;
     let log = logs.join(format!("{}.log", pod.name));
     let out =
         fs::OpenOptions::new().create(true).append(true).open(&log).map_err(|e| format!("{}: {e}", log.display()))?;

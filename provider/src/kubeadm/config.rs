@@ -338,15 +338,16 @@ fn emit_documents(docs: &[Yaml]) -> String {
     docs.iter().map(yaml::emit).collect::<Vec<_>>().join("---\n")
 }
 
-fn s(v: &str) -> Yaml {
+/// Document-building shorthands, shared with `kube_vip`.
+pub(super) fn s(v: &str) -> Yaml {
     Yaml::str(v)
 }
 
-fn list(items: Vec<Yaml>) -> Yaml {
+pub(super) fn list(items: Vec<Yaml>) -> Yaml {
     Yaml::Seq(items)
 }
 
-fn map(entries: Vec<(&str, Yaml)>) -> Yaml {
+pub(super) fn map(entries: Vec<(&str, Yaml)>) -> Yaml {
     Yaml::Map(entries.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
 }
 

@@ -69,28 +69,26 @@ impl std::fmt::Debug for EtcdClient<'_> {
 impl<'a> EtcdClient<'a> {
     /// A client through `session` trusting `etcd_ca_pem`, presenting `client`.
     pub fn new(session: &'a NodeSession, etcd_ca_pem: &str, client: &CertPair) -> Result<Self, KubeadmError> {
-        let bad = |what: &'static str| {
-            move |e: Box<dyn std::error::Error + Send + Sync>| KubeadmError::ClientTls {
-                client: "etcd",
-                what,
-                source: e,
-            }
+        let bad = |what: &'static str, source: Box<dyn std::error::Error + Send + Sync>| KubeadmError::ClientTls {
+            client: "etcd",
+            what,
+            source,
         };
         let mut roots = rustls::RootCertStore::empty();
         for cert in CertificateDer::pem_slice_iter(etcd_ca_pem.as_bytes()) {
-            roots.add(cert.map_err(|e| bad("CA")(e.into()))?).map_err(|e| bad("CA")(e.into()))?;
+            roots.add(cert.map_err(|e| bad("CA", e.into()))?).map_err(|e| bad("CA", e.into()))?;
         }
         let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(client.cert_pem.as_bytes())
             .collect::<Result<_, _>>()
-            .map_err(|e| bad("client certificate")(e.into()))?;
-        let key = PrivateKeyDer::from_pem_slice(client.key_pem.as_bytes()).map_err(|e| bad("client key")(e.into()))?;
+            .map_err(|e| bad("client certificate", e.into()))?;
+        let key = PrivateKeyDer::from_pem_slice(client.key_pem.as_bytes()).map_err(|e| bad("client key", e.into()))?;
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let config = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
-            .map_err(|e| bad("protocol")(e.into()))?
+            .map_err(|e| bad("protocol", e.into()))?
             .with_root_certificates(roots)
             .with_client_auth_cert(chain, key)
-            .map_err(|e| bad("client certificate")(e.into()))?;
+            .map_err(|e| bad("client certificate", e.into()))?;
         Ok(EtcdClient { session, tls: TlsConnector::from(Arc::new(config)) })
     }
 

@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 
-use super::config::BIND_PORT;
+use super::config::{BIND_PORT, list, map, s};
 use crate::yaml::{self, Yaml};
 
 /// kube-vip in ARP mode, as a static pod on the control planes.
@@ -91,18 +91,6 @@ pub fn manifest(vip: &KubeVip, kubeconfig_path: &str) -> String {
         ),
     ]);
     yaml::emit(&pod)
-}
-
-fn s(v: &str) -> Yaml {
-    Yaml::str(v)
-}
-
-fn list(items: Vec<Yaml>) -> Yaml {
-    Yaml::Seq(items)
-}
-
-fn map(entries: Vec<(&str, Yaml)>) -> Yaml {
-    Yaml::Map(entries.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
 }
 
 #[cfg(test)]

@@ -24,23 +24,12 @@ use super::kubeadm_validate_tests::{real_kubeadms, validate};
 use super::kubelet_fields::KUBELET_FIELDS;
 use super::{field_rules::Rule, model, patches};
 use crate::ssh::test_support::keygen;
-use crate::value::{Number, Value};
+use crate::value::untyped_from_json as value;
 use crate::yaml::{self, Yaml};
 
 const TOKEN: &str = "abcdef.0123456789abcdef";
 const KEY: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 const HASH: &str = "sha256:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
-
-fn value(json: serde_json::Value) -> Value {
-    match json {
-        serde_json::Value::Null => Value::Null,
-        serde_json::Value::Bool(b) => Value::Bool(b),
-        serde_json::Value::String(s) => Value::String(s),
-        serde_json::Value::Number(n) => Value::Number(Number::Int(n.as_i64().expect("integer"))),
-        serde_json::Value::Array(items) => Value::List(items.into_iter().map(value).collect()),
-        serde_json::Value::Object(m) => Value::Object(m.into_iter().map(|(k, x)| (k, value(x))).collect()),
-    }
-}
 
 /// A client key: plan time checks that it parses.
 fn client_key() -> &'static str {

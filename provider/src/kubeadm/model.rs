@@ -202,8 +202,6 @@ pub fn parse(config: &Value) -> Cluster {
     let nodes = parse_nodes(config.get("nodes"));
     let init_node =
         config.get("init_node").as_str().map(str::to_string).or_else(|| default_init_node(&nodes)).unwrap_or_default();
-    let patches_value = config.get("kubeadm_config_patches");
-    let patch = |name: &str| patches_value.get(name).as_str().map(str::to_string);
     let spec = ClusterSpec {
         cluster_name: text(config, "cluster_name", defaults::CLUSTER_NAME),
         kubernetes_version: text(config, "kubernetes_version", ""),
@@ -213,12 +211,7 @@ pub fn parse(config: &Value) -> Cluster {
         dns_domain: text(config, "dns_domain", defaults::DNS_DOMAIN),
         api_server_cert_sans: config.get("api_server_cert_sans").as_string_vec().unwrap_or_default(),
         skip_kube_proxy: config.get("skip_kube_proxy").as_bool().unwrap_or(false),
-        patches: ConfigPatches {
-            init_configuration: patch("init_configuration"),
-            cluster_configuration: patch("cluster_configuration"),
-            join_configuration: patch("join_configuration"),
-            kubelet_configuration: patch("kubelet_configuration"),
-        },
+        patches: patches_of(config.get("kubeadm_config_patches")),
     };
     let vip = config.get("kube_vip");
     let kube_vip = (!vip.is_null()).then(|| KubeVip {
@@ -453,16 +446,18 @@ pub fn validate(config: &Value) -> Diagnostics {
 /// The patches, once every one of them is known.
 fn known_patches(config: &Value) -> Option<ConfigPatches> {
     let patches = config.get("kubeadm_config_patches");
-    if !patches.is_wholly_known() || patches.is_null() {
-        return None;
-    }
+    (patches.is_wholly_known() && !patches.is_null()).then(|| patches_of(patches))
+}
+
+/// The `kubeadm_config_patches` block's texts.
+fn patches_of(patches: &Value) -> ConfigPatches {
     let p = |name: &str| patches.get(name).as_str().map(str::to_string);
-    Some(ConfigPatches {
+    ConfigPatches {
         init_configuration: p("init_configuration"),
         cluster_configuration: p("cluster_configuration"),
         join_configuration: p("join_configuration"),
         kubelet_configuration: p("kubelet_configuration"),
-    })
+    }
 }
 
 /// kubeadm's networking rules (`ValidateNetworking`): a Service subnet of
@@ -471,7 +466,9 @@ fn known_patches(config: &Value) -> Option<ConfigPatches> {
 /// manager can cut into node ranges (`--node-cidr-mask-size-ipv4/-ipv6`,
 /// default /24 and /64): at least one, and at most 16 bits' worth.
 fn check_subnet_sizes(subnets: &[(&str, (IpAddr, u8))], patch_set: Option<&ConfigPatches>, diags: &mut Diagnostics) {
-    let arg = |name: &str| patch_set.and_then(|p| patches::controller_manager_arg(p, name));
+    let args = patch_set.map(patches::controller_manager_args).unwrap_or_default();
+    // kubeadm's GetArgValue takes the last occurrence.
+    let arg = |name: &str| args.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v.clone());
     for &(name, (ip, len)) in subnets {
         let bits: u8 = if ip.is_ipv4() { 32 } else { 128 };
         let host_bits = bits - len;

@@ -63,17 +63,15 @@ pub fn validate_patches(p: &ConfigPatches, kubernetes_minor: Option<u32>) -> Vec
     problems
 }
 
-/// The value of a kube-controller-manager flag the cluster patch sets in
-/// `controllerManager.extraArgs`, if it parses and sets it.
-pub fn controller_manager_arg(p: &ConfigPatches, name: &str) -> Option<String> {
-    let docs = YamlLoader::load_from_str(p.cluster_configuration.as_deref()?).ok()?;
-    let args = docs.first()?["controllerManager"]["extraArgs"].as_vec()?;
-    // kubeadm's GetArgValue takes the last occurrence.
-    args.iter()
-        .rev()
-        .find(|arg| arg["name"].as_str() == Some(name))
-        .and_then(|arg| arg["value"].as_str())
-        .map(str::to_owned)
+/// The kube-controller-manager flags (name, value) the cluster patch sets
+/// in `controllerManager.extraArgs`, in order; none when it does not parse.
+pub fn controller_manager_args(p: &ConfigPatches) -> Vec<(String, String)> {
+    let docs = p.cluster_configuration.as_deref().and_then(|text| YamlLoader::load_from_str(text).ok());
+    let args = docs.as_ref().and_then(|d| d.first()).and_then(|doc| doc["controllerManager"]["extraArgs"].as_vec());
+    args.into_iter()
+        .flatten()
+        .filter_map(|arg| Some((arg["name"].as_str()?.to_owned(), arg["value"].as_str()?.to_owned())))
+        .collect()
 }
 
 /// `doc` with the user's patch for its kind merged in.
@@ -489,22 +487,11 @@ fn check_args(path: &str, value: &Yaml12) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::config::{list, map, s};
     use super::*;
 
     fn docs(text: &str) -> Vec<Yaml12> {
         YamlLoader::load_from_str(text).unwrap_or_else(|err| panic!("{err}\n{text}"))
-    }
-
-    fn s(v: &str) -> Yaml {
-        Yaml::str(v)
-    }
-
-    fn map(entries: Vec<(&str, Yaml)>) -> Yaml {
-        Yaml::Map(entries.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
-    }
-
-    fn list(items: Vec<Yaml>) -> Yaml {
-        Yaml::Seq(items)
     }
 
     #[test]

@@ -782,17 +782,7 @@ impl ImportState for KubeadmCluster {
 mod tests {
     use super::*;
 
-    /// A Value from JSON: objects, lists, strings, bools, null.
-    fn v(json: serde_json::Value) -> Value {
-        match json {
-            serde_json::Value::Null => Value::Null,
-            serde_json::Value::Bool(b) => Value::Bool(b),
-            serde_json::Value::String(s) => Value::String(s),
-            serde_json::Value::Number(n) => Value::Number(crate::value::Number::Int(n.as_i64().unwrap())),
-            serde_json::Value::Array(items) => Value::List(items.into_iter().map(v).collect()),
-            serde_json::Value::Object(m) => Value::Object(m.into_iter().map(|(k, x)| (k, v(x))).collect()),
-        }
-    }
+    use crate::value::untyped_from_json as v;
 
     fn cluster(nodes: serde_json::Value) -> Value {
         v(serde_json::json!({

@@ -10,6 +10,8 @@ mod types;
 mod value;
 
 pub use error::ValueError;
+#[cfg(test)]
+pub use json::untyped_from_json;
 pub use json::{decode_json, encode_json};
 pub use msgpack::{decode_msgpack, encode_msgpack};
 pub use path::{AttributePath, PathStep};
