@@ -146,6 +146,24 @@ fn nodes_status(names: impl Iterator<Item = String>, api: &BTreeMap<String, Node
     Value::Map(map)
 }
 
+/// A per-node computed map (`nodes_status`, `ssh_host_keys`) after a
+/// change that joins the nodes in `join`: each node the change leaves alone
+/// keeps exactly its prior entry (or none), so a plan shows known values for
+/// them and the apply cannot differ; a joining node's entry is `joined(name)`
+/// (unknown in a plan, the observed value after the apply).
+fn per_node_after(
+    prior: &Value,
+    names: &[&String],
+    join: &BTreeSet<String>,
+    joined: impl Fn(&str) -> Option<Value>,
+) -> Value {
+    let prior = prior.as_map();
+    let entry = |name: &String| {
+        if join.contains(name.as_str()) { joined(name) } else { prior.and_then(|m| m.get(name.as_str())).cloned() }
+    };
+    Value::Map(names.iter().filter_map(|name| entry(name).map(|v| ((*name).clone(), v))).collect())
+}
+
 fn string_map_value(map: &BTreeMap<String, String>) -> Value {
     Value::Map(map.iter().map(|(k, v)| (k.clone(), Value::string(v))).collect())
 }
@@ -555,16 +573,17 @@ impl Resource for KubeadmCluster {
         if !kept.is_empty() {
             state.set("nodes", with_prior_entries(planned.get("nodes"), prior.get("nodes"), &kept));
         }
+        let names: Vec<String> = state.get("nodes").as_map().map(|m| m.keys().cloned().collect()).unwrap_or_default();
+        let names: Vec<&String> = names.iter().collect();
         let mut keys = recorded;
         keys.extend(progress.host_keys.clone());
-        let names: Vec<String> = state.get("nodes").as_map().map(|m| m.keys().cloned().collect()).unwrap_or_default();
-        keys.retain(|name, _| names.contains(name));
-        state.set("ssh_host_keys", string_map_value(&keys));
-        if progress.api_nodes.is_empty() {
-            state.set("nodes_status", prior.get("nodes_status").clone());
-        } else {
-            state.set("nodes_status", nodes_status(names.into_iter(), &progress.api_nodes));
-        }
+        let joined_key = |name: &str| keys.get(name).map(Value::string);
+        state.set("ssh_host_keys", per_node_after(prior.get("ssh_host_keys"), &names, &changes.join, joined_key));
+        let joined_status = |name: &str| {
+            let one = nodes_status(std::iter::once(name.to_owned()), &progress.api_nodes);
+            one.as_map().and_then(|m| m.get(name)).cloned()
+        };
+        state.set("nodes_status", per_node_after(prior.get("nodes_status"), &names, &changes.join, joined_status));
         let mut diagnostics = Diagnostics::new();
         warning_diagnostics(&mut diagnostics, &progress.warnings);
         diagnostics.extend(error_diagnostics(
@@ -713,16 +732,16 @@ impl ModifyPlan for KubeadmCluster {
         if !prior.is_null() {
             let prior_nodes = model::parse_nodes(prior.get("nodes"));
             Self::check_update(prior, config, &prior_nodes, &mut diags);
-            let unchanged_nodes = nodes_known && {
+            if nodes_known {
                 let cluster_nodes = model::parse_nodes(config.get("nodes"));
                 let adopting = prior.get("nodes").is_null();
                 let cluster = Cluster { nodes: cluster_nodes, ..model::parse(&request.planned) };
                 let changes = plan_changes(prior, &prior_nodes, &cluster, adopting);
-                changes.join.is_empty() && changes.remove.is_empty()
-            };
-            if unchanged_nodes {
-                request.planned.set("nodes_status", prior.get("nodes_status").clone());
-                request.planned.set("ssh_host_keys", prior.get("ssh_host_keys").clone());
+                let names: Vec<&String> = cluster.nodes.keys().collect();
+                for attribute in ["nodes_status", "ssh_host_keys"] {
+                    let value = per_node_after(prior.get(attribute), &names, &changes.join, |_| Some(Value::Unknown));
+                    request.planned.set(attribute, value);
+                }
             } else {
                 request.planned.set("nodes_status", Value::Unknown);
                 request.planned.set("ssh_host_keys", Value::Unknown);
