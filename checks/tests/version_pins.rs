@@ -71,3 +71,29 @@ fn ci_reads_the_version_file() {
         "the CI workflow must take Terraform's version from .terraform-version"
     );
 }
+
+#[test]
+fn the_atlantis_image_is_the_version_the_real_atlantis_tests_run() {
+    // scripts/peers builds the real Atlantis the pull-request tests drive;
+    // the image Atlantis runs in production starts from the same release.
+    let dockerfile = read("atlantis/Dockerfile");
+    let image = dockerfile
+        .lines()
+        .find_map(|l| l.strip_prefix("ARG ATLANTIS_VERSION="))
+        .expect("atlantis/Dockerfile: ARG ATLANTIS_VERSION=")
+        .trim()
+        .to_string();
+    let peers = read("scripts/peers");
+    let tested = peers
+        .lines()
+        .find_map(|l| l.strip_prefix("ATLANTIS_VERSION="))
+        .expect("scripts/peers pins ATLANTIS_VERSION=")
+        .trim()
+        .to_string();
+    assert_eq!(
+        image.trim_start_matches('v'),
+        tested,
+        "atlantis/Dockerfile ({image}) and the Atlantis the tests run (scripts/peers: {tested}) must agree"
+    );
+    assert!(image.starts_with('v'), "the image tags are v-prefixed (ghcr.io/runatlantis/atlantis:{image}-debian)");
+}

@@ -63,3 +63,117 @@ pub fn walk<'a>(node: &'a Yaml, path: &str, out: &mut Vec<(String, &'a Yaml)>) {
         _ => {}
     }
 }
+
+/// A fenced code block of a Markdown file: its info string (`sh`, `env`)
+/// and its lines, with the fence's own indentation removed (blocks inside
+/// list items are indented).
+#[derive(Debug, Clone)]
+pub struct Fenced {
+    pub info: String,
+    pub lines: Vec<String>,
+}
+
+impl Fenced {
+    pub fn text(&self) -> String {
+        self.lines.join("\n")
+    }
+}
+
+/// Every fenced code block of a Markdown document, in order.
+pub fn fenced_blocks(markdown: &str) -> Vec<Fenced> {
+    let mut blocks = Vec::new();
+    let mut open: Option<(usize, Fenced)> = None;
+    for line in markdown.lines() {
+        let trimmed = line.trim_start();
+        let indent = line.len() - trimmed.len();
+        match open.take() {
+            None => {
+                if let Some(info) = trimmed.strip_prefix("```") {
+                    open = Some((indent, Fenced { info: info.trim().to_string(), lines: Vec::new() }));
+                }
+            }
+            Some((fence_indent, mut block)) => {
+                if trimmed.starts_with("```") {
+                    blocks.push(block);
+                } else {
+                    let cut = indent.min(fence_indent);
+                    block.lines.push(line[cut..].to_string());
+                    open = Some((fence_indent, block));
+                }
+            }
+        }
+    }
+    assert!(open.is_none(), "a fenced code block is not closed");
+    blocks
+}
+
+/// Shell commands of a block: lines ending in `\` joined with the next.
+pub fn shell_commands(block: &Fenced) -> Vec<String> {
+    let mut commands = Vec::new();
+    let mut current = String::new();
+    for line in &block.lines {
+        match line.trim_end().strip_suffix('\\') {
+            Some(head) => {
+                current.push_str(head);
+                current.push(' ');
+            }
+            None => {
+                current.push_str(line);
+                if !current.trim().is_empty() {
+                    commands.push(current.trim().to_string());
+                }
+                current.clear();
+            }
+        }
+    }
+    if !current.trim().is_empty() {
+        commands.push(current.trim().to_string());
+    }
+    commands
+}
+
+/// The `NAME=value` lines of an env-file block (`docker run --env-file`
+/// format): blank lines and `#` comments skipped, everything else as is.
+pub fn env_file_lines(block: &Fenced) -> Vec<String> {
+    block
+        .lines
+        .iter()
+        .filter(|line| {
+            let line = line.trim_start();
+            !line.is_empty() && !line.starts_with('#')
+        })
+        .cloned()
+        .collect()
+}
+
+/// The variable a `NAME=value` line sets.
+pub fn env_name(line: &str) -> String {
+    line.trim_start().split('=').next().unwrap_or_default().trim().to_string()
+}
+
+/// The environment phase 1 gives the Atlantis container, as
+/// docs/setup.md writes it: every name of its env-file blocks (```env)
+/// and every `-e NAME=...` of the `docker run -d` that starts the server.
+pub fn phase_one_environment() -> std::collections::BTreeSet<String> {
+    let blocks = fenced_blocks(&repo_checks::read("docs/setup.md"));
+    let mut names = std::collections::BTreeSet::new();
+    let env_blocks: Vec<&Fenced> = blocks.iter().filter(|b| b.info == "env").collect();
+    assert!(!env_blocks.is_empty(), "docs/setup.md must show phase 1's env file as a ```env block");
+    for block in env_blocks {
+        names.extend(env_file_lines(block).iter().map(|line| env_name(line)));
+    }
+    let server: Vec<String> = blocks
+        .iter()
+        .filter(|b| b.info == "sh")
+        .flat_map(shell_commands)
+        .filter(|c| c.starts_with("docker run -d") && c.contains(" server"))
+        .collect();
+    assert_eq!(server.len(), 1, "docs/setup.md starts the phase-1 server with one `docker run -d ... server`");
+    let words: Vec<&str> = server[0].split_whitespace().collect();
+    for pair in words.windows(2) {
+        if pair[0] == "-e" || pair[0] == "--env" {
+            names.insert(env_name(pair[1]));
+        }
+    }
+    names
+}
