@@ -379,7 +379,9 @@ fn kubernetes_module_plans_the_node_map_the_root_passes() {
 /// The inputs of the root plan: the reference installation's shape (three
 /// Proxmox hosts, a control plane and a worker on each), every address on
 /// loopback so the plan-time SSH probe and the dummy Proxmox endpoint never
-/// leave this machine.
+/// leave this machine, and no GitHub users whose keys a plan would fetch.
+/// Passed with `-var-file`, which wins over the committed
+/// `terraform/site.auto.tfvars` (the plan still reads it, as Atlantis does).
 const ROOT_TFVARS: &str = r#"
 proxmox_hosts = {
   "pi-node-1" = { address = "127.0.2.1" }
@@ -394,11 +396,12 @@ nodes = {
   "pve-vm-wk-2" = { role = "worker", host = "pi-node-2", address = "127.0.1.212" }
   "pve-vm-wk-3" = { role = "worker", host = "pi-node-3", address = "127.0.1.213" }
 }
-network_cidr        = "127.0.1.0/24"
-gateway             = "127.0.1.1"
-dns_servers         = ["127.0.1.1"]
-api_vip             = "127.0.1.200"
-ssh_authorized_keys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleOnlyReplaceMeWithYourAtlantisKey0000 atlantis@homelab"]
+network_cidr         = "127.0.1.0/24"
+gateway              = "127.0.1.1"
+dns_servers          = ["127.0.1.1"]
+api_vip              = "127.0.1.200"
+ssh_keys_from_github = []
+ssh_authorized_keys  = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleOnlyReplaceMeWithYourAtlantisKey0000 atlantis@homelab"]
 chart_repositories = {
   cilium  = "REPO"
   flannel = "REPO"
@@ -509,7 +512,7 @@ fn the_whole_root_plans_with_the_real_providers() {
     }
     // The pg backend needs a database; the plan is about the resources.
     std::fs::write(root.join("backend_override.tf"), "terraform {\n  backend \"local\" {}\n}\n").expect("override");
-    std::fs::write(root.join("ci.auto.tfvars"), ROOT_TFVARS.replace("REPO", &repo.url)).expect("tfvars");
+    std::fs::write(root.join("ci.tfvars"), ROOT_TFVARS.replace("REPO", &repo.url)).expect("tfvars");
     let helm_home = work.path().join("helm");
     let run_root = |args: &[&str]| {
         let mut command = terraform_command(&terraform, &root, &mirror().cli_config());
@@ -527,7 +530,7 @@ fn the_whole_root_plans_with_the_real_providers() {
         stdout
     };
     run_root(&["init", "-input=false", "-no-color"]);
-    run_root(&["plan", "-input=false", "-no-color", "-out=tfplan"]);
+    run_root(&["plan", "-input=false", "-no-color", "-var-file=ci.tfvars", "-out=tfplan"]);
     let plan: serde_json::Value = serde_json::from_str(&run_root(&["show", "-json", "tfplan"])).expect("plan json");
     let changes = plan["resource_changes"].as_array().expect("resource_changes");
     let count = |ty: &str| {
