@@ -12,7 +12,7 @@ use repo_checks::{read, secret_findings};
 
 #[test]
 fn pasted_plans_hold_no_private_keys_tokens_or_certificate_keys() {
-    for doc in ["docs/example-plan.md", "docs/troubleshooting.md"] {
+    for doc in ["docs/example-plan.md", "docs/troubleshooting.md", "docs/atlantis.md"] {
         let findings = secret_findings(&read(doc));
         assert!(findings.is_empty(), "{doc} contains what looks like a secret:\n{}", findings.join("\n"));
     }

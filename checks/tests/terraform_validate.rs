@@ -557,4 +557,30 @@ fn the_whole_root_plans_with_the_real_providers() {
     for secret in ["PRIVATE KEY-----", "token: ", "certificateKey"] {
         assert!(!text.contains(secret), "the plan shows {secret:?}");
     }
+    assert_plan_size_within_budget(&text);
+}
+
+/// GitHub refuses a comment body over 65,536 characters; Atlantis then
+/// splits a plan into several comments.
+const GITHUB_COMMENT_LIMIT: usize = 65_536;
+/// The first apply's plan was 137,330 characters when measured (OpenTofu
+/// 1.12; docs/atlantis.md breaks it down): three GitHub comments, because
+/// each cloud-config shows twice (our resource, then bpg's snippet). Until
+/// our resource shows each document once, this ratchet keeps the plan from
+/// growing unnoticed; lower it when the plan shrinks.
+const FIRST_APPLY_PLAN_BUDGET: usize = 140_000;
+
+/// The first apply of the reference installation (6 VMs, 6 cloud-configs,
+/// the cluster, the platform): its size against the comment limit.
+fn assert_plan_size_within_budget(plan_text: &str) {
+    let size = plan_text.chars().count();
+    eprintln!(
+        "root plan: {size} characters, {} lines: {} GitHub comment(s) of {GITHUB_COMMENT_LIMIT}",
+        plan_text.lines().count(),
+        size.div_ceil(GITHUB_COMMENT_LIMIT)
+    );
+    assert!(
+        size <= FIRST_APPLY_PLAN_BUDGET,
+        "the first apply's plan grew to {size} characters (budget {FIRST_APPLY_PLAN_BUDGET}): docs/atlantis.md#comment-size"
+    );
 }

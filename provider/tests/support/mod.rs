@@ -5,7 +5,9 @@
 //! under CI, so CI can never pass by running nothing.
 #![allow(dead_code)]
 
+pub mod atlantis;
 pub mod example;
+pub mod forge;
 pub mod lab;
 
 use std::collections::HashMap;
