@@ -23,6 +23,17 @@ pub fn read(relative: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("cannot read {}: {err}", path.display()))
 }
 
+/// The rest of the first line of `text` (the file `file`) that starts with
+/// `prefix`, trimmed: a pin such as `ARG ATLANTIS_VERSION=` or
+/// `ATLANTIS_VERSION=`. Panics naming the file when no line does, so a pin
+/// that moved fails loudly.
+pub fn value_after(text: &str, prefix: &str, file: &str) -> String {
+    text.lines()
+        .find_map(|l| l.strip_prefix(prefix))
+        .map(|v| v.trim().to_string())
+        .unwrap_or_else(|| panic!("{file}: no line starts with {prefix:?}"))
+}
+
 /// True when running under CI (`CI` set to anything but empty, `0` or `false`).
 pub fn in_ci() -> bool {
     std::env::var("CI").map(|v| !v.is_empty() && v != "0" && v != "false").unwrap_or(false)

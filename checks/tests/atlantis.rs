@@ -21,7 +21,7 @@ use std::collections::BTreeSet;
 use std::process::Command;
 
 use repo_checks::{
-    HclBlock, glob_match, hcl_blocks, in_ci, normalize_join, read, repo_root, secret_findings, walk_files,
+    HclBlock, glob_match, hcl_blocks, in_ci, normalize_join, read, repo_root, secret_findings, value_after, walk_files,
 };
 use yaml_rust2::{Yaml, YamlLoader};
 
@@ -682,14 +682,7 @@ fn image_recipe_builds_the_providers_into_the_mirror_the_cli_config_names() {
         "the build stage compiles provider/"
     );
 
-    let arg = |name: &str| -> String {
-        dockerfile
-            .lines()
-            .find_map(|l| l.strip_prefix(&format!("ARG {name}=")))
-            .unwrap_or_else(|| panic!("ARG {name}= missing"))
-            .trim()
-            .to_string()
-    };
+    let arg = |name: &str| value_after(&dockerfile, &format!("ARG {name}="), "atlantis/Dockerfile");
     let mirror = arg("MIRROR");
     let version = arg("PROVIDER_VERSION");
 
@@ -715,12 +708,7 @@ fn image_recipe_builds_the_providers_into_the_mirror_the_cli_config_names() {
     }
 
     // The CLI config the image points Terraform at.
-    let config_dest = dockerfile
-        .lines()
-        .find_map(|l| l.strip_prefix("COPY atlantis/terraformrc "))
-        .expect("the image copies atlantis/terraformrc")
-        .trim()
-        .to_string();
+    let config_dest = value_after(&dockerfile, "COPY atlantis/terraformrc ", "atlantis/Dockerfile");
     assert!(
         dockerfile.contains(&format!("TF_CLI_CONFIG_FILE={config_dest}")),
         "TF_CLI_CONFIG_FILE points at {config_dest}"
@@ -1048,12 +1036,7 @@ fn the_proxmox_ssh_user_reaches_the_provider_in_phase_two() {
 
 /// The Atlantis version atlantis/Dockerfile starts from.
 fn image_atlantis_version() -> String {
-    read("atlantis/Dockerfile")
-        .lines()
-        .find_map(|l| l.strip_prefix("ARG ATLANTIS_VERSION="))
-        .expect("atlantis/Dockerfile: ARG ATLANTIS_VERSION=")
-        .trim()
-        .to_string()
+    value_after(&read("atlantis/Dockerfile"), "ARG ATLANTIS_VERSION=", "atlantis/Dockerfile")
 }
 
 #[test]
@@ -1075,11 +1058,7 @@ fn the_pinned_atlantis_source_agrees_with_the_pod_and_the_pin() {
             && text.contains(&format!("--gid {ATLANTIS_GID} --shell /bin/bash atlantis &&")),
         "the official image's atlantis user is no longer uid {ATLANTIS_UID} / gid {ATLANTIS_GID}: fix the pod's securityContext"
     );
-    let bundled = text
-        .lines()
-        .find_map(|l| l.strip_prefix("ARG DEFAULT_TERRAFORM_VERSION="))
-        .expect("DEFAULT_TERRAFORM_VERSION in the Atlantis Dockerfile")
-        .trim();
+    let bundled = value_after(&text, "ARG DEFAULT_TERRAFORM_VERSION=", "the Atlantis Dockerfile");
     assert_eq!(
         bundled,
         read(".terraform-version").trim(),

@@ -10,7 +10,7 @@
 
 mod common;
 
-use repo_checks::{hcl_blocks, read, string_literal, version_numbers};
+use repo_checks::{hcl_blocks, read, string_literal, value_after, version_numbers};
 
 fn pinned() -> String {
     let version = read(".terraform-version").trim().to_string();
@@ -76,20 +76,8 @@ fn ci_reads_the_version_file() {
 fn the_atlantis_image_is_the_version_the_real_atlantis_tests_run() {
     // scripts/peers builds the real Atlantis the pull-request tests drive;
     // the image Atlantis runs in production starts from the same release.
-    let dockerfile = read("atlantis/Dockerfile");
-    let image = dockerfile
-        .lines()
-        .find_map(|l| l.strip_prefix("ARG ATLANTIS_VERSION="))
-        .expect("atlantis/Dockerfile: ARG ATLANTIS_VERSION=")
-        .trim()
-        .to_string();
-    let peers = read("scripts/peers");
-    let tested = peers
-        .lines()
-        .find_map(|l| l.strip_prefix("ATLANTIS_VERSION="))
-        .expect("scripts/peers pins ATLANTIS_VERSION=")
-        .trim()
-        .to_string();
+    let image = value_after(&read("atlantis/Dockerfile"), "ARG ATLANTIS_VERSION=", "atlantis/Dockerfile");
+    let tested = value_after(&read("scripts/peers"), "ATLANTIS_VERSION=", "scripts/peers");
     assert_eq!(
         image.trim_start_matches('v'),
         tested,

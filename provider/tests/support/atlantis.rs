@@ -7,9 +7,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
-use std::time::{Duration, Instant};
 
-use super::forge::{Gitea, User, free_port, peer};
+use super::forge::{Gitea, User, free_port, peer, wait_until_healthy};
 use super::{Cli, mirror};
 
 /// What the server is pointed at.
@@ -39,7 +38,8 @@ impl Drop for Atlantis {
     }
 }
 
-fn repo_file(path: &str) -> String {
+/// A file of this repository, by its path from the root.
+pub fn repo_file(path: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
@@ -147,19 +147,11 @@ impl Atlantis {
     }
 
     fn wait_healthy(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let probe =
-                Command::new("curl").args(["-fs", "-o", "/dev/null", &format!("{}/healthz", self.url())]).status();
-            if probe.is_ok_and(|s| s.success()) {
-                return;
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("atlantis server exited ({status}):\n{}", self.log());
-            }
-            assert!(Instant::now() < deadline, "atlantis did not become healthy in 60 s:\n{}", self.log());
-            std::thread::sleep(Duration::from_millis(250));
-        }
+        let url = format!("{}/healthz", self.url());
+        let log = self.dir.path().join("atlantis.log");
+        wait_until_healthy(&mut self.child, "atlantis server", &url, || {
+            std::fs::read_to_string(&log).unwrap_or_default()
+        });
     }
 
     pub fn url(&self) -> String {

@@ -37,6 +37,23 @@ pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port()
 }
 
+/// Waits up to 60 s for `url` to answer 2xx, while `child` (the server
+/// called `what`) runs; panics with `log()` if it exits or never answers.
+pub fn wait_until_healthy(child: &mut Child, what: &str, url: &str, log: impl Fn() -> String) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let probe = Command::new("curl").args(["-fs", "-o", "/dev/null", url]).status();
+        if probe.is_ok_and(|s| s.success()) {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{what} exited ({status}):\n{}", log());
+        }
+        assert!(Instant::now() < deadline, "{what} did not answer {url} in 60 s:\n{}", log());
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
 /// A Gitea account and its API token (scope `all`).
 #[derive(Debug, Clone)]
 pub struct User {
@@ -85,6 +102,13 @@ fn app_ini(work: &Path, port: u16, static_root: &Path) -> String {
         user = whoami(),
         static_root = static_root.display(),
     )
+}
+
+/// What Gitea in `dir` wrote: its output and its log file.
+fn gitea_log(dir: &Path) -> String {
+    let mut all = std::fs::read_to_string(dir.join("gitea.out")).unwrap_or_default();
+    all.push_str(&std::fs::read_to_string(dir.join("log/gitea.log")).unwrap_or_default());
+    all
 }
 
 fn whoami() -> String {
@@ -139,27 +163,14 @@ impl Gitea {
     }
 
     fn wait_healthy(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let probe =
-                Command::new("curl").args(["-fs", "-o", "/dev/null", &format!("{}/api/healthz", self.url())]).status();
-            if probe.is_ok_and(|s| s.success()) {
-                return;
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("gitea web exited ({status}):\n{}", self.log());
-            }
-            assert!(Instant::now() < deadline, "gitea did not become healthy in 60 s:\n{}", self.log());
-            std::thread::sleep(Duration::from_millis(250));
-        }
+        let url = format!("{}/api/healthz", self.url());
+        let dir = self.install.dir.path().to_path_buf();
+        wait_until_healthy(&mut self.child, "gitea web", &url, || gitea_log(&dir));
     }
 
     /// Gitea's own output and log files.
     pub fn log(&self) -> String {
-        let dir = self.install.dir.path();
-        let mut all = std::fs::read_to_string(dir.join("gitea.out")).unwrap_or_default();
-        all.push_str(&std::fs::read_to_string(dir.join("log/gitea.log")).unwrap_or_default());
-        all
+        gitea_log(self.install.dir.path())
     }
 
     pub fn url(&self) -> String {
