@@ -14,10 +14,11 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use support::atlantis::{Atlantis, Setup, repo_file};
+use support::atlantis::{Atlantis, Setup};
 use support::example::{EXAMPLE_FILES, example};
 use support::forge::{Gitea, User, git};
 use support::lab::Lab;
+use support::repo_file;
 
 const REPO: &str = "owner/homelab";
 
@@ -191,7 +192,8 @@ fn secrets(state: &Path, lab: &Lab) -> Vec<String> {
         .decode(instance["private"].as_str().expect("private state"))
         .expect("private state base64");
     let private: serde_json::Value = serde_json::from_slice(&private).expect("private state JSON");
-    let secrets = if private["secrets"].is_object() { &private["secrets"] } else { &private };
+    // The provider's private state: `{"secrets": ClusterSecrets}`.
+    let secrets = &private["secrets"];
     for key in ["bootstrap_token", "certificate_key", "service_account_key_pem"] {
         all.push(secrets[key].as_str().unwrap_or_else(|| panic!("{key} in the private state: {private}")).to_owned());
     }
@@ -216,6 +218,7 @@ fn fragments(secret: &str) -> Vec<String> {
 
 /// Where a secret shows in `texts`: `(what, finding)`, empty when none.
 fn leaks(texts: &[(&str, String)], secrets: &[String]) -> Vec<String> {
+    let fragments: Vec<String> = secrets.iter().flat_map(|s| fragments(s)).collect();
     let mut found = vec![];
     for (what, text) in texts {
         for marker in ["PRIVATE KEY", "client-key-data", "token-secret"] {
@@ -223,8 +226,8 @@ fn leaks(texts: &[(&str, String)], secrets: &[String]) -> Vec<String> {
                 found.push(format!("{what} holds {marker:?}"));
             }
         }
-        for fragment in secrets.iter().flat_map(|s| fragments(s)) {
-            if text.contains(&fragment) {
+        for fragment in &fragments {
+            if text.contains(fragment.as_str()) {
                 found.push(format!("{what} holds a secret (a fragment of {} chars)", fragment.len()));
             }
         }
@@ -240,8 +243,7 @@ fn a_pull_request_is_planned_refused_approved_applied_and_the_next_joins_one_wor
     let owner = gitea.create_user("owner", true);
     let bot = gitea.create_user("atlantis", false);
     let reviewer = gitea.create_user("reviewer", false);
-    let cli = support::Cli::detect(&terraform);
-    let version = format!("{}.{}.{}", cli.version.0, cli.version.1, cli.version.2);
+    let version = support::Cli::detect(&terraform).version_text();
 
     // The repository: atlantis.yaml and .tflint.hcl on main, the bot and the
     // reviewer as collaborators, a webhook to Atlantis.

@@ -129,21 +129,28 @@ fn set_credentials(value: &mut Value, secrets: &ClusterSecrets) {
 
 /// `nodes_status` from the API's node list, for the nodes in `names`.
 fn nodes_status(names: impl Iterator<Item = String>, api: &BTreeMap<String, NodeInfo>) -> Value {
-    let mut map = BTreeMap::new();
-    for name in names {
-        let info = api.get(&name);
-        let mut status = BTreeMap::new();
-        status.insert("joined".to_string(), Value::Bool(info.is_some()));
-        status.insert("ready".to_string(), Value::Bool(info.is_some_and(|i| i.ready)));
-        status.insert(
-            "kubelet_version".to_string(),
-            Value::string(info.map(|i| i.kubelet_version.clone()).unwrap_or_default()),
-        );
-        status
-            .insert("address".to_string(), Value::string(info.and_then(|i| i.internal_ip.clone()).unwrap_or_default()));
-        map.insert(name, Value::Object(status));
-    }
-    Value::Map(map)
+    Value::Map(
+        names
+            .map(|name| {
+                let status = node_status(api.get(&name));
+                (name, status)
+            })
+            .collect(),
+    )
+}
+
+/// One `nodes_status` entry: what the API's node list says of a node
+/// (`None`: not in the list, so not joined).
+fn node_status(info: Option<&NodeInfo>) -> Value {
+    let mut status = BTreeMap::new();
+    status.insert("joined".to_string(), Value::Bool(info.is_some()));
+    status.insert("ready".to_string(), Value::Bool(info.is_some_and(|i| i.ready)));
+    status.insert(
+        "kubelet_version".to_string(),
+        Value::string(info.map(|i| i.kubelet_version.clone()).unwrap_or_default()),
+    );
+    status.insert("address".to_string(), Value::string(info.and_then(|i| i.internal_ip.clone()).unwrap_or_default()));
+    Value::Object(status)
 }
 
 /// A per-node computed map (`nodes_status`, `ssh_host_keys`) after a
@@ -151,9 +158,9 @@ fn nodes_status(names: impl Iterator<Item = String>, api: &BTreeMap<String, Node
 /// keeps exactly its prior entry (or none), so a plan shows known values for
 /// them and the apply cannot differ; a joining node's entry is `joined(name)`
 /// (unknown in a plan, the observed value after the apply).
-fn per_node_after(
+fn per_node_after<'a>(
     prior: &Value,
-    names: &[&String],
+    names: impl IntoIterator<Item = &'a String>,
     join: &BTreeSet<String>,
     joined: impl Fn(&str) -> Option<Value>,
 ) -> Value {
@@ -161,7 +168,7 @@ fn per_node_after(
     let entry = |name: &String| {
         if join.contains(name.as_str()) { joined(name) } else { prior.and_then(|m| m.get(name.as_str())).cloned() }
     };
-    Value::Map(names.iter().filter_map(|name| entry(name).map(|v| ((*name).clone(), v))).collect())
+    Value::Map(names.into_iter().filter_map(|name| entry(name).map(|v| (name.clone(), v))).collect())
 }
 
 fn string_map_value(map: &BTreeMap<String, String>) -> Value {
@@ -574,15 +581,11 @@ impl Resource for KubeadmCluster {
             state.set("nodes", with_prior_entries(planned.get("nodes"), prior.get("nodes"), &kept));
         }
         let names: Vec<String> = state.get("nodes").as_map().map(|m| m.keys().cloned().collect()).unwrap_or_default();
-        let names: Vec<&String> = names.iter().collect();
         let mut keys = recorded;
         keys.extend(progress.host_keys.clone());
         let joined_key = |name: &str| keys.get(name).map(Value::string);
         state.set("ssh_host_keys", per_node_after(prior.get("ssh_host_keys"), &names, &changes.join, joined_key));
-        let joined_status = |name: &str| {
-            let one = nodes_status(std::iter::once(name.to_owned()), &progress.api_nodes);
-            one.as_map().and_then(|m| m.get(name)).cloned()
-        };
+        let joined_status = |name: &str| Some(node_status(progress.api_nodes.get(name)));
         state.set("nodes_status", per_node_after(prior.get("nodes_status"), &names, &changes.join, joined_status));
         let mut diagnostics = Diagnostics::new();
         warning_diagnostics(&mut diagnostics, &progress.warnings);
@@ -737,9 +740,9 @@ impl ModifyPlan for KubeadmCluster {
                 let adopting = prior.get("nodes").is_null();
                 let cluster = Cluster { nodes: cluster_nodes, ..model::parse(&request.planned) };
                 let changes = plan_changes(prior, &prior_nodes, &cluster, adopting);
-                let names: Vec<&String> = cluster.nodes.keys().collect();
                 for attribute in ["nodes_status", "ssh_host_keys"] {
-                    let value = per_node_after(prior.get(attribute), &names, &changes.join, |_| Some(Value::Unknown));
+                    let unknown = |_: &str| Some(Value::Unknown);
+                    let value = per_node_after(prior.get(attribute), cluster.nodes.keys(), &changes.join, unknown);
                     request.planned.set(attribute, value);
                 }
             } else {

@@ -72,23 +72,14 @@ fn emit_seq(out: &mut String, seq: &[Yaml], indent: usize, first_inline: bool) {
 /// `indent`). Nested block content goes to `indent + 2`.
 fn emit_after_indicator(out: &mut String, node: &Yaml, indent: usize, in_seq: bool) {
     match node {
+        // After `-` the block starts on the same line; after `key:`, below.
         Yaml::Map(m) if !m.is_empty() => {
-            if in_seq {
-                out.push(' ');
-                emit_map(out, m, indent + 2, true);
-            } else {
-                out.push('\n');
-                emit_map(out, m, indent + 2, false);
-            }
+            out.push(if in_seq { ' ' } else { '\n' });
+            emit_map(out, m, indent + 2, in_seq);
         }
         Yaml::Seq(s) if !s.is_empty() => {
-            if in_seq {
-                out.push(' ');
-                emit_seq(out, s, indent + 2, true);
-            } else {
-                out.push('\n');
-                emit_seq(out, s, indent + 2, false);
-            }
+            out.push(if in_seq { ' ' } else { '\n' });
+            emit_seq(out, s, indent + 2, in_seq);
         }
         Yaml::Map(_) => out.push_str(" {}\n"),
         Yaml::Seq(_) => out.push_str(" []\n"),

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 
 use super::forge::{Gitea, User, free_port, peer, wait_until_healthy};
-use super::{Cli, mirror};
+use super::{Cli, mirror, repo_file};
 
 /// What the server is pointed at.
 pub struct Setup<'a> {
@@ -36,12 +36,6 @@ impl Drop for Atlantis {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// A file of this repository, by its path from the root.
-pub fn repo_file(path: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// `text` with `from` replaced by `to`; panics when `from` is not there, so
@@ -92,8 +86,7 @@ fn bin_dir(dir: &Path, terraform: &Path, cli: Cli) -> (PathBuf, String) {
     let bin = dir.join("bin");
     std::fs::create_dir_all(&bin).expect("bin dir");
     let name = if cli.opentofu { "tofu" } else { "terraform" };
-    let (major, minor, patch) = cli.version;
-    let version = format!("{major}.{minor}.{patch}");
+    let version = cli.version_text();
     for link in [name.to_owned(), format!("{name}{version}")] {
         std::os::unix::fs::symlink(terraform, bin.join(link)).expect("link the CLI");
     }

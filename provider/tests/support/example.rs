@@ -2,7 +2,6 @@
 //! acceptance suites (simulated and real-Kubernetes lab) share.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use super::lab::Lab;
 use super::{Workspace, text};
@@ -13,8 +12,7 @@ const CHART_FILES: [&str; 3] =
     ["charts/lab-demo/Chart.yaml", "charts/lab-demo/values.yaml", "charts/lab-demo/templates/configmap.yaml"];
 
 pub fn example(name: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/lab").join(name);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    super::repo_file(&format!("examples/lab/{name}"))
 }
 
 /// `on main.tf line N` for the first line of the example's main.tf holding

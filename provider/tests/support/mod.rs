@@ -20,6 +20,12 @@ use std::sync::{Arc, Mutex, OnceLock};
 /// The provider version the mirror serves.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// A file of this repository, by its path from the root.
+pub fn repo_file(path: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 /// Returns the terraform binary, or `None` (with a message) to skip.
 pub fn terraform_binary() -> Option<PathBuf> {
     match std::env::var_os("TF_ACC_TERRAFORM") {
@@ -57,6 +63,12 @@ impl Cli {
             let mut next = || parts.next().unwrap_or(0);
             Cli { opentofu: first.starts_with("OpenTofu"), version: (next(), next(), next()) }
         })
+    }
+
+    /// The version as `X.Y.Z`.
+    pub fn version_text(&self) -> String {
+        let (major, minor, patch) = self.version;
+        format!("{major}.{minor}.{patch}")
     }
 
     /// Whether this CLI speaks tfplugin6.10 and asks for resource identity
