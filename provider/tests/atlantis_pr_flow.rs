@@ -105,6 +105,25 @@ impl PullRequest<'_> {
         }
     }
 
+    /// Approves as `reviewer`, then waits until Gitea reports the pull
+    /// request mergeable. Gitea computes that in a background queue after
+    /// each push, and Atlantis' `mergeable` requirement reads the same
+    /// field: an apply asked for before the check ends is refused, as a
+    /// person clicking too fast would see.
+    fn approve(&self, reviewer: &User) {
+        let review = serde_json::json!({ "event": "APPROVED", "body": "Looks right." });
+        self.gitea.api(reviewer, "POST", &format!("/repos/{REPO}/pulls/{}/reviews", self.number), Some(&review));
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let pull = self.gitea.api(reviewer, "GET", &format!("/repos/{REPO}/pulls/{}", self.number), None);
+            if pull["mergeable"] == true {
+                return;
+            }
+            assert!(Instant::now() < deadline, "PR {} is not mergeable after 120 s:\n{pull:#}", self.number);
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
     fn comment(&self, user: &User, body: &str) {
         let path = format!("/repos/{REPO}/issues/{}/comments", self.number);
         self.gitea.api(user, "POST", &path, Some(&serde_json::json!({ "body": body })));
@@ -300,8 +319,7 @@ fn a_pull_request_is_planned_refused_approved_applied_and_the_next_joins_one_wor
     assert!(!state_file.exists(), "no apply ran before approval");
 
     // Approve (not the author: Gitea refuses a self-approval), then apply.
-    let review = serde_json::json!({ "event": "APPROVED", "body": "Looks right." });
-    gitea.api(&reviewer, "POST", &format!("/repos/{REPO}/pulls/{}/reviews", pr1.number), Some(&review));
+    pr1.approve(&reviewer);
     pr1.comment(&owner, "atlantis apply");
     let apply1 = pr1.next_comment(&owner, &atlantis, minutes(15));
     assert!(apply1.contains("Ran Apply for") && apply1.contains("Apply complete!"), "apply comment:\n{apply1}");
@@ -337,7 +355,7 @@ fn a_pull_request_is_planned_refused_approved_applied_and_the_next_joins_one_wor
     }
     let kubelet_conf = lab.host_path("wk-1", "/etc/kubernetes/kubelet.conf");
     let wk1_before = std::fs::read(&kubelet_conf).expect("wk-1 kubelet.conf");
-    gitea.api(&reviewer, "POST", &format!("/repos/{REPO}/pulls/{}/reviews", pr2.number), Some(&review));
+    pr2.approve(&reviewer);
     pr2.comment(&owner, "atlantis apply");
     let apply2 = pr2.next_comment(&owner, &atlantis, minutes(15));
     assert!(apply2.contains("Apply complete! Resources: 1 added, 1 changed, 0 destroyed."), "apply comment:\n{apply2}");
