@@ -9,11 +9,15 @@
 //! pods ([`node`]). The service state is the one `systemctl` (node-sim)
 //! records in the host's state file; kubeadm starts and stops it there.
 //!
+//! The pods the API server binds to the node are reported Running without
+//! running anything ([`api_pods`]): no image can be pulled.
+//!
 //! Stopping the service stops its pods (they are its children here), and
 //! `systemctl stop kubelet` returns once they are gone: what `kubeadm
 //! reset` achieves on a real node by removing the containers through the
 //! runtime right after it stops the kubelet.
 
+pub mod api_pods;
 pub mod container;
 pub mod kubeconfig;
 pub mod node;

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use super::api_pods::ApiPods;
 use super::kubeconfig::{Client, Credential, Kubeconfig, write_cert_kubeconfig};
 use super::static_pods::StaticPods;
 
@@ -44,10 +45,13 @@ pub struct NodeAgent {
     mirrors: BTreeMap<String, String>,
     /// Mirror pod name → whether it was last reported running.
     reported: BTreeMap<String, bool>,
+    /// The API server's pods on this node.
+    api_pods: ApiPods,
 }
 
 impl NodeAgent {
-    /// One round: credentials, registration, heartbeat, mirror pods.
+    /// One round: credentials, registration, heartbeat, mirror pods, the
+    /// API server's pods.
     pub fn sync(&mut self, node: &Identity, pods: &mut StaticPods) -> Result<(), String> {
         if self.client.is_none() {
             self.client = credentials(node)?;
@@ -61,7 +65,8 @@ impl NodeAgent {
             heartbeat(&client, node)?;
             self.last_heartbeat = Some(Instant::now());
         }
-        self.sync_mirrors(&client, node, pods)
+        self.sync_mirrors(&client, node, pods)?;
+        self.api_pods.sync(&client, &node.name, &node.address)
     }
 
     /// Forgets the connection (kubelet.conf may have been rewritten or removed).
