@@ -53,6 +53,15 @@ resource "kubeadm_cluster" "lab" {
     host_keys   = { for h in local.lab.hosts : h.name => h.host_public_key }
   }
 
+  dynamic "drain" {
+    for_each = var.drain == null ? [] : [var.drain]
+    content {
+      timeout              = drain.value.timeout
+      force                = drain.value.force
+      delete_emptydir_data = drain.value.delete_emptydir_data
+    }
+  }
+
   timeouts {
     create = "10m"
   }

@@ -37,6 +37,16 @@ variable "node_taints" {
   default = {}
 }
 
+variable "drain" {
+  description = "How a leaving node is drained (kubeadm_cluster's drain block); null keeps the resource's defaults."
+  type = object({
+    timeout              = optional(string)
+    force                = optional(bool)
+    delete_emptydir_data = optional(bool)
+  })
+  default = null
+}
+
 variable "destroy_mode" {
   description = "\"reset\" or \"forget\"."
   type        = string

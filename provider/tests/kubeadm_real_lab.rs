@@ -335,3 +335,196 @@ fn real_kube_vip_holds_the_vip_and_hands_it_over() {
         lab.exec("wk-1", &["kubectl", "--kubeconfig", "/etc/kubernetes/kubelet.conf", "get", "--raw", "/readyz"]);
     assert_eq!(via_vip.trim(), "ok", "through the VIP, now on {next}");
 }
+
+/// `kubectl ARGS...` with the admin kubeconfig on `host`.
+fn kubectl(lab: &Lab, host: &str, args: &[&str]) -> String {
+    let mut all = vec!["kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf"];
+    all.extend_from_slice(args);
+    lab.exec(host, &all)
+}
+
+/// `kubectl apply` of `manifest` (YAML) on cp-1.
+fn kubectl_apply(lab: &Lab, manifest: &str) {
+    let file = "/var/lib/lab-node/test-manifest.yaml";
+    std::fs::write(lab.host_path("cp-1", file), manifest).expect("manifest");
+    kubectl(lab, "cp-1", &["apply", "-f", file]);
+}
+
+/// Node `name`'s labels and taints (`key=value:effect`, sorted) from the real API server.
+fn labels_and_taints(lab: &Lab, name: &str) -> (BTreeMap<String, String>, Vec<String>) {
+    let node = lab.kubectl_json("cp-1", &["node", name]);
+    let labels = node["metadata"]["labels"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_owned()))
+        .collect();
+    let mut taints: Vec<String> = node["spec"]["taints"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| {
+            let value = t["value"].as_str().map(|v| format!("={v}")).unwrap_or_default();
+            format!("{}{value}:{}", t["key"].as_str().unwrap_or(""), t["effect"].as_str().unwrap_or(""))
+        })
+        .collect();
+    taints.sort();
+    (labels, taints)
+}
+
+#[test]
+fn real_labels_and_taints_follow_the_config_and_others_stay() {
+    let Some(lab) = Lab::up_real(1, 1) else { return };
+    let configured = serde_json::json!({
+        "node_labels": { "wk-1": { "tier": "web", "zone": "a" } },
+        "node_taints": { "wk-1": [{ "key": "dedicated", "value": "web", "effect": "NoSchedule" }] },
+    });
+    let Some(ws) = workspace(&lab, configured) else { return };
+    expect_code(&ws, &APPLY, 0);
+    let (labels, taints) = labels_and_taints(&lab, "wk-1");
+    assert_eq!((labels.get("tier"), labels.get("zone")), (Some(&"web".into()), Some(&"a".into())), "{labels:?}");
+    assert_eq!(taints, ["dedicated=web:NoSchedule"]);
+
+    // Someone else's label and taint, set with kubectl.
+    kubectl(&lab, "cp-1", &["label", "node", "wk-1", "team=ops"]);
+    kubectl(&lab, "cp-1", &["taint", "node", "wk-1", "ops/maintenance=yes:PreferNoSchedule"]);
+
+    // `tier` and the `dedicated` taint leave the config: they leave the Node.
+    set_vars(&ws, &lab, serde_json::json!({ "node_labels": { "wk-1": { "zone": "a" } } }));
+    expect_code(&ws, &APPLY, 0);
+    let (labels, taints) = labels_and_taints(&lab, "wk-1");
+    assert!(!labels.contains_key("tier"), "tier removed: {labels:?}");
+    assert_eq!(labels.get("zone"), Some(&"a".into()), "{labels:?}");
+    assert_eq!(labels.get("team"), Some(&"ops".into()), "someone else's label stays: {labels:?}");
+    assert!(labels.contains_key("node-role.kubernetes.io/worker"), "{labels:?}");
+    assert_eq!(taints, ["ops/maintenance=yes:PreferNoSchedule"], "ours removed, someone else's kept");
+
+    // `taints = []` on the control plane takes kubeadm's default taint off.
+    let (_, cp_taints) = labels_and_taints(&lab, "cp-1");
+    assert_eq!(cp_taints, ["node-role.kubernetes.io/control-plane:NoSchedule"]);
+    let untainted = serde_json::json!({ "node_labels": { "wk-1": { "zone": "a" } }, "node_taints": { "cp-1": [] } });
+    set_vars(&ws, &lab, untainted);
+    expect_code(&ws, &APPLY, 0);
+    assert_eq!(labels_and_taints(&lab, "cp-1").1, Vec::<String>::new());
+    assert_eq!(labels_and_taints(&lab, "wk-1").1, ["ops/maintenance=yes:PreferNoSchedule"]);
+    expect_code(&ws, &PLAN, 0);
+}
+
+/// On wk-2: a ReplicaSet's pod guarded by a PodDisruptionBudget that allows
+/// no disruption, and a bare pod with emptyDir data.
+const DRAIN_WORKLOAD: &str = r#"
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata: { name: web, namespace: default }
+spec:
+  replicas: 1
+  selector: { matchLabels: { app: web } }
+  template:
+    metadata: { labels: { app: web } }
+    spec:
+      nodeSelector: { kubernetes.io/hostname: wk-2 }
+      containers: [{ name: web, image: registry.k8s.io/pause:3.10 }]
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: { name: web, namespace: default }
+spec:
+  minAvailable: 1
+  selector: { matchLabels: { app: web } }
+---
+apiVersion: v1
+kind: Pod
+metadata: { name: scratch, namespace: default }
+spec:
+  nodeName: wk-2
+  containers: [{ name: scratch, image: registry.k8s.io/pause:3.10, volumeMounts: [{ name: tmp, mountPath: /tmp }] }]
+  volumes: [{ name: tmp, emptyDir: {} }]
+"#;
+
+/// Names of the pods in `default` bound to `node`.
+fn pods_on(lab: &Lab, node: &str) -> Vec<String> {
+    let pods =
+        lab.kubectl_json("cp-1", &["pods", "-n", "default", "--field-selector", &format!("spec.nodeName={node}")]);
+    let mut names: Vec<String> = pods["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["metadata"]["name"].as_str().map(str::to_owned))
+        .collect();
+    names.sort();
+    names
+}
+
+/// Waits until the real disruption controller counts web's pod healthy,
+/// so the budget allows no eviction.
+fn wait_for_budget(lab: &Lab) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    loop {
+        let pdb = lab.kubectl_json("cp-1", &["pdb", "web", "-n", "default"]);
+        if pdb["status"]["currentHealthy"] == 1 && pdb["status"]["disruptionsAllowed"] == 0 {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "web's budget never counted its pod healthy: {pdb:#}");
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+}
+
+/// `text` with every run of whitespace one space: the CLI wraps diagnostics.
+fn flat(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn unschedulable(lab: &Lab, name: &str) -> bool {
+    lab.kubectl_json("cp-1", &["node", name])["spec"]["unschedulable"] == true
+}
+
+#[test]
+fn real_drain_refuses_to_lose_pods_and_waits_out_a_disruption_budget() {
+    let Some(lab) = Lab::up_real(1, 2) else { return };
+    let Some(ws) = workspace(&lab, serde_json::json!({})) else { return };
+    expect_code(&ws, &APPLY, 0);
+    kubectl_apply(&lab, DRAIN_WORKLOAD);
+    wait_for_budget(&lab);
+    let web: Vec<String> = pods_on(&lab, "wk-2").into_iter().filter(|p| p.starts_with("web-")).collect();
+    assert_eq!(web.len(), 1, "web's pod on wk-2");
+
+    // The bare pod with emptyDir data: refused before anything changes.
+    set_vars(&ws, &lab, serde_json::json!({ "exclude_nodes": ["wk-2"] }));
+    let out = flat(&expect_code(&ws, &APPLY, 1));
+    assert!(out.contains("Drain would lose pods"), "{out}");
+    assert!(out.contains("default/scratch (no controller") && out.contains("drain.force = true"), "{out}");
+    assert!(!unschedulable(&lab, "wk-2"), "a refused drain does not cordon");
+    assert_eq!(pods_on(&lab, "wk-2").len(), 2, "nothing evicted");
+
+    // Allowed, but the budget holds web's pod past a short timeout.
+    let allowed = |timeout: &str| {
+        serde_json::json!({
+            "exclude_nodes": ["wk-2"],
+            "drain": { "timeout": timeout, "force": true, "delete_emptydir_data": true },
+        })
+    };
+    set_vars(&ws, &lab, allowed("8s"));
+    let out = flat(&expect_code(&ws, &APPLY, 1));
+    assert!(out.contains("Drain did not finish"), "{out}");
+    assert!(out.contains(&format!("default/{}", web[0])) && out.contains("disruption budget"), "{out}");
+    assert!(unschedulable(&lab, "wk-2"), "left cordoned, as the error says");
+    assert_eq!(pods_on(&lab, "wk-2"), web, "scratch evicted, web held by its budget");
+    assert_eq!(node_names(&lab), ["cp-1", "wk-1", "wk-2"]);
+
+    // With time to spare, the drain retries until the budget allows it.
+    set_vars(&ws, &lab, allowed("3m"));
+    let held = std::time::Duration::from_secs(10);
+    let started = std::time::Instant::now();
+    let out = std::thread::scope(|scope| {
+        let apply = scope.spawn(|| expect_code(&ws, &APPLY, 0));
+        std::thread::sleep(held);
+        assert!(!apply.is_finished(), "the apply waits for the budget");
+        assert_eq!(pods_on(&lab, "wk-2"), web, "web's pod stays while its budget says so");
+        kubectl(&lab, "cp-1", &["delete", "pdb", "web", "-n", "default"]);
+        apply.join().expect("apply thread")
+    });
+    assert!(started.elapsed() > held, "{out}");
+    assert_eq!(node_names(&lab), ["cp-1", "wk-1"], "wk-2 drained, reset and deleted");
+    assert_eq!(pods_on(&lab, "wk-2"), Vec::<String>::new());
+    expect_code(&ws, &PLAN, 0);
+}

@@ -31,6 +31,17 @@ pub struct NodeInfo {
     pub unschedulable: bool,
 }
 
+/// What one eviction request got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Eviction {
+    /// Accepted: the pod is being deleted.
+    Evicted,
+    /// The pod was gone already.
+    Gone,
+    /// 429: a PodDisruptionBudget allows no disruption now (the message says which).
+    Refused(String),
+}
+
 /// A client for one cluster.
 #[derive(Debug, Clone)]
 pub struct ApiClient {
@@ -210,32 +221,55 @@ impl ApiClient {
         self.patch_node(name, json!({"spec": {"unschedulable": true}})).await
     }
 
-    /// Evicts every Pod on the node except DaemonSet and static (mirror) pods,
-    /// as `kubectl drain --ignore-daemonsets` does.
-    pub async fn drain(&self, name: &str) -> Result<usize, KubeadmError> {
+    /// The Node object as the API server holds it (labels, taints and the
+    /// resourceVersion a conditional patch needs).
+    pub async fn node_object(&self, name: &str) -> Result<Json, KubeadmError> {
+        self.send(&format!("GET /api/v1/nodes/{name}"), self.http.get(format!("{}/api/v1/nodes/{name}", self.base)))
+            .await
+    }
+
+    /// Node `name`, `None` when there is none.
+    pub async fn node(&self, name: &str) -> Result<Option<NodeInfo>, KubeadmError> {
+        match self.node_object(name).await {
+            Ok(node) => Ok(parse_node(&node)),
+            Err(KubeadmError::Api { status: Some(404), .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Every Pod bound to node `name`.
+    pub async fn pods_on(&self, name: &str) -> Result<Vec<Json>, KubeadmError> {
         let url = format!("{}/api/v1/pods?fieldSelector=spec.nodeName%3D{name}", self.base);
         let pods = self.send(&format!("GET pods on {name}"), self.http.get(url)).await?;
-        let mut evicted = 0;
-        for pod in pods.get("items").and_then(Json::as_array).into_iter().flatten() {
-            let meta = &pod["metadata"];
-            let owned_by_daemonset =
-                meta["ownerReferences"].as_array().is_some_and(|refs| refs.iter().any(|r| r["kind"] == "DaemonSet"));
-            let mirror = meta["annotations"].get("kubernetes.io/config.mirror").is_some();
-            if owned_by_daemonset || mirror {
-                continue;
-            }
-            let (Some(ns), Some(pod_name)) = (meta["namespace"].as_str(), meta["name"].as_str()) else { continue };
-            let body =
-                json!({"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": pod_name, "namespace": ns}});
-            let request = self
-                .http
-                .post(format!("{}/api/v1/namespaces/{ns}/pods/{pod_name}/eviction", self.base))
-                .header("Content-Type", "application/json")
-                .body(body.to_string());
-            self.send(&format!("evict {ns}/{pod_name}"), request).await?;
-            evicted += 1;
+        Ok(pods.get("items").and_then(Json::as_array).cloned().unwrap_or_default())
+    }
+
+    /// Asks the Eviction API to evict a Pod, which honours its
+    /// PodDisruptionBudgets.
+    pub async fn evict(&self, namespace: &str, name: &str) -> Result<Eviction, KubeadmError> {
+        let body =
+            json!({"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": name, "namespace": namespace}});
+        let request = self
+            .http
+            .post(format!("{}/api/v1/namespaces/{namespace}/pods/{name}/eviction", self.base))
+            .header("Content-Type", "application/json")
+            .body(body.to_string());
+        match self.send(&format!("evict {namespace}/{name}"), request).await {
+            Ok(_) => Ok(Eviction::Evicted),
+            Err(KubeadmError::Api { status: Some(404), .. }) => Ok(Eviction::Gone),
+            Err(KubeadmError::Api { status: Some(429), reason, .. }) => Ok(Eviction::Refused(reason)),
+            Err(e) => Err(e),
         }
-        Ok(evicted)
+    }
+
+    /// The uid of Pod `namespace/name`, `None` once it is gone.
+    pub async fn pod_uid(&self, namespace: &str, name: &str) -> Result<Option<String>, KubeadmError> {
+        let url = format!("{}/api/v1/namespaces/{namespace}/pods/{name}", self.base);
+        match self.send(&format!("GET pod {namespace}/{name}"), self.http.get(url)).await {
+            Ok(pod) => Ok(pod.pointer("/metadata/uid").and_then(Json::as_str).map(str::to_owned)),
+            Err(KubeadmError::Api { status: Some(404), .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Deletes a Node; a missing one is fine.

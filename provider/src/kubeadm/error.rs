@@ -122,6 +122,26 @@ pub enum KubeadmError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// A drain would lose pods for good (no controller, or emptyDir data)
+    /// and `drain` does not allow it; nothing was cordoned or evicted.
+    #[error("cannot drain node {node:?}: {}", pods.join("; "))]
+    DrainRefused {
+        /// The node being drained.
+        node: String,
+        /// Each refused pod, `namespace/name (why)`.
+        pods: Vec<String>,
+    },
+    /// Pods were still on the node when `drain.timeout` passed: evictions a
+    /// PodDisruptionBudget kept refusing, or evicted pods not yet gone.
+    #[error("drain of node {node:?} did not finish within {waited:?}: {}", pods.join("; "))]
+    DrainTimeout {
+        /// The node being drained.
+        node: String,
+        /// How long the drain ran.
+        waited: Duration,
+        /// Each pod left, `namespace/name (the API server's last answer)`.
+        pods: Vec<String>,
+    },
     /// Import found no control plane in `nodes` to read the cluster from.
     #[error("no control plane in `nodes` to adopt the cluster from")]
     NoControlPlane,
@@ -148,6 +168,8 @@ impl KubeadmError {
             | KubeadmError::Precondition { node, .. }
             | KubeadmError::ForeignCluster { node, .. }
             | KubeadmError::UnknownNode { node }
+            | KubeadmError::DrainRefused { node, .. }
+            | KubeadmError::DrainTimeout { node, .. }
             | KubeadmError::Etcd { node, .. } => Some(node),
             _ => None,
         }
@@ -172,6 +194,12 @@ impl KubeadmError {
             KubeadmError::Ssh { source: SshError::UnknownHostKey { .. }, .. } => Some(
                 "No host key is known for this node: add it to ssh.host_keys, or set ssh.trust_on_first_use = true.",
             ),
+            KubeadmError::DrainRefused { .. } => Some(
+                "Move or delete these pods first, or allow the drain to lose them: `drain { force = true }` deletes pods no controller owns, `drain { delete_emptydir_data = true }` evicts pods with emptyDir data. The node was neither cordoned nor drained.",
+            ),
+            KubeadmError::DrainTimeout { .. } => Some(
+                "The node stays cordoned. A PodDisruptionBudget that allows no disruption blocks the drain until its pods are healthy elsewhere: check `kubectl get pdb -A`, or raise `drain.timeout`. The next apply drains again.",
+            ),
             _ => None,
         }
     }
@@ -195,6 +223,8 @@ impl KubeadmError {
             KubeadmError::Config(_) => "kubeadm configuration not rendered",
             KubeadmError::Record(_) => "Node record not written",
             KubeadmError::ClientTls { .. } => "Client TLS setup failed",
+            KubeadmError::DrainRefused { .. } => "Drain would lose pods",
+            KubeadmError::DrainTimeout { .. } => "Drain did not finish",
             KubeadmError::NoControlPlane => "No control plane to import from",
             KubeadmError::Cancelled => "Interrupted",
             KubeadmError::Timeout { .. } => "Timed out",

@@ -8,16 +8,17 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use futures::future::join_all;
-use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use super::api::{ApiClient, NodeInfo};
 use super::config::{self, NodeSpec, Role};
+use super::drain;
 use super::error::KubeadmError;
 use super::etcd::EtcdClient;
 use super::kube_vip;
 use super::model::Cluster;
 use super::node::{KUBE_VIP_MANIFEST, MARKER, Marker, NodeFile, NodeSession, Probe, STATE_DIR, host_key_policy};
+use super::node_metadata::{self, Dropped};
 use super::pki::{self, ClusterSecrets};
 
 /// How long one SSH connection attempt may take.
@@ -55,8 +56,8 @@ pub struct Changes {
     pub join: BTreeSet<String>,
     /// Nodes to remove, in order.
     pub remove: Vec<Removal>,
-    /// Nodes whose labels or taints changed: (name, labels to delete).
-    pub relabel: Vec<(String, Vec<String>)>,
+    /// Nodes whose labels or taints changed, with what comes off them.
+    pub relabel: Vec<(String, Dropped)>,
     /// The kube-vip settings changed: rewrite the manifest on the control planes.
     pub kube_vip: bool,
     /// The cluster was imported: its nodes are checked and the missing ones joined.
@@ -345,29 +346,21 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// Sets labels (and removes `deleted` ones) and taints of `name` through the API.
-    async fn label(&self, name: &str, deleted: &[String]) -> Result<(), KubeadmError> {
-        let node = self.spec(name)?;
-        let mut labels = serde_json::Map::new();
-        for key in deleted {
-            labels.insert(key.clone(), serde_json::Value::Null);
+    /// Gives Node `name` its configured labels and taints and takes
+    /// `dropped` off, through the API; nobody else's labels or taints change.
+    async fn label(&self, name: &str, dropped: &Dropped) -> Result<(), KubeadmError> {
+        const ATTEMPTS: usize = 5;
+        let spec = self.spec(name)?;
+        for attempt in 1..=ATTEMPTS {
+            let node = self.api.node_object(name).await?;
+            let Some(patch) = node_metadata::patch(&node, spec, dropped) else { return Ok(()) };
+            match self.api.patch_node(name, patch).await {
+                // Changed since we read it (a controller, kubectl): read again.
+                Err(KubeadmError::Api { status: Some(409), .. }) if attempt < ATTEMPTS => {}
+                other => return other,
+            }
         }
-        for (k, v) in &node.labels {
-            labels.insert(k.clone(), json!(v));
-        }
-        let mut patch = serde_json::Map::new();
-        patch.insert("metadata".into(), json!({"labels": labels}));
-        if let Some(taints) = &node.taints {
-            let taints: Vec<_> = taints
-                .iter()
-                .map(|t| match &t.value {
-                    Some(v) => json!({"key": t.key, "value": v, "effect": t.effect}),
-                    None => json!({"key": t.key, "effect": t.effect}),
-                })
-                .collect();
-            patch.insert("spec".into(), json!({"taints": taints}));
-        }
-        self.api.patch_node(name, serde_json::Value::Object(patch)).await
+        Ok(())
     }
 
     /// Whether `node`, registered as `api`, finished its join. A worker has
@@ -503,7 +496,7 @@ impl<'a> Ctx<'a> {
     async fn finish(
         &self,
         names: &BTreeSet<String>,
-        relabel: &[(String, Vec<String>)],
+        relabel: &[(String, Dropped)],
         progress: &mut Progress,
     ) -> Vec<KubeadmError> {
         match self.wait_registered(names, self.step_timeout).await {
@@ -515,10 +508,10 @@ impl<'a> Ctx<'a> {
         let fresh = names
             .iter()
             .filter(|n| self.spec(n).is_ok_and(|node| !node.labels.is_empty() || node.taints.is_some()))
-            .map(|n| (n.clone(), Vec::new()));
-        let todo: BTreeMap<String, Vec<String>> = fresh.chain(relabels).collect();
-        for (name, deleted) in &todo {
-            if let Err(e) = self.label(name, deleted).await {
+            .map(|n| (n.clone(), Dropped::default()));
+        let todo: BTreeMap<String, Dropped> = fresh.chain(relabels).collect();
+        for (name, dropped) in &todo {
+            if let Err(e) = self.label(name, dropped).await {
                 errors.push(e);
             }
         }
@@ -656,8 +649,7 @@ impl<'a> Ctx<'a> {
         let name = removal.name.as_str();
         let in_api = progress.api_nodes.contains_key(name);
         if in_api {
-            self.api.cordon(name).await?;
-            self.api.drain(name).await?;
+            drain::cordon_and_drain(&self.api, name, &self.cluster.drain, &self.cancel).await?;
         }
         // The VM may be gone already: then only the cluster-side records go,
         // and the unreachable node is reported as a warning.

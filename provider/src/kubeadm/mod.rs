@@ -4,6 +4,8 @@
 //! - `resource`: plan (secrets, quorum, version), create/read/update/delete/import.
 //! - `lifecycle`: the remote steps in kubeadm's order, resumable at every step.
 //! - `node`: one node over SSH; `api`: the Kubernetes API calls (refresh, drain);
+//!   `drain`: a node drained as `kubectl drain` does; `node_metadata`: the
+//!   labels and taints the provider owns on each Node;
 //!   `etcd`: etcd's member API through a control plane's SSH tunnel.
 //! - `pki`: cluster secrets generated at plan time (CAs, service-account key,
 //!   admin client certificate, bootstrap token, certificate key);
@@ -15,6 +17,7 @@
 
 pub mod api;
 pub mod config;
+pub mod drain;
 pub mod error;
 pub mod etcd;
 pub mod field_rules;
@@ -27,6 +30,7 @@ pub mod kubelet_fields;
 pub mod lifecycle;
 pub mod model;
 pub mod node;
+pub mod node_metadata;
 pub mod patches;
 pub mod pki;
 pub mod plan_cache;

@@ -36,6 +36,8 @@ pub mod defaults {
     pub const UPDATE_TIMEOUT: &str = "30m";
     /// Delete timeout.
     pub const DELETE_TIMEOUT: &str = "10m";
+    /// How long one node's drain may take (`drain.timeout`).
+    pub const DRAIN_TIMEOUT: &str = "5m";
 }
 
 /// The oldest kubeadm minor that reads v1beta4 configuration files.
@@ -89,6 +91,20 @@ pub struct Timeouts {
     pub delete: Duration,
 }
 
+/// How nodes are drained before they leave (`drain`), as `kubectl drain
+/// --ignore-daemonsets` with `--timeout`, `--force` and
+/// `--delete-emptydir-data`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DrainSettings {
+    /// How long evictions refused by a PodDisruptionBudget are retried and
+    /// evicted pods are waited for.
+    pub timeout: Duration,
+    /// Delete pods that no controller owns (they are not recreated).
+    pub force: bool,
+    /// Evict pods with emptyDir volumes (their data is lost).
+    pub delete_emptydir_data: bool,
+}
+
 /// The whole configuration, wholly known.
 #[derive(Debug, Clone)]
 pub struct Cluster {
@@ -98,6 +114,7 @@ pub struct Cluster {
     pub kube_vip: Option<KubeVip>,
     pub ssh: SshSettings,
     pub timeouts: Timeouts,
+    pub drain: DrainSettings,
     pub destroy_mode: DestroyMode,
 }
 
@@ -252,11 +269,22 @@ pub fn parse(config: &Value) -> Cluster {
             update: limit("update", defaults::UPDATE_TIMEOUT),
             delete: limit("delete", defaults::DELETE_TIMEOUT),
         },
+        drain: drain_settings(config.get("drain")),
         destroy_mode: if config.get("destroy_mode").as_str() == Some("forget") {
             DestroyMode::Forget
         } else {
             DestroyMode::Reset
         },
+    }
+}
+
+/// The `drain` block; validate() has refused a bad timeout already.
+fn drain_settings(block: &Value) -> DrainSettings {
+    let default = parse_duration(defaults::DRAIN_TIMEOUT).unwrap_or(Duration::from_secs(300));
+    DrainSettings {
+        timeout: block.get("timeout").as_str().and_then(parse_duration).unwrap_or(default),
+        force: block.get("force").as_bool().unwrap_or(false),
+        delete_emptydir_data: block.get("delete_emptydir_data").as_bool().unwrap_or(false),
     }
 }
 
@@ -414,12 +442,12 @@ pub fn validate(config: &Value) -> Diagnostics {
             );
         }
     }
-    let timeouts = config.get("timeouts");
-    for name in ["create", "update", "delete"] {
-        if let Some(text) = timeouts.get(name).as_str() {
+    for (block, name) in [("timeouts", "create"), ("timeouts", "update"), ("timeouts", "delete"), ("drain", "timeout")]
+    {
+        if let Some(text) = config.get(block).get(name).as_str() {
             if parse_duration(text).is_none_or(|d| d.is_zero()) {
                 diags.attribute_error(
-                    at("timeouts").with_attr(name),
+                    at(block).with_attr(name),
                     "Invalid duration",
                     format!("{text:?} must be a duration such as \"30m\", \"1h\" or \"1h30m\"."),
                 );

@@ -22,6 +22,7 @@ use super::error::KubeadmError;
 use super::lifecycle::{Changes, Ctx, Progress, Removal};
 use super::model::{self, Cluster, DestroyMode, split_endpoint, string_map};
 use super::node::{NodeSession, host_key_policy};
+use super::node_metadata::Dropped;
 use super::pki::{self, CertPair, ClusterSecrets};
 use super::plan_cache::PlanCache;
 use super::schema::{COMPUTED, schema};
@@ -204,11 +205,8 @@ fn plan_changes(
                 } else if before.spec.address != node.spec.address || !joined_in(prior, name) || adopting {
                     changes.join.insert(name.clone());
                 }
-                let labels_changed = before.spec.labels != node.spec.labels;
-                if labels_changed || before.spec.taints != node.spec.taints {
-                    let deleted =
-                        before.spec.labels.keys().filter(|k| !node.spec.labels.contains_key(*k)).cloned().collect();
-                    changes.relabel.push((name.clone(), deleted));
+                if before.spec.labels != node.spec.labels || before.spec.taints != node.spec.taints {
+                    changes.relabel.push((name.clone(), Dropped::between(&before.spec, &node.spec)));
                 }
             }
         }
@@ -895,7 +893,8 @@ mod tests {
         let names = |set: &BTreeSet<String>| set.iter().cloned().collect::<Vec<_>>();
         assert_eq!(names(&changes.replaced), ["wk-1"]);
         assert_eq!(names(&changes.join), ["wk-1", "wk-3", "wk-5"], "replaced, departed, new");
-        assert_eq!(changes.relabel, [("wk-2".to_string(), vec!["old".to_string()])]);
+        let dropped = Dropped { labels: vec!["old".to_string()], taints: vec![] };
+        assert_eq!(changes.relabel, [("wk-2".to_string(), dropped)]);
         let removed: Vec<&str> = changes.remove.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(removed, ["wk-4", "cp-2"], "workers before control planes");
     }

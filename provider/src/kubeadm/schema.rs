@@ -128,6 +128,18 @@ pub fn schema() -> Schema {
         .attribute(Attribute::string("create").description("Default `30m`."))
         .attribute(Attribute::string("update").description("Default `30m`."))
         .attribute(Attribute::string("delete").description("Default `10m`."));
+    let drain = Block::new(
+        "How a node is drained before it leaves the cluster, as `kubectl drain --ignore-daemonsets`: the node is cordoned and its pods evicted through the Eviction API (DaemonSet and static pods stay), so PodDisruptionBudgets are honoured. Pods that an eviction would lose for good are refused before the node is cordoned, unless allowed here.",
+    )
+    .attribute(Attribute::string("timeout").description(
+        "How long evictions a PodDisruptionBudget refuses (HTTP 429) are retried, and evicted pods waited for. Default `5m`.",
+    ))
+    .attribute(Attribute::bool("force").description(
+        "Also delete pods that no controller owns (they are not recreated anywhere). Default `false`.",
+    ))
+    .attribute(Attribute::bool("delete_emptydir_data").description(
+        "Also evict pods with `emptyDir` volumes (their data is lost). Default `false`.",
+    ));
     let block = Block::new(
         "A kubeadm cluster bootstrapped and maintained over SSH: `kubeadm init` on one control plane, the other control planes joined one at a time, workers in parallel; nodes added, removed and re-joined by later applies. The cluster CAs and admin credentials are generated at plan time, so `host`, `cluster_ca_certificate`, `client_certificate` and `client_key` are known in the plan and can configure the helm and kubernetes providers in the same apply.",
     )
@@ -178,6 +190,7 @@ pub fn schema() -> Schema {
     .block(NestedBlock::single("kubeadm_config_patches", patches))
     .block(NestedBlock::single("kube_vip", kube_vip))
     .block(NestedBlock::single("ssh", ssh_block()))
+    .block(NestedBlock::single("drain", drain))
     .block(NestedBlock::single("timeouts", timeouts));
     Schema { version: SCHEMA_VERSION, block }
 }
