@@ -92,9 +92,9 @@ pub fn nodes_attribute() -> Attribute {
             .required()
             .description("The SSH target and kubelet's `node-ip` (never the VIP)."),
         Attribute::string_map("labels")
-            .description("Node labels, applied through the API and changed in place."),
+            .description("Node labels, applied through the API and changed in place. A label removed here is removed from the Node; labels set by anyone else stay."),
         Attribute::nested("taints", Nesting::List, taint_attributes()).description(
-            "Taints registered at join and changed in place. Left out on a control plane: kubeadm's `node-role.kubernetes.io/control-plane:NoSchedule`; `[]` means none.",
+            "Taints registered at join and changed in place. Left out on a control plane: kubeadm's `node-role.kubernetes.io/control-plane:NoSchedule`; `[]` means none. A taint removed here is removed from the Node; taints set by anyone else (`kubectl taint`, cordon, controllers) stay.",
         ),
         Attribute::string("instance_id").description(
             "Anything that changes when the VM is replaced (its id, or the `sha256` of its user-data): a change means a new host key and an empty disk, so the stale Node and etcd member are removed and the node joins again.",
