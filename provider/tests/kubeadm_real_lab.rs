@@ -106,15 +106,25 @@ fn real_remove_then_replace_a_control_plane() {
     assert_eq!(node_names(&lab), ["cp-1", "cp-2"]);
     expect_code(&ws, &PLAN, 0);
 
-    // cp-2's VM replaced (empty disk, new host key) while its member and
-    // Node remain: the new instance_id removes both and joins it again.
+    // cp-3 joins again after the uploaded certificates expired (kubeadm's
+    // garbage collector deletes them after 2 h): they are uploaded again.
+    kubectl(&lab, "cp-1", &["delete", "secret", "kubeadm-certs", "-n", "kube-system"]);
     set_vars(&ws, &lab, serde_json::json!({}));
     expect_code(&ws, &APPLY, 0);
     assert_eq!(member_names(&lab, "cp-1"), ["cp-1", "cp-2", "cp-3"]);
+    let uploaded = lab.kubectl_json("cp-1", &["secret", "kubeadm-certs", "-n", "kube-system"]);
+
+    // cp-2's VM replaced (empty disk, new host key) while its member and
+    // Node remain: the new instance_id removes both and joins it again.
     let old_ids = lab.real_etcd_members("cp-1");
     lab.replace("cp-2");
     set_vars(&ws, &lab, serde_json::json!({ "instance_ids": { "cp-2": "2" } }));
     expect_code(&ws, &APPLY, 0);
+    let reused = lab.kubectl_json("cp-1", &["secret", "kubeadm-certs", "-n", "kube-system"]);
+    assert_eq!(
+        reused["metadata"]["resourceVersion"], uploaded["metadata"]["resourceVersion"],
+        "certificates with more than 30 minutes left are not uploaded again"
+    );
     let members = lab.real_etcd_members("cp-1");
     assert_eq!(member_names(&lab, "cp-1"), ["cp-1", "cp-2", "cp-3"], "{members:?}");
     assert!(members.iter().all(|m| !m.1), "no learner left: {members:?}");

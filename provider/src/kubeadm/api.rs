@@ -216,6 +216,42 @@ impl ApiClient {
         self.send(&format!("apply Secret kube-system/bootstrap-token-{id}"), request).await.map(|_| ())
     }
 
+    /// When the certificates `kubeadm init phase upload-certs` uploaded go:
+    /// kubeadm makes the `kubeadm-certs` Secret owned by a bootstrap token
+    /// with a 2 h lifetime, and the garbage collector deletes the Secret with
+    /// that token. `None` when there is no such Secret (never uploaded, or
+    /// expired) or it has no such owner.
+    pub async fn uploaded_certificates_expiry(&self) -> Result<Option<OffsetDateTime>, KubeadmError> {
+        let Some(certs) = self.kube_system_secret("kubeadm-certs").await? else { return Ok(None) };
+        let owner = certs
+            .pointer("/metadata/ownerReferences")
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r.get("name").and_then(Json::as_str))
+            .find(|name| name.starts_with("bootstrap-token-"));
+        let Some(owner) = owner else { return Ok(None) };
+        let Some(token) = self.kube_system_secret(owner).await? else { return Ok(None) };
+        let expiration = token
+            .pointer("/data/expiration")
+            .and_then(Json::as_str)
+            .and_then(|b64| BASE64.decode(b64).ok())
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .and_then(|text| OffsetDateTime::parse(&text, &Rfc3339).ok());
+        Ok(expiration)
+    }
+
+    /// Secret `name` in kube-system, `None` when there is none. Only its
+    /// metadata and the token expiry are read; nothing of it is logged.
+    async fn kube_system_secret(&self, name: &str) -> Result<Option<Json>, KubeadmError> {
+        let url = format!("{}/api/v1/namespaces/kube-system/secrets/{name}", self.base);
+        match self.send(&format!("GET Secret kube-system/{name}"), self.http.get(url)).await {
+            Ok(secret) => Ok(Some(secret)),
+            Err(KubeadmError::Api { status: Some(404), .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Marks a Node unschedulable.
     pub async fn cordon(&self, name: &str) -> Result<(), KubeadmError> {
         self.patch_node(name, json!({"spec": {"unschedulable": true}})).await

@@ -33,6 +33,16 @@ const VIP_MOVE_WINDOW: Duration = Duration::from_secs(30);
 /// control-plane join.
 const CONTROL_PLANE_LABEL: &str = "node-role.kubernetes.io/control-plane";
 const JOIN_TOKEN_TTL: time::Duration = time::Duration::hours(2);
+/// The certificates are uploaded again before a control-plane join when
+/// less than this is left of their 2 hours: a join takes minutes, and one
+/// that finds them gone fails in its download-certs phase.
+const UPLOADED_CERTS_MARGIN: time::Duration = time::Duration::minutes(30);
+
+/// Whether the certificates must be uploaded again before a control-plane
+/// join at `now`, given when the uploaded ones go (`None`: there are none).
+fn must_upload_certificates(expiry: Option<time::OffsetDateTime>, now: time::OffsetDateTime) -> bool {
+    expiry.is_none_or(|at| at - now < UPLOADED_CERTS_MARGIN)
+}
 
 /// Per-node result of an apply, for state.
 #[derive(Debug, Default)]
@@ -299,6 +309,7 @@ impl<'a> Ctx<'a> {
         if registered {
             self.api.delete_node(&node.name).await?;
         }
+        self.fresh_join_credentials(node, etcd_via).await?;
         let certificate_key = (node.role == Role::ControlPlane).then_some(self.secrets.certificate_key.as_str());
         let join_config = config::join_config(
             &self.cluster.spec,
@@ -443,35 +454,33 @@ impl<'a> Ctx<'a> {
         errors
     }
 
-    /// Init, the API through the VIP, fresh join credentials; returns the Nodes.
+    /// Init, then the API through the VIP; returns the Nodes.
     async fn bootstrap(&self, init: &NodeSession, probe: &Probe) -> Result<BTreeMap<String, NodeInfo>, KubeadmError> {
-        let cluster = self.cluster;
         self.init(init, probe).await?;
         self.api.wait_ready(self.step_timeout, &self.cancel).await?;
-        let api_nodes = self.api.nodes().await?;
-        if cluster.nodes.keys().any(|n| !api_nodes.contains_key(n)) {
-            self.refresh_join_credentials(init, true).await?;
-        }
-        Ok(api_nodes)
+        self.api.nodes().await
     }
 
-    /// A valid bootstrap token and, when control planes will join, the
-    /// certificates uploaded under the certificate key, from `session`.
+    /// Right before a join: the bootstrap token created or renewed for 2 h,
+    /// and for a control plane the certificates uploaded again under the
+    /// certificate key (through control plane `via`) unless more than 30
+    /// minutes of the uploaded ones are left.
     ///
-    /// The token is created or renewed through the API: `kubeadm token
-    /// create` refuses an ID that exists, and the cluster's token ID is fixed.
-    async fn refresh_join_credentials(&self, session: &NodeSession, control_planes: bool) -> Result<(), KubeadmError> {
-        let expires = time::OffsetDateTime::now_utc() + JOIN_TOKEN_TTL;
-        self.api.apply_bootstrap_token(&self.secrets.bootstrap_token, expires).await?;
-        if control_planes {
-            let upload = config::upload_certs_config(
-                &self.cluster.spec,
-                self.spec(&session.name)?,
-                &self.secrets.certificate_key,
-            )?;
-            session.upload_certificates(&upload).await?;
+    /// The token goes through the API: `kubeadm token create` refuses an ID
+    /// that exists, and the cluster's token ID is fixed.
+    async fn fresh_join_credentials(&self, node: &NodeSpec, via: Option<&NodeSession>) -> Result<(), KubeadmError> {
+        let now = time::OffsetDateTime::now_utc();
+        self.api.apply_bootstrap_token(&self.secrets.bootstrap_token, now + JOIN_TOKEN_TTL).await?;
+        let Some(via) = via.filter(|_| node.role == Role::ControlPlane) else { return Ok(()) };
+        let expiry = self.api.uploaded_certificates_expiry().await?;
+        if !must_upload_certificates(expiry, now) {
+            tracing::debug!(node = %node.name, ?expiry, "uploaded certificates still valid");
+            return Ok(());
         }
-        Ok(())
+        tracing::info!(node = %node.name, via = %via.name, ?expiry, "uploading the control-plane certificates");
+        let upload =
+            config::upload_certs_config(&self.cluster.spec, self.spec(&via.name)?, &self.secrets.certificate_key)?;
+        via.upload_certificates(&upload).await
     }
 
     async fn join_rest(
@@ -582,12 +591,9 @@ impl<'a> Ctx<'a> {
                 .filter(|n| sessions.contains_key(*n) && self.spec(n).is_ok_and(|s| s.role == Role::Worker))
                 .cloned()
                 .collect();
-            match self.refresh_join_credentials(helper_session, !cps.is_empty()).await {
-                Ok(()) => errors.extend(
-                    self.join_all(&sessions, &cps, &workers, &api_nodes, Some(helper_session), &changes.replaced).await,
-                ),
-                Err(e) => errors.push(e),
-            }
+            errors.extend(
+                self.join_all(&sessions, &cps, &workers, &api_nodes, Some(helper_session), &changes.replaced).await,
+            );
             close_all(sessions).await;
         }
         if errors.is_empty() {
@@ -711,4 +717,21 @@ fn record_host_keys(sessions: &BTreeMap<String, (NodeSession, Probe)>, progress:
 
 async fn close_all(sessions: BTreeMap<String, (NodeSession, Probe)>) {
     join_all(sessions.into_values().map(|(session, _)| session.close())).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use time::{Duration, OffsetDateTime};
+
+    use super::must_upload_certificates;
+
+    #[test]
+    fn certificates_are_uploaded_again_when_less_than_half_an_hour_is_left() {
+        let now = OffsetDateTime::UNIX_EPOCH + Duration::days(20_000);
+        assert!(must_upload_certificates(None, now), "none uploaded, or deleted at expiry");
+        assert!(!must_upload_certificates(Some(now + Duration::minutes(119)), now), "just uploaded");
+        assert!(!must_upload_certificates(Some(now + Duration::minutes(31)), now));
+        assert!(must_upload_certificates(Some(now + Duration::minutes(29)), now));
+        assert!(must_upload_certificates(Some(now - Duration::minutes(1)), now), "expired, not yet collected");
+    }
 }
