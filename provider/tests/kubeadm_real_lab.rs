@@ -108,7 +108,7 @@ fn real_remove_then_replace_a_control_plane() {
 
     // cp-3 joins again after the uploaded certificates expired (kubeadm's
     // garbage collector deletes them after 2 h): they are uploaded again.
-    kubectl(&lab, "cp-1", &["delete", "secret", "kubeadm-certs", "-n", "kube-system"]);
+    lab.kubectl("cp-1", &["delete", "secret", "kubeadm-certs", "-n", "kube-system"]);
     set_vars(&ws, &lab, serde_json::json!({}));
     expect_code(&ws, &APPLY, 0);
     assert_eq!(member_names(&lab, "cp-1"), ["cp-1", "cp-2", "cp-3"]);
@@ -346,18 +346,11 @@ fn real_kube_vip_holds_the_vip_and_hands_it_over() {
     assert_eq!(via_vip.trim(), "ok", "through the VIP, now on {next}");
 }
 
-/// `kubectl ARGS...` with the admin kubeconfig on `host`.
-fn kubectl(lab: &Lab, host: &str, args: &[&str]) -> String {
-    let mut all = vec!["kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf"];
-    all.extend_from_slice(args);
-    lab.exec(host, &all)
-}
-
 /// `kubectl apply` of `manifest` (YAML) on cp-1.
 fn kubectl_apply(lab: &Lab, manifest: &str) {
     let file = "/var/lib/lab-node/test-manifest.yaml";
     std::fs::write(lab.host_path("cp-1", file), manifest).expect("manifest");
-    kubectl(lab, "cp-1", &["apply", "-f", file]);
+    lab.kubectl("cp-1", &["apply", "-f", file]);
 }
 
 /// Node `name`'s labels and taints (`key=value:effect`, sorted) from the real API server.
@@ -396,8 +389,8 @@ fn real_labels_and_taints_follow_the_config_and_others_stay() {
     assert_eq!(taints, ["dedicated=web:NoSchedule"]);
 
     // Someone else's label and taint, set with kubectl.
-    kubectl(&lab, "cp-1", &["label", "node", "wk-1", "team=ops"]);
-    kubectl(&lab, "cp-1", &["taint", "node", "wk-1", "ops/maintenance=yes:PreferNoSchedule"]);
+    lab.kubectl("cp-1", &["label", "node", "wk-1", "team=ops"]);
+    lab.kubectl("cp-1", &["taint", "node", "wk-1", "ops/maintenance=yes:PreferNoSchedule"]);
 
     // `tier` and the `dedicated` taint leave the config: they leave the Node.
     set_vars(&ws, &lab, serde_json::json!({ "node_labels": { "wk-1": { "zone": "a" } } }));
@@ -530,7 +523,7 @@ fn real_drain_refuses_to_lose_pods_and_waits_out_a_disruption_budget() {
         std::thread::sleep(held);
         assert!(!apply.is_finished(), "the apply waits for the budget");
         assert_eq!(pods_on(&lab, "wk-2"), web, "web's pod stays while its budget says so");
-        kubectl(&lab, "cp-1", &["delete", "pdb", "web", "-n", "default"]);
+        lab.kubectl("cp-1", &["delete", "pdb", "web", "-n", "default"]);
         apply.join().expect("apply thread")
     });
     assert!(started.elapsed() > held, "{out}");

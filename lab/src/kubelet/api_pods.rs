@@ -90,14 +90,14 @@ fn running(pod: &Value, address: &str) -> Result<Value, String> {
                 "restartCount": 0, "state": {"running": {"startedAt": stamp}}})
         })
         .collect();
-    let pod_ip = if pod["spec"]["hostNetwork"] == true { address } else { "" };
     let mut status = json!({
         "phase": "Running", "hostIP": address, "startTime": stamp,
         "conditions": [condition("PodScheduled"), condition("Initialized"), condition("ContainersReady"), condition("Ready")],
         "containerStatuses": containers,
     });
-    if !pod_ip.is_empty() {
-        status["podIP"] = json!(pod_ip);
+    // No pod network here: only a host-network pod has an address.
+    if pod["spec"]["hostNetwork"] == true {
+        status["podIP"] = json!(address);
     }
     Ok(json!({"status": status}))
 }

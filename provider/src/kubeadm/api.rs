@@ -244,9 +244,17 @@ impl ApiClient {
     /// Secret `name` in kube-system, `None` when there is none. Only its
     /// metadata and the token expiry are read; nothing of it is logged.
     async fn kube_system_secret(&self, name: &str) -> Result<Option<Json>, KubeadmError> {
-        let url = format!("{}/api/v1/namespaces/kube-system/secrets/{name}", self.base);
-        match self.send(&format!("GET Secret kube-system/{name}"), self.http.get(url)).await {
-            Ok(secret) => Ok(Some(secret)),
+        self.get_if_exists(
+            &format!("Secret kube-system/{name}"),
+            &format!("/api/v1/namespaces/kube-system/secrets/{name}"),
+        )
+        .await
+    }
+
+    /// `GET path`; `None` when the object does not exist (404).
+    async fn get_if_exists(&self, what: &str, path: &str) -> Result<Option<Json>, KubeadmError> {
+        match self.send(&format!("GET {what}"), self.http.get(format!("{}{path}", self.base))).await {
+            Ok(object) => Ok(Some(object)),
             Err(KubeadmError::Api { status: Some(404), .. }) => Ok(None),
             Err(e) => Err(e),
         }
@@ -266,11 +274,8 @@ impl ApiClient {
 
     /// Node `name`, `None` when there is none.
     pub async fn node(&self, name: &str) -> Result<Option<NodeInfo>, KubeadmError> {
-        match self.node_object(name).await {
-            Ok(node) => Ok(parse_node(&node)),
-            Err(KubeadmError::Api { status: Some(404), .. }) => Ok(None),
-            Err(e) => Err(e),
-        }
+        let node = self.get_if_exists(&format!("/api/v1/nodes/{name}"), &format!("/api/v1/nodes/{name}")).await?;
+        Ok(node.as_ref().and_then(parse_node))
     }
 
     /// Every Pod bound to node `name`.
@@ -300,12 +305,9 @@ impl ApiClient {
 
     /// The uid of Pod `namespace/name`, `None` once it is gone.
     pub async fn pod_uid(&self, namespace: &str, name: &str) -> Result<Option<String>, KubeadmError> {
-        let url = format!("{}/api/v1/namespaces/{namespace}/pods/{name}", self.base);
-        match self.send(&format!("GET pod {namespace}/{name}"), self.http.get(url)).await {
-            Ok(pod) => Ok(pod.pointer("/metadata/uid").and_then(Json::as_str).map(str::to_owned)),
-            Err(KubeadmError::Api { status: Some(404), .. }) => Ok(None),
-            Err(e) => Err(e),
-        }
+        let path = format!("/api/v1/namespaces/{namespace}/pods/{name}");
+        let pod = self.get_if_exists(&format!("pod {namespace}/{name}"), &path).await?;
+        Ok(pod.as_ref().and_then(|p| p.pointer("/metadata/uid")).and_then(Json::as_str).map(str::to_owned))
     }
 
     /// Deletes a Node; a missing one is fine.

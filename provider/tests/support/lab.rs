@@ -132,12 +132,19 @@ impl Lab {
         self.info["real"].as_bool().unwrap_or(false)
     }
 
+    /// `kubectl ARGS...` with the admin kubeconfig on `host`.
+    pub fn kubectl(&self, host: &str, args: &[&str]) -> String {
+        let mut all = vec!["kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf"];
+        all.extend_from_slice(args);
+        self.exec(host, &all)
+    }
+
     /// `kubectl get ARGS -o json` with the admin kubeconfig on `host`.
     pub fn kubectl_json(&self, host: &str, args: &[&str]) -> serde_json::Value {
-        let mut all = vec!["kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf", "get"];
+        let mut all = vec!["get"];
         all.extend_from_slice(args);
         all.extend_from_slice(&["-o", "json"]);
-        serde_json::from_str(&self.exec(host, &all)).expect("kubectl json")
+        serde_json::from_str(&self.kubectl(host, &all)).expect("kubectl json")
     }
 
     /// The real etcd's members, from `etcdctl member list` on control
