@@ -37,10 +37,13 @@ resource "kubeadm_cluster" "lab" {
   dynamic "kubeadm_config_patches" {
     for_each = local.real_lab ? [local.preflight_ignores] : []
     content {
-      init_configuration = yamlencode({ nodeRegistration = { ignorePreflightErrors = kubeadm_config_patches.value } })
-      join_configuration = yamlencode({ nodeRegistration = { ignorePreflightErrors = kubeadm_config_patches.value } })
+      init_configuration    = yamlencode({ nodeRegistration = { ignorePreflightErrors = kubeadm_config_patches.value } })
+      join_configuration    = yamlencode({ nodeRegistration = { ignorePreflightErrors = kubeadm_config_patches.value } })
+      cluster_configuration = var.certificate_validity == null ? null : yamlencode({ certificateValidityPeriod = var.certificate_validity })
     }
   }
+
+  renew_certificates_before = var.renew_certificates_before
 
   kube_vip {
     address   = local.lab.vip

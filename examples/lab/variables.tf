@@ -47,6 +47,18 @@ variable "drain" {
   default = null
 }
 
+variable "certificate_validity" {
+  description = "Real-Kubernetes lab only: kubeadm's certificateValidityPeriod for the certificates it issues (e.g. \"10m\", to exercise renewal in minutes); null keeps kubeadm's 8760h."
+  type        = string
+  default     = null
+}
+
+variable "renew_certificates_before" {
+  description = "kubeadm_cluster's renew_certificates_before; null keeps its default (2160h)."
+  type        = string
+  default     = null
+}
+
 variable "destroy_mode" {
   description = "\"reset\" or \"forget\"."
   type        = string

@@ -16,6 +16,7 @@
 pub mod cloudinit;
 pub mod framework;
 pub mod kubeadm;
+pub mod node_scripts;
 pub mod plugin;
 pub mod proto;
 pub mod protocol;

@@ -531,3 +531,126 @@ fn real_drain_refuses_to_lose_pods_and_waits_out_a_disruption_budget() {
     assert_eq!(pods_on(&lab, "wk-2"), Vec::<String>::new());
     expect_code(&ws, &PLAN, 0);
 }
+
+/// notAfter of a certificate file on `host`, as RFC 3339 (`openssl x509`).
+fn cert_not_after(lab: &Lab, host: &str, path: &str) -> String {
+    let out = lab.exec(host, &["openssl", "x509", "-noout", "-enddate", "-dateopt", "iso_8601", "-in", path]);
+    out.trim().trim_start_matches("notAfter=").replacen(' ', "T", 1)
+}
+
+/// notAfter of the client certificate embedded in a kubeconfig on `host`.
+fn kubeconfig_not_after(lab: &Lab, host: &str, kubeconfig: &str) -> String {
+    let script = format!(
+        "sed -n 's/^ *client-certificate-data: //p' {kubeconfig} | base64 -d | openssl x509 -noout -enddate -dateopt iso_8601"
+    );
+    let out = lab.exec(host, &["sh", "-c", &script]);
+    out.trim().trim_start_matches("notAfter=").replacen(' ', "T", 1)
+}
+
+/// The pid listening on each control-plane port of `host` (etcd,
+/// kube-apiserver, kube-controller-manager, kube-scheduler).
+fn control_plane_pids(lab: &Lab, host: &str) -> BTreeMap<u16, String> {
+    [2379u16, 6443, 10257, 10259]
+        .into_iter()
+        .map(|port| {
+            let out = lab.exec(host, &["ss", "-Htlnp", &format!("sport = :{port}")]);
+            let pid = out.split("pid=").nth(1).and_then(|rest| rest.split(',').next()).unwrap_or("").to_owned();
+            (port, pid)
+        })
+        .collect()
+}
+
+fn certificates_expire(ws: &support::Workspace) -> BTreeMap<String, String> {
+    serde_json::from_value(resource_values(ws)["certificates_expire"].clone()).expect("certificates_expire map")
+}
+
+fn parse_rfc3339(text: &str) -> time::OffsetDateTime {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).expect("RFC 3339")
+}
+
+#[test]
+fn real_certificates_are_renewed_inside_the_window_one_control_plane_at_a_time() {
+    let Some(lab) = Lab::up_real(3, 0) else { return };
+    let cps = ["cp-1", "cp-2", "cp-3"];
+    // kubeadm issues 10-minute certificates here; a window of 5 minutes
+    // leaves them alone right after the create.
+    let short =
+        |window: &str| serde_json::json!({ "certificate_validity": "10m", "renew_certificates_before": window });
+    let Some(ws) = workspace(&lab, short("5m")) else { return };
+    expect_code(&ws, &APPLY, 0);
+    let before = certificates_expire(&ws);
+    assert_eq!(before.keys().map(String::as_str).collect::<Vec<_>>(), cps, "one entry per control plane");
+    for cp in cps {
+        assert_eq!(before[cp], cert_not_after(&lab, cp, "/etc/kubernetes/pki/apiserver.crt"), "{cp}: the handshake's");
+        let left = parse_rfc3339(&before[cp]) - time::OffsetDateTime::now_utc();
+        assert!(left > time::Duration::minutes(5) && left <= time::Duration::minutes(10), "{cp}: {left}");
+    }
+    expect_code(&ws, &PLAN, 0);
+
+    // A window of 7m30s: due once they are 2m30s old. Renewed, they have
+    // 10 minutes again, so the plan after the apply is empty.
+    set_vars(&ws, &lab, short("7m30s"));
+    let youngest = before.values().map(|t| parse_rfc3339(t)).max().expect("three");
+    let due_at = youngest - time::Duration::seconds(7 * 60 + 30) + time::Duration::seconds(3);
+    if let Ok(wait) = std::time::Duration::try_from(due_at - time::OffsetDateTime::now_utc()) {
+        std::thread::sleep(wait);
+    }
+    let sessions = lab.sessions();
+    let change = planned_resource_change(&ws);
+    assert_eq!(lab.sessions(), sessions, "the plan read the expiries over TLS, not SSH");
+    assert_eq!(change["actions"], serde_json::json!(["update"]));
+    assert_eq!(
+        change["after_unknown"]["certificates_expire"],
+        serde_json::json!({ "cp-1": true, "cp-2": true, "cp-3": true })
+    );
+    let pids: BTreeMap<&str, _> = cps.iter().map(|cp| (*cp, control_plane_pids(&lab, cp))).collect();
+    let kcm_before = kubeconfig_not_after(&lab, "cp-1", "/etc/kubernetes/controller-manager.conf");
+    let started = std::time::Instant::now();
+    expect_code(&ws, &["apply", "-auto-approve", "-no-color", "-input=false", "tfplan"], 0);
+    eprintln!("renewal of 3 control planes, one at a time: {:.1} s", started.elapsed().as_secs_f64());
+
+    let after = certificates_expire(&ws);
+    for cp in cps {
+        assert!(parse_rfc3339(&after[cp]) > parse_rfc3339(&before[cp]) + time::Duration::minutes(2), "{cp}: {after:?}");
+        assert_eq!(after[cp], cert_not_after(&lab, cp, "/etc/kubernetes/pki/apiserver.crt"), "{cp}: state = disk");
+        let now = control_plane_pids(&lab, cp);
+        for (port, pid) in &pids[cp] {
+            assert!(
+                !pid.is_empty() && !now[port].is_empty() && now[port] != *pid,
+                "{cp}:{port} restarted: {pid} -> {}",
+                now[port]
+            );
+        }
+    }
+    let kcm_after = kubeconfig_not_after(&lab, "cp-1", "/etc/kubernetes/controller-manager.conf");
+    assert!(kcm_after > kcm_before, "kubeconfigs renewed too: {kcm_before} -> {kcm_after}");
+    assert!(after["cp-1"] < after["cp-2"] && after["cp-2"] < after["cp-3"], "one at a time, in name order: {after:?}");
+    assert_eq!(member_names(&lab, "cp-1"), cps);
+    assert!(lab.real_etcd_members("cp-1").iter().all(|m| !m.1), "all voting");
+    assert_eq!(api_nodes(&lab), all_ready(&cps));
+    let sessions = lab.sessions();
+    expect_code(&ws, &PLAN, 0);
+    assert_eq!(lab.sessions(), sessions);
+
+    // The script cloudinit_config's timer installs, run on cp-2 as its
+    // systemd service would: nothing while more is left than the threshold,
+    // a renewal and restart once less is. Refresh then reads the new expiry.
+    let script = "/etc/kubernetes/timer-renew-certificates";
+    let installed = lab.host_path("cp-2", script);
+    std::fs::write(&installed, homelab_provider::node_scripts::RENEW_CERTIFICATES).expect("install the script");
+    lab.exec("cp-2", &["chmod", "0755", script]);
+    let pids = control_plane_pids(&lab, "cp-2");
+    let quiet = lab.exec("cp-2", &["env", "RENEW_WHEN_LESS_THAN=60", script]);
+    assert!(quiet.contains("nothing to renew"), "{quiet}");
+    assert_eq!(control_plane_pids(&lab, "cp-2"), pids, "nothing restarted");
+    assert_eq!(cert_not_after(&lab, "cp-2", "/etc/kubernetes/pki/apiserver.crt"), after["cp-2"]);
+    let renewed = lab.exec("cp-2", &["env", "RENEW_WHEN_LESS_THAN=3600", script]);
+    assert!(renewed.contains("restarted:"), "{renewed}");
+    let on_disk = cert_not_after(&lab, "cp-2", "/etc/kubernetes/pki/apiserver.crt");
+    assert!(on_disk > after["cp-2"], "{on_disk} after {}", after["cp-2"]);
+    let now = control_plane_pids(&lab, "cp-2");
+    assert!(pids.iter().all(|(port, pid)| now[port] != *pid && !now[port].is_empty()), "{pids:?} -> {now:?}");
+    expect_code(&ws, &["apply", "-refresh-only", "-auto-approve", "-no-color", "-input=false"], 0);
+    assert_eq!(certificates_expire(&ws)["cp-2"], on_disk, "refresh reads the expiry from the handshake");
+    expect_code(&ws, &PLAN, 0);
+}

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use super::certificates::ExpiryError;
 use super::config::ConfigError;
 use super::pki::PkiError;
 use crate::ssh::SshError;
@@ -142,6 +143,38 @@ pub enum KubeadmError {
         /// Each pod left, `namespace/name (the API server's last answer)`.
         pods: Vec<String>,
     },
+    /// A control plane's API server certificate could not be read over TLS.
+    #[error("{node}: reading the API server certificate: {source}")]
+    CertificateExpiry {
+        /// The control plane.
+        node: String,
+        /// Why the handshake did not give it.
+        #[source]
+        source: ExpiryError,
+    },
+    /// `kubeadm certs renew all` ran, but the API server still serves a
+    /// certificate that expires no later than before.
+    #[error("{node}: the API server certificate still expires at {after} (before the renewal: {before})")]
+    NotRenewed {
+        /// The control plane.
+        node: String,
+        /// The expiry before the renewal.
+        before: String,
+        /// The expiry served after it.
+        after: String,
+    },
+    /// After its static pods restarted, a control plane did not pass the
+    /// health gate (API server ready, etcd members all voting, Node Ready).
+    #[error("{node}: not healthy within {waited:?} after its control plane restarted: {last}")]
+    Unhealthy {
+        /// The control plane.
+        node: String,
+        /// How long the gate waited.
+        waited: Duration,
+        /// The last check that failed.
+        #[source]
+        last: Box<KubeadmError>,
+    },
     /// Import found no control plane in `nodes` to read the cluster from.
     #[error("no control plane in `nodes` to adopt the cluster from")]
     NoControlPlane,
@@ -170,6 +203,9 @@ impl KubeadmError {
             | KubeadmError::UnknownNode { node }
             | KubeadmError::DrainRefused { node, .. }
             | KubeadmError::DrainTimeout { node, .. }
+            | KubeadmError::CertificateExpiry { node, .. }
+            | KubeadmError::NotRenewed { node, .. }
+            | KubeadmError::Unhealthy { node, .. }
             | KubeadmError::Etcd { node, .. } => Some(node),
             _ => None,
         }
@@ -200,6 +236,9 @@ impl KubeadmError {
             KubeadmError::DrainTimeout { .. } => Some(
                 "The node stays cordoned. A PodDisruptionBudget that allows no disruption blocks the drain until its pods are healthy elsewhere: check `kubectl get pdb -A`, or raise `drain.timeout`. The next apply drains again.",
             ),
+            KubeadmError::Unhealthy { .. } => Some(
+                "The certificates were renewed and the control plane's static pods restarted, but it did not come back healthy in time; the other control planes were left alone. Check its pods (`/var/log/pods`, `journalctl -u kubelet`) and `/etc/kubernetes/terraform/renew.log`. The next apply checks the expiry again.",
+            ),
             _ => None,
         }
     }
@@ -225,6 +264,9 @@ impl KubeadmError {
             KubeadmError::ClientTls { .. } => "Client TLS setup failed",
             KubeadmError::DrainRefused { .. } => "Drain would lose pods",
             KubeadmError::DrainTimeout { .. } => "Drain did not finish",
+            KubeadmError::CertificateExpiry { .. } => "Cannot read the API server certificate",
+            KubeadmError::NotRenewed { .. } => "Certificates not renewed",
+            KubeadmError::Unhealthy { .. } => "Control plane unhealthy after certificate renewal",
             KubeadmError::NoControlPlane => "No control plane to import from",
             KubeadmError::Cancelled => "Interrupted",
             KubeadmError::Timeout { .. } => "Timed out",

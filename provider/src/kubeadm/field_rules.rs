@@ -152,28 +152,48 @@ fn check_duration(value: &Yaml12) -> Result<(), Broken> {
 /// Go's `time.ParseDuration`: an optional sign, then one or more
 /// `NUMBER UNIT` parts (the number may have a fraction), or a bare `0`.
 pub fn is_go_duration(text: &str) -> bool {
-    let body = text.strip_prefix(['-', '+']).unwrap_or(text);
+    go_duration_seconds(text).is_some()
+}
+
+/// A Go `time.Duration` string (`8760h`, `1h30m`, `1.5h`, `300ms`) in
+/// seconds; `None` when Go would refuse it.
+pub fn go_duration_seconds(text: &str) -> Option<f64> {
+    let (sign, body) = match text.strip_prefix('-') {
+        Some(rest) => (-1.0, rest),
+        None => (1.0, text.strip_prefix('+').unwrap_or(text)),
+    };
     if body == "0" {
-        return true;
+        return Some(0.0);
     }
     let mut rest = body;
     if rest.is_empty() {
-        return false;
+        return None;
     }
+    let mut total = 0.0;
     while !rest.is_empty() {
         let number_len = rest.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(rest.len());
         let (number, after) = rest.split_at(number_len);
         if number.is_empty() || number == "." || number.matches('.').count() > 1 {
-            return false;
+            return None;
         }
-        let Some(unit) = ["ns", "us", "µs", "μs", "ms", "s", "m", "h"].into_iter().find(|u| after.starts_with(u))
-        else {
-            return false;
-        };
         // "ms" before "m", "ns"/"us" before "s": the list is ordered so.
-        rest = &after[unit.len()..];
+        let units = [
+            ("ns", 1e-9),
+            ("us", 1e-6),
+            ("µs", 1e-6),
+            ("μs", 1e-6),
+            ("ms", 1e-3),
+            ("s", 1.0),
+            ("m", 60.0),
+            ("h", 3600.0),
+        ];
+        let (unit, scale) = units.into_iter().find(|(u, _)| after.starts_with(u))?;
+        let value: f64 =
+            if number.starts_with('.') { format!("0{number}").parse().ok()? } else { number.parse().ok()? };
+        total += value * scale;
+        rest = after.get(unit.len()..)?;
     }
-    true
+    Some(sign * total)
 }
 
 fn check_absolute_path(path: &str) -> Result<(), Broken> {
@@ -358,6 +378,10 @@ mod tests {
         for bad in ["", "1", "1y", "1d", "h", "1.2.3s", "1 h", "+", "1hm", "5M"] {
             assert!(!is_go_duration(bad), "{bad}");
         }
+        assert_eq!(go_duration_seconds("8760h"), Some(8760.0 * 3600.0));
+        assert_eq!(go_duration_seconds("1h30m"), Some(5400.0));
+        assert_eq!(go_duration_seconds(".5s"), Some(0.5));
+        assert_eq!(go_duration_seconds("-1m"), Some(-60.0));
     }
 
     #[test]

@@ -450,3 +450,21 @@ fn the_kubelet_field_table_is_generated_from_the_pinned_release() {
     let generated = String::from_utf8(out.stdout).expect("UTF-8");
     assert!(generated == include_str!("kubelet_fields.rs"), "kubelet_fields.rs is stale: run scripts/kubelet-fields");
 }
+
+#[test]
+fn a_renewal_window_must_be_a_duration_shorter_than_the_certificates_live() {
+    let verdict = |changes: serde_json::Value| provider_verdict(&config_with(&changes));
+    let at = "renew_certificates_before".to_owned();
+    assert_eq!(verdict(json!({ "renew_certificates_before": "2160h" })), Vec::<(String, String)>::new());
+    assert_eq!(verdict(json!({ "renew_certificates_before": "0s" })), Vec::<(String, String)>::new(), "off");
+    assert_eq!(verdict(json!({ "renew_certificates_before": "90d" })), [(at.clone(), "Invalid duration".to_owned())]);
+    let longer = [(at.clone(), "Renewal window longer than the certificates live".to_owned())];
+    assert_eq!(verdict(json!({ "renew_certificates_before": "8760h" })), longer, "kubeadm's default lifetime");
+    let short = |window: &str| {
+        let mut changes = patch("cluster_configuration", "certificateValidityPeriod: 10m");
+        changes["renew_certificates_before"] = json!(window);
+        verdict(changes)
+    };
+    assert_eq!(short("7m30s"), Vec::<(String, String)>::new());
+    assert_eq!(short("10m"), longer, "a lifetime the patch sets");
+}

@@ -55,6 +55,8 @@ pub struct Progress {
     pub removed: BTreeSet<String>,
     /// Problems that did not stop the apply (a removed node that no longer answers).
     pub warnings: Vec<KubeadmError>,
+    /// New certificate expiries of the control planes renewed by this apply.
+    pub certificates: BTreeMap<String, time::OffsetDateTime>,
 }
 
 /// What an update must do beyond the create path.
@@ -72,6 +74,10 @@ pub struct Changes {
     pub kube_vip: bool,
     /// The cluster was imported: its nodes are checked and the missing ones joined.
     pub adopting: bool,
+    /// Control planes whose certificates are renewed, in order.
+    pub renew: Vec<String>,
+    /// Their certificates' expiry as state recorded it (the renewal must move it).
+    pub expiries: BTreeMap<String, time::OffsetDateTime>,
 }
 
 /// A node leaving the cluster, as state last knew it.
@@ -130,7 +136,7 @@ impl<'a> Ctx<'a> {
         self.cluster.nodes.get(name).map(|n| &n.spec).ok_or_else(|| KubeadmError::UnknownNode { node: name.to_owned() })
     }
 
-    async fn connect(&self, name: &str, replaced: bool) -> Result<NodeSession, KubeadmError> {
+    pub(super) async fn connect(&self, name: &str, replaced: bool) -> Result<NodeSession, KubeadmError> {
         self.connect_to(name, &self.spec(name)?.address, replaced).await
     }
 
@@ -531,7 +537,8 @@ impl<'a> Ctx<'a> {
     }
 
     /// Update: join new, replaced and departed nodes, then remove the nodes
-    /// gone from the configuration, then labels and kube-vip.
+    /// gone from the configuration, then kube-vip and labels, then renew
+    /// the certificates that are due, one control plane at a time.
     pub async fn update(&self, changes: &Changes, prior_cps: &[String], progress: &mut Progress) -> Vec<KubeadmError> {
         let cluster = self.cluster;
         let api_nodes = match self.api.nodes().await {
@@ -640,7 +647,11 @@ impl<'a> Ctx<'a> {
         if !errors.is_empty() {
             return errors;
         }
-        self.finish(&changes.join, &changes.relabel, progress).await
+        let errors = self.finish(&changes.join, &changes.relabel, progress).await;
+        if !errors.is_empty() || changes.renew.is_empty() {
+            return errors;
+        }
+        self.renew_certificates(&changes.renew, &changes.expiries, progress).await
     }
 
     /// Removes one node: cordon, drain, `kubeadm reset` when it answers (on a

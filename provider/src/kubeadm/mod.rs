@@ -7,6 +7,9 @@
 //!   `drain`: a node drained as `kubectl drain` does; `node_metadata`: the
 //!   labels and taints the provider owns on each Node;
 //!   `etcd`: etcd's member API through a control plane's SSH tunnel.
+//! - `certificates`: when the control planes' certificates expire (TLS
+//!   handshake) and the node-side renewal script; `renewal`: the apply's
+//!   renewal, one control plane at a time behind a health gate.
 //! - `pki`: cluster secrets generated at plan time (CAs, service-account key,
 //!   admin client certificate, bootstrap token, certificate key);
 //!   `plan_cache`: those secrets kept between the two plans of a create.
@@ -16,6 +19,8 @@
 //!   (and `kubelet_fields`) at plan time.
 
 pub mod api;
+pub mod certificate_state;
+pub mod certificates;
 pub mod config;
 pub mod drain;
 pub mod error;
@@ -34,6 +39,7 @@ pub mod node_metadata;
 pub mod patches;
 pub mod pki;
 pub mod plan_cache;
+pub mod renewal;
 pub mod resource;
 pub mod schema;
 pub mod upgrade;

@@ -38,6 +38,11 @@ pub mod defaults {
     pub const DELETE_TIMEOUT: &str = "10m";
     /// How long one node's drain may take (`drain.timeout`).
     pub const DRAIN_TIMEOUT: &str = "5m";
+    /// `renew_certificates_before`: 90 days, as kubeadm's own advice and
+    /// cert-manager's default of renewing at two thirds of a year.
+    pub const RENEW_CERTIFICATES_BEFORE: &str = "2160h";
+    /// kubeadm's `certificateValidityPeriod`.
+    pub const CERTIFICATE_VALIDITY: &str = "8760h";
 }
 
 /// The oldest kubeadm minor that reads v1beta4 configuration files.
@@ -115,6 +120,9 @@ pub struct Cluster {
     pub ssh: SshSettings,
     pub timeouts: Timeouts,
     pub drain: DrainSettings,
+    /// Renew a control plane's certificates once less than this is left
+    /// (zero: never).
+    pub renew_certificates_before: Duration,
     pub destroy_mode: DestroyMode,
 }
 
@@ -270,6 +278,7 @@ pub fn parse(config: &Value) -> Cluster {
             delete: limit("delete", defaults::DELETE_TIMEOUT),
         },
         drain: drain_settings(config.get("drain")),
+        renew_certificates_before: renew_certificates_before(config),
         destroy_mode: if config.get("destroy_mode").as_str() == Some("forget") {
             DestroyMode::Forget
         } else {
@@ -285,6 +294,47 @@ fn drain_settings(block: &Value) -> DrainSettings {
         timeout: block.get("timeout").as_str().and_then(parse_duration).unwrap_or(default),
         force: block.get("force").as_bool().unwrap_or(false),
         delete_emptydir_data: block.get("delete_emptydir_data").as_bool().unwrap_or(false),
+    }
+}
+
+/// `renew_certificates_before`; validate() has refused a bad one already.
+fn renew_certificates_before(config: &Value) -> Duration {
+    let text = config.get("renew_certificates_before").as_str().unwrap_or(defaults::RENEW_CERTIFICATES_BEFORE);
+    parse_duration(text).unwrap_or(Duration::from_secs(90 * 86_400))
+}
+
+/// The leaf certificates' lifetime the cluster configuration patch sets
+/// (`certificateValidityPeriod`), or kubeadm's default.
+fn certificate_validity(config: &Value) -> Option<f64> {
+    let patch = config.get("kubeadm_config_patches").get("cluster_configuration");
+    let configured = patch.as_str().and_then(|text| {
+        let docs = yaml_rust2::YamlLoader::load_from_str(text).ok()?;
+        let period = docs.first()?.as_hash()?.get(&yaml_rust2::Yaml::String("certificateValidityPeriod".into()))?;
+        period.as_str().map(str::to_owned)
+    });
+    super::field_rules::go_duration_seconds(configured.as_deref().unwrap_or(defaults::CERTIFICATE_VALIDITY))
+}
+
+fn validate_renewal(config: &Value, diags: &mut Diagnostics) {
+    let attribute = AttributePath::attr("renew_certificates_before");
+    let Some(text) = config.get("renew_certificates_before").as_str() else { return };
+    let Some(before) = parse_duration(text) else {
+        diags.attribute_error(
+            attribute,
+            "Invalid duration",
+            format!("{text:?} must be a duration such as \"2160h\" (90 days), or \"0s\" to turn renewal off."),
+        );
+        return;
+    };
+    if let Some(lifetime) = certificate_validity(config).filter(|l| *l > 0.0 && before.as_secs_f64() >= *l) {
+        diags.attribute_error(
+            attribute,
+            "Renewal window longer than the certificates live",
+            format!(
+                "{text:?} is not shorter than the certificates' lifetime ({}h, kubeadm's certificateValidityPeriod): freshly renewed certificates would be due again, and every apply would renew them. Choose a window shorter than the lifetime.",
+                lifetime / 3600.0
+            ),
+        );
     }
 }
 
@@ -454,6 +504,7 @@ pub fn validate(config: &Value) -> Diagnostics {
             }
         }
     }
+    validate_renewal(config, &mut diags);
     validate_nodes(config, &subnets, &mut diags);
     validate_kube_vip(config, &subnets, &mut diags);
     validate_ssh(config, &mut diags);

@@ -127,6 +127,8 @@ pub(crate) fn remote_scripts() -> Vec<String> {
             "kubeadm init phase upload-certs --upload-certs --config /etc/kubernetes/terraform/upload-certs.yaml >/dev/null",
         ),
         bundle("true"),
+        bundle("/etc/kubernetes/terraform/renew-certificates"),
+        crate::node_scripts::RENEW_CERTIFICATES.to_owned(),
         "rm -f /etc/kubernetes/manifests/kube-vip.yaml".to_owned(),
         // How every script is started for a user other than root.
         "sudo -n sh -c true".to_owned(),
@@ -445,28 +447,58 @@ mod remote_command_tests {
         ("cloud-init", "cloud-init"), // Debian: /usr/bin/cloud-init
     ];
     /// Builtins and keywords of dash, Debian's /bin/sh.
-    const SHELL: [&str; 18] = [
+    const SHELL: [&str; 26] = [
         "echo", "printf", "test", "[", "set", "umask", "trap", "true", "false", "for", "in", "do", "done", "if",
-        "then", "fi", "exit", "cd",
+        "then", "fi", "exit", "cd", "case", "esac", "while", ":", "return", "exec", "else", "continue",
     ];
 
-    /// Command words: the first word of each simple command.
+    /// Command words: the first word of each simple command, except the
+    /// script's own functions (`name() {`) and `case` patterns (`word)`).
     fn commands(script: &str) -> BTreeSet<String> {
         let mut out = BTreeSet::new();
+        let functions: BTreeSet<&str> =
+            script.lines().filter_map(|l| l.trim().strip_suffix("() {")).filter(|n| !n.contains(' ')).collect();
+        let code: String =
+            script.lines().filter(|l| !l.trim_start().starts_with('#')).map(|l| without_expansions(l) + "\n").collect();
         let separated =
-            script.replace("$(", ";").replace("&&", ";").replace("||", ";").replace(['|', '\n', '{', '}'], ";");
+            code.replace("$(", ";").replace("&&", ";").replace("||", ";").replace(['|', '\n', '{', '}'], ";");
         for part in separated.split(';') {
             let words = part.split_whitespace().skip_while(|w| {
                 // Assignments, keywords that start a command and redirections.
-                (w.contains('=') && !w.starts_with('-')) || ["then", "do", "else"].contains(w) || w.starts_with('>')
+                (w.contains('=') && !w.starts_with('-'))
+                    || ["then", "do", "else"].contains(w)
+                    || w.starts_with('>')
+                    || (w.ends_with(')') && !w.ends_with("()") && !w.contains('('))
             });
             if let Some(word) = words.into_iter().next() {
                 let word = word.trim_matches(|c| c == '(' || c == ')' || c == '"' || c == '\'');
-                if !word.is_empty() && !SHELL.contains(&word) && !word.starts_with('$') && !word.starts_with('-') {
+                let own = functions.contains(word.trim_end_matches("()"));
+                if !word.is_empty()
+                    && !own
+                    && !SHELL.contains(&word)
+                    && !word.starts_with('$')
+                    && !word.starts_with('-')
+                {
                     out.insert(word.to_owned());
                 }
             }
         }
+        out
+    }
+
+    /// `line` with `${...}` and `$((...))` replaced by a plain word: they
+    /// hold no command, and their braces and parentheses are not syntax.
+    fn without_expansions(line: &str) -> String {
+        let mut out = String::new();
+        let mut rest = line;
+        while let Some(start) = rest.find("${").into_iter().chain(rest.find("$((")).min() {
+            let (before, expansion) = rest.split_at(start);
+            out.push_str(before);
+            out.push('x');
+            let close = if expansion.starts_with("${") { "}" } else { "))" };
+            rest = expansion.find(close).and_then(|end| expansion.get(end + close.len()..)).unwrap_or("");
+        }
+        out.push_str(rest);
         out
     }
 
@@ -483,7 +515,9 @@ mod remote_command_tests {
             let packaged = FROM_PACKAGES.iter().find(|(c, _)| c == command).map(|(_, package)| *package);
             let installed =
                 packaged.is_some_and(|p| ours.contains(p) || ["systemd", "sudo", "cloud-init"].contains(&p));
-            if !in_base && !installed {
+            // Scripts the provider places on the node itself.
+            let placed = command.starts_with(super::STATE_DIR);
+            if !in_base && !installed && !placed {
                 missing.push(command.clone());
             }
         }

@@ -17,6 +17,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::api::{ApiClient, NodeInfo};
+use super::certificate_state;
+use super::certificates;
 use super::config::Role;
 use super::error::KubeadmError;
 use super::lifecycle::{Changes, Ctx, Progress, Removal};
@@ -126,6 +128,53 @@ fn set_credentials(value: &mut Value, secrets: &ClusterSecrets) {
             value.set("host", Value::Unknown);
         }
     }
+}
+
+/// `certificates_expire` after an apply, for the control planes in
+/// `state`'s nodes: the renewed ones' new expiry, a fresh handshake for
+/// the ones in `touched` (joined) or all of them on create (`touched`
+/// empty and no prior entries), the prior entry for the rest.
+async fn observed_certificates(
+    state: &Value,
+    secrets: &ClusterSecrets,
+    touched: &BTreeSet<String>,
+    progress: &Progress,
+) -> Value {
+    let prior = state.get(certificate_state::ATTRIBUTE);
+    let control_planes = certificate_state::control_planes(state.get("nodes"));
+    let to_read: Vec<(String, String)> = control_planes
+        .iter()
+        .filter(|(name, _)| !progress.certificates.contains_key(name))
+        .filter(|(name, _)| touched.contains(name) || prior.is_unknown() || prior.is_null())
+        .cloned()
+        .collect();
+    let mut fresh = certificates::observe(&to_read, &secrets.ca.cert_pem, certificates::REFRESH_TIMEOUT).await;
+    fresh.extend(progress.certificates.clone());
+    let prior = if prior.is_unknown() { &Value::Null } else { prior };
+    let names: Vec<String> = control_planes.into_iter().map(|(name, _)| name).collect();
+    certificate_state::merged(prior, &names, &fresh)
+}
+
+/// Plans `certificates_expire`: unknown for the control planes that join or
+/// whose certificates are due (the apply renews those), with a warning for
+/// any that expired already.
+fn plan_certificates(
+    prior: &Value,
+    cluster: &Cluster,
+    join: &BTreeSet<String>,
+    planned: &mut Value,
+    diags: &mut Diagnostics,
+) {
+    let now = OffsetDateTime::now_utc();
+    let due = certificate_state::due(prior, cluster, join, now);
+    for (name, at) in certificate_state::expired(prior, &due, now) {
+        diags.warning(
+            Some(AttributePath::attr("nodes").with_key(name.clone())),
+            "Control plane certificates expired",
+            format!("The certificates of {name:?} expired at {at}: its components cannot authenticate to each other. This apply renews them (kubeadm certs renew all) and restarts its static pods."),
+        );
+    }
+    planned.set(certificate_state::ATTRIBUTE, certificate_state::planned(prior, cluster, join, &due));
 }
 
 /// `nodes_status` from the API's node list, for the nodes in `names`.
@@ -459,6 +508,10 @@ impl Resource for KubeadmCluster {
         state.set("init_node", Value::string(&cluster.init_node));
         state.set("nodes_status", nodes_status(cluster.nodes.keys().cloned(), &progress.api_nodes));
         state.set("ssh_host_keys", string_map_value(&progress.host_keys));
+        state.set(
+            certificate_state::ATTRIBUTE,
+            observed_certificates(&state, &secrets, &BTreeSet::new(), &progress).await,
+        );
         ApplyOutcome { state, private: Private::encode(&secrets), diagnostics: Diagnostics::new() }
     }
 
@@ -475,24 +528,31 @@ impl Resource for KubeadmCluster {
             let api = ApiClient::new(server, &secrets.ca.cert_pem, &secrets.admin, Duration::from_secs(10))?;
             api.nodes().await
         };
-        match nodes.await {
+        let control_planes = certificate_state::control_planes(state.get("nodes"));
+        let expiries = certificates::observe(&control_planes, &secrets.ca.cert_pem, certificates::REFRESH_TIMEOUT);
+        let (nodes, expiries) = tokio::join!(nodes, expiries);
+        let mut refreshed = state.clone();
+        let cp_names: Vec<String> = control_planes.into_iter().map(|(name, _)| name).collect();
+        refreshed.set(
+            certificate_state::ATTRIBUTE,
+            certificate_state::merged(state.get(certificate_state::ATTRIBUTE), &cp_names, &expiries),
+        );
+        let mut diagnostics = Diagnostics::new();
+        match nodes {
             Ok(api_nodes) => {
-                let mut refreshed = state.clone();
                 let names =
                     state.get("nodes").as_map().map(|m| m.keys().cloned().collect::<Vec<_>>()).unwrap_or_default();
                 refreshed.set("nodes_status", nodes_status(names.into_iter(), &api_nodes));
-                ReadOutcome { state: refreshed, private: private.to_vec(), diagnostics: Diagnostics::new() }
             }
             Err(e) => {
-                let mut diags = Diagnostics::new();
-                diags.warning(
+                diagnostics.warning(
                     None,
                     "Kubernetes API server did not answer; keeping the last known state",
                     format!("{e}\n\nThe plan uses the node status from the last apply. Check kube-vip and the control planes (see docs/troubleshooting.md)."),
                 );
-                keep(diags)
             }
         }
+        ReadOutcome { state: refreshed, private: private.to_vec(), diagnostics }
     }
 
     async fn update(
@@ -529,6 +589,8 @@ impl Resource for KubeadmCluster {
         let mut changes = plan_changes(prior, &prior_nodes, &cluster, adopting);
         changes.kube_vip = !adopting && prior.get("kube_vip") != planned.get("kube_vip");
         changes.adopting = adopting;
+        changes.renew = certificate_state::renewals(planned, prior, &cluster, &changes.join);
+        changes.expiries = certificate_state::recorded(prior);
         let prior_cps: Vec<String> = if adopting {
             cluster.control_planes().map(|n| n.spec.name.clone()).collect()
         } else {
@@ -542,9 +604,13 @@ impl Resource for KubeadmCluster {
                 cache.remove();
             }
         }
-        let remote_work =
-            !(changes.join.is_empty() && changes.remove.is_empty() && changes.relabel.is_empty() && !changes.kube_vip);
+        let remote_work = !(changes.join.is_empty()
+            && changes.remove.is_empty()
+            && changes.relabel.is_empty()
+            && changes.renew.is_empty()
+            && !changes.kube_vip);
         if !remote_work {
+            state.set(certificate_state::ATTRIBUTE, prior.get(certificate_state::ATTRIBUTE).clone());
             return ApplyOutcome { state, private: Private::encode(&secrets), diagnostics: Diagnostics::new() };
         }
         let lifecycle =
@@ -585,6 +651,9 @@ impl Resource for KubeadmCluster {
         state.set("ssh_host_keys", per_node_after(prior.get("ssh_host_keys"), &names, &changes.join, joined_key));
         let joined_status = |name: &str| Some(node_status(progress.api_nodes.get(name)));
         state.set("nodes_status", per_node_after(prior.get("nodes_status"), &names, &changes.join, joined_status));
+        let mut touched = changes.join.clone();
+        touched.extend(changes.renew.iter().cloned());
+        state.set(certificate_state::ATTRIBUTE, observed_certificates(&state, &secrets, &touched, &progress).await);
         let mut diagnostics = Diagnostics::new();
         warning_diagnostics(&mut diagnostics, &progress.warnings);
         diagnostics.extend(error_diagnostics(
@@ -743,9 +812,11 @@ impl ModifyPlan for KubeadmCluster {
                     let value = per_node_after(prior.get(attribute), cluster.nodes.keys(), &changes.join, unknown);
                     request.planned.set(attribute, value);
                 }
+                plan_certificates(prior, &cluster, &changes.join, &mut request.planned, &mut diags);
             } else {
                 request.planned.set("nodes_status", Value::Unknown);
                 request.planned.set("ssh_host_keys", Value::Unknown);
+                request.planned.set(certificate_state::ATTRIBUTE, Value::Unknown);
             }
             for (name, status) in prior.get("nodes_status").as_map().into_iter().flatten() {
                 if status.get("joined").as_bool() == Some(true) && status.get("ready").as_bool() == Some(false) {
@@ -759,6 +830,7 @@ impl ModifyPlan for KubeadmCluster {
         } else {
             request.planned.set("nodes_status", Value::Unknown);
             request.planned.set("ssh_host_keys", Value::Unknown);
+            request.planned.set(certificate_state::ATTRIBUTE, Value::Unknown);
         }
         request.private = Private::encode(&secrets);
         request.diagnostics.extend(diags);

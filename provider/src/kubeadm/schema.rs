@@ -7,7 +7,7 @@ use crate::framework::{Attribute, Block, PlanRule, Schema};
 use crate::value::{Number, Type, Value};
 
 /// Attributes only the provider sets.
-pub const COMPUTED: [&str; 9] = [
+pub const COMPUTED: [&str; 10] = [
     "id",
     "kubeconfig",
     "host",
@@ -17,6 +17,7 @@ pub const COMPUTED: [&str; 9] = [
     "ca_cert_hash",
     "nodes_status",
     "ssh_host_keys",
+    "certificates_expire",
 ];
 
 /// The object type of one `nodes_status` entry.
@@ -170,6 +171,9 @@ pub fn schema() -> Schema {
     .attribute(Attribute::string("init_node").optional_computed().plan(PlanRule::UseStateForUnknown).description(
         "The control plane that runs `kubeadm init`. Default: the first control plane in name order. Only used at creation.",
     ))
+    .attribute(Attribute::string("renew_certificates_before").description(
+        "Renew a control plane's kubeadm certificates (`kubeadm certs renew all`, then its static pods restarted, one control plane at a time) in the first apply once less than this is left of them, per `certificates_expire`. Default `2160h` (90 days); `0s` turns renewal off (for clusters that renew on the nodes, see `cloudinit_config`'s `kubeadm_certificate_renewal`). Must be shorter than the certificates' lifetime (kubeadm's `certificateValidityPeriod`, default `8760h`).",
+    ))
     .attribute(Attribute::string("destroy_mode").default_value(Value::string(defaults::DESTROY_MODE)).description(
         "`reset`: `kubeadm reset` every node on destroy. `forget`: only drop the state.",
     ))
@@ -186,6 +190,9 @@ pub fn schema() -> Schema {
     ))
     .attribute(Attribute::string_map("ssh_host_keys").computed().description(
         "The host key each node presented, verified on every later connection.",
+    ))
+    .attribute(Attribute::string_map("certificates_expire").computed().description(
+        "Per control plane, when its kubeadm certificates expire (RFC 3339, UTC), read at refresh from its API server's serving certificate in the TLS handshake (no SSH). Unknown in a plan for the control planes whose certificates the apply renews or that join.",
     ))
     .block(NestedBlock::single("kubeadm_config_patches", patches))
     .block(NestedBlock::single("kube_vip", kube_vip))

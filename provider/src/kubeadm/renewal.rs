@@ -1,0 +1,158 @@
+//! Certificate renewal in an apply: one control plane at a time, each
+//! behind a health gate before the next, so an HA cluster keeps its API
+//! server and etcd quorum throughout.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use super::api::ApiClient;
+use super::certificates::{self, format_expiry};
+use super::error::KubeadmError;
+use super::etcd::EtcdClient;
+use super::lifecycle::{Ctx, Progress};
+use super::node::{NodeFile, NodeSession, STATE_DIR};
+use super::pki;
+use crate::node_scripts::RENEW_CERTIFICATES;
+
+/// How long a restarted control plane may take to pass the health gate.
+const HEALTH_WAIT: Duration = Duration::from_secs(180);
+/// Between two rounds of the health gate.
+const HEALTH_POLL: Duration = Duration::from_secs(1);
+/// One TLS handshake or API request of the gate.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
+/// The renewal script on the node, run as root.
+const SCRIPT_PATH: &str = "/etc/kubernetes/terraform/renew-certificates";
+
+impl Ctx<'_> {
+    /// Renews the certificates of the control planes in `names`, in order,
+    /// stopping at the first failure; each one's new expiry goes into
+    /// `progress.certificates`. `before` is each one's expiry in state.
+    pub async fn renew_certificates(
+        &self,
+        names: &[String],
+        before: &BTreeMap<String, OffsetDateTime>,
+        progress: &mut Progress,
+    ) -> Vec<KubeadmError> {
+        for name in names {
+            let renewed = async {
+                let session = self.connect(name, false).await?;
+                progress.host_keys.insert(name.clone(), session.host_key());
+                let result = self.renew_one(&session, before.get(name).copied()).await;
+                session.close().await;
+                result
+            };
+            match renewed.await {
+                Ok(expiry) => {
+                    tracing::info!(node = %name, expires = %format_expiry(expiry), "certificates renewed");
+                    progress.certificates.insert(name.clone(), expiry);
+                }
+                Err(e) => return vec![e],
+            }
+        }
+        Vec::new()
+    }
+
+    async fn renew_one(
+        &self,
+        session: &NodeSession,
+        before: Option<OffsetDateTime>,
+    ) -> Result<OffsetDateTime, KubeadmError> {
+        let script = [NodeFile::new(SCRIPT_PATH, RENEW_CERTIFICATES, 0o700)];
+        debug_assert!(SCRIPT_PATH.starts_with(STATE_DIR));
+        session
+            .run_bundle(
+                "renewing the certificates (kubeadm certs renew all, static pods restarted)",
+                &script,
+                SCRIPT_PATH,
+                &[],
+                &[],
+                Some(self.step_timeout),
+            )
+            .await?;
+        self.wait_healthy(session, before).await
+    }
+
+    /// Polls [`Self::healthy`] until it passes or [`HEALTH_WAIT`] is over.
+    async fn wait_healthy(
+        &self,
+        session: &NodeSession,
+        before: Option<OffsetDateTime>,
+    ) -> Result<OffsetDateTime, KubeadmError> {
+        let deadline = tokio::time::Instant::now() + HEALTH_WAIT;
+        loop {
+            let last = match self.healthy(session, before).await {
+                Ok(expiry) => return Ok(expiry),
+                Err(e) => e,
+            };
+            if tokio::time::Instant::now() >= deadline {
+                return Err(KubeadmError::Unhealthy {
+                    node: session.name.clone(),
+                    waited: HEALTH_WAIT,
+                    last: Box::new(last),
+                });
+            }
+            tokio::select! {
+                () = self.cancel.cancelled() => return Err(KubeadmError::Cancelled),
+                () = tokio::time::sleep(HEALTH_POLL) => {}
+            }
+        }
+    }
+
+    /// One round of the gate: the node's API server serves a certificate
+    /// newer than `before` and is ready, etcd lists every control plane as
+    /// a started voting member, and the Node is Ready. The new expiry.
+    async fn healthy(
+        &self,
+        session: &NodeSession,
+        before: Option<OffsetDateTime>,
+    ) -> Result<OffsetDateTime, KubeadmError> {
+        let name = &session.name;
+        let address =
+            &self.cluster.nodes.get(name).ok_or_else(|| KubeadmError::UnknownNode { node: name.clone() })?.spec.address;
+        let ca = &self.secrets.ca.cert_pem;
+        let expiry = certificates::serving_certificate_expiry(address, ca, CHECK_TIMEOUT)
+            .await
+            .map_err(|source| KubeadmError::CertificateExpiry { node: name.clone(), source })?;
+        if let Some(before) = before.filter(|b| expiry <= *b) {
+            return Err(KubeadmError::NotRenewed {
+                node: name.clone(),
+                before: format_expiry(before),
+                after: format_expiry(expiry),
+            });
+        }
+        let own = format!("https://{}", certificates::api_server_address(address));
+        ApiClient::new(&own, ca, &self.secrets.admin, CHECK_TIMEOUT)?.ready().await?;
+        self.etcd_all_voting(session).await?;
+        match self.api.node(name).await? {
+            Some(node) if node.ready => Ok(expiry),
+            _ => Err(KubeadmError::Api {
+                what: format!("GET node {name}"),
+                status: None,
+                reason: "the Node is not Ready".into(),
+            }),
+        }
+    }
+
+    /// etcd, asked through this node, lists every control plane of the
+    /// configuration as a started member, none of them a learner.
+    async fn etcd_all_voting(&self, session: &NodeSession) -> Result<(), KubeadmError> {
+        let client = pki::issue_etcd_client(&self.secrets.etcd_ca, OffsetDateTime::now_utc())?;
+        let members = EtcdClient::new(session, &self.secrets.etcd_ca.cert_pem, &client)?.members().await?;
+        let missing: Vec<&str> = self
+            .cluster
+            .control_planes()
+            .filter(|cp| !members.iter().any(|m| m.name == cp.spec.name && !m.is_learner))
+            .map(|cp| cp.spec.name.as_str())
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(KubeadmError::Etcd {
+            node: session.name.clone(),
+            what: "member list".into(),
+            reason: format!("not (yet) started voting members: {}", missing.join(", ")),
+        })
+    }
+}
