@@ -107,6 +107,15 @@ pub enum CloudInitError {
         reason: String,
     },
 
+    /// `kubeadm_certificate_renewal.days_before` is outside 1 to 364.
+    #[error(
+        "kubeadm_certificate_renewal.days_before: {days} must be from 1 to 364 (kubeadm's certificates live 365 days unless certificateValidityPeriod says otherwise)"
+    )]
+    InvalidRenewalWindow {
+        /// The configured number.
+        days: i64,
+    },
+
     /// A package name is not a Debian package name (optionally `=version`),
     /// or is one the renderer installs itself.
     #[error("{field}: {value:?} {reason}")]
@@ -368,6 +377,7 @@ impl CloudInitError {
             Self::UnknownTimezone { .. } => "timezone",
             Self::InvalidLocale { .. } => "locale",
             Self::InvalidKubernetesVersion { .. } => "kubernetes_version",
+            Self::InvalidRenewalWindow { .. } => "kubeadm_certificate_renewal.days_before",
             Self::UnknownPauseImage { .. } | Self::InvalidSandboxImage { .. } => "container_runtime.sandbox_image",
             Self::NoSshKeys => "user",
             Self::BaseMissingHeader

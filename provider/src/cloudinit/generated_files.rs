@@ -20,6 +20,11 @@ pub const APT_SOURCE_PATH: &str = "/etc/apt/sources.list.d/kubernetes.list";
 /// apt pin for a patch version (`.pref`: apt ignores other extensions there).
 pub const APT_PREFERENCES_PATH: &str = "/etc/apt/preferences.d/kubernetes.pref";
 
+/// The renewal timer's units (`kubeadm_certificate_renewal`).
+pub const RENEWAL_SERVICE_PATH: &str = "/etc/systemd/system/kubeadm-renew-certificates.service";
+/// See [`RENEWAL_SERVICE_PATH`].
+pub const RENEWAL_TIMER_PATH: &str = "/etc/systemd/system/kubeadm-renew-certificates.timer";
+
 /// Paths the generated document writes for `spec`, with the attribute that
 /// controls each. A user file may only append to these.
 #[must_use]
@@ -35,6 +40,11 @@ pub fn generated_paths(spec: &CloudInitSpec) -> Vec<(&'static str, &'static str)
     paths.push((APT_SOURCE_PATH, "kubernetes_version"));
     if KubernetesVersion::parse(&spec.kubernetes_version).is_ok_and(|v| v.patch.is_some()) {
         paths.push((APT_PREFERENCES_PATH, "kubernetes_version"));
+    }
+    if spec.certificate_renewal.is_some() {
+        paths.push((crate::node_scripts::RENEW_CERTIFICATES_PATH, "kubeadm_certificate_renewal"));
+        paths.push((RENEWAL_SERVICE_PATH, "kubeadm_certificate_renewal"));
+        paths.push((RENEWAL_TIMER_PATH, "kubeadm_certificate_renewal"));
     }
     paths
 }

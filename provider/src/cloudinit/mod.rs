@@ -42,8 +42,8 @@ pub use kubernetes::{KubernetesVersion, PAUSE_IMAGES, PauseImage};
 pub use merge::{OWNED_KEYS, OwnedKey};
 pub use render::{GENERATED_KEY_ORDER, encode_content, render};
 pub use spec::{
-    CloudInitSpec, ContainerRuntime, DEFAULT_CNI_BIN_DIR, DEFAULT_CNI_CONF_DIR, DEFAULT_GROUPS, DEFAULT_SHELL,
-    DEFAULT_SUDO, DEFAULT_TIMEZONE, DEFAULT_USER, Rendered, User, WriteFile,
+    CertificateRenewal, CloudInitSpec, ContainerRuntime, DEFAULT_CNI_BIN_DIR, DEFAULT_CNI_CONF_DIR, DEFAULT_GROUPS,
+    DEFAULT_SHELL, DEFAULT_SUDO, DEFAULT_TIMEZONE, DEFAULT_USER, Rendered, User, WriteFile,
 };
 pub use ssh_key::{SshPublicKey, parse_authorized_keys, validate_ssh_public_key};
 pub use validate::{parse_base, validate, validate_all};

@@ -14,14 +14,15 @@
 
 use super::error::CloudInitError;
 use super::generated_files::{
-    APT_PREFERENCES_PATH, APT_SOURCE_PATH, CONTAINERD_CONFIG_PATH, CRICTL_PATH, HOSTS_PATH, MODULES_PATH, SYSCTL_PATH,
-    generated_paths,
+    APT_PREFERENCES_PATH, APT_SOURCE_PATH, CONTAINERD_CONFIG_PATH, CRICTL_PATH, HOSTS_PATH, MODULES_PATH,
+    RENEWAL_SERVICE_PATH, RENEWAL_TIMER_PATH, SYSCTL_PATH, generated_paths,
 };
 use super::kubernetes::{KEYRING_PATH, KUBERNETES_PACKAGES, KubernetesVersion};
 use super::merge::merge_documents;
-use super::spec::{CloudInitSpec, Rendered, WriteFile};
+use super::spec::{CertificateRenewal, CloudInitSpec, Rendered, WriteFile};
 use super::ssh_key::merge_user_keys;
 use super::validate::{parse_base, schema_errors, validate};
+use crate::node_scripts::RENEW_CERTIFICATES_PATH;
 use crate::yaml::{Mapping, Yaml, emit_cloud_config};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -204,7 +205,28 @@ fn generated_files(spec: &CloudInitSpec, version: &KubernetesVersion, sandbox_im
     if let Some(preferences) = version.apt_preferences() {
         files.push(file(APT_PREFERENCES_PATH, preferences, true));
     }
+    if let Some(renewal) = spec.certificate_renewal {
+        files.extend(renewal_files(renewal));
+    }
     files
+}
+
+/// The renewal script and its systemd service and timer. The service only
+/// runs on a node kubeadm made a control plane; the timer fires daily at a
+/// time fixed per machine (`FixedRandomDelay`), so the control planes
+/// renew at different times of the day.
+fn renewal_files(renewal: CertificateRenewal) -> Vec<WriteFile> {
+    let seconds = renewal.days_before * 86_400;
+    let script = WriteFile {
+        permissions: Some("0755".into()),
+        ..WriteFile::new(RENEW_CERTIFICATES_PATH, crate::node_scripts::RENEW_CERTIFICATES.to_owned())
+    };
+    let service = format!(
+        "[Unit]\nDescription=Renew kubeadm's certificates when fewer than {days} days are left\nConditionPathExists=/etc/kubernetes/manifests/kube-apiserver.yaml\n\n[Service]\nType=oneshot\nEnvironment=RENEW_WHEN_LESS_THAN={seconds}\nExecStart={RENEW_CERTIFICATES_PATH}\n",
+        days = renewal.days_before
+    );
+    let timer = "[Unit]\nDescription=Daily check of kubeadm's certificate expiry\n\n[Timer]\nOnCalendar=daily\nRandomizedDelaySec=23h\nFixedRandomDelay=true\nPersistent=true\n\n[Install]\nWantedBy=timers.target\n";
+    vec![script, file(RENEWAL_SERVICE_PATH, service, false), file(RENEWAL_TIMER_PATH, timer.to_owned(), false)]
 }
 
 /// Debian's default /etc/hosts plus `hosts`, sorted by address (IPv4 first).
@@ -317,7 +339,7 @@ fn containerd_config(spec: &CloudInitSpec, sandbox_image: &str) -> String {
 fn generated_runcmd(spec: &CloudInitSpec, version: &KubernetesVersion) -> Vec<String> {
     let modules = unique(DEFAULT_KERNEL_MODULES.iter().copied().chain(spec.kernel_modules.iter().map(String::as_str)));
     let packages = KUBERNETES_PACKAGES.join(" ");
-    vec![
+    let mut runcmd = vec![
         // Stop at the first failure, so a half-prepared node shows up as a
         // failed cloud-init run instead of a "done" one.
         "set -e".to_owned(),
@@ -333,7 +355,11 @@ fn generated_runcmd(spec: &CloudInitSpec, version: &KubernetesVersion) -> Vec<St
         format!("apt-mark hold {packages}"),
         "systemctl restart containerd".to_owned(),
         "systemctl enable --now kubelet".to_owned(),
-    ]
+    ];
+    if spec.certificate_renewal.is_some() {
+        runcmd.push("systemctl enable --now kubeadm-renew-certificates.timer".to_owned());
+    }
+    runcmd
 }
 
 fn write_file_node(file: &WriteFile) -> Yaml {
@@ -618,6 +644,41 @@ mod tests {
         // Key order with the optional keys present.
         let keys: Vec<&str> = doc.keys().map(String::as_str).take(4).collect();
         assert_eq!(keys, ["hostname", "fqdn", "manage_etc_hosts", "timezone"]);
+    }
+
+    #[test]
+    fn certificate_renewal_installs_the_providers_script_behind_a_timer() {
+        let mut spec = minimal_spec();
+        assert!(!render(&spec).expect("renders").document.contains("kubeadm-renew-certificates"));
+        spec.certificate_renewal = Some(CertificateRenewal { days_before: 30 });
+        let doc = root(&render(&spec).expect("renders"));
+        assert_eq!(file_content(&doc, RENEW_CERTIFICATES_PATH), crate::node_scripts::RENEW_CERTIFICATES);
+        let service = file_content(&doc, RENEWAL_SERVICE_PATH);
+        assert!(service.contains("Environment=RENEW_WHEN_LESS_THAN=2592000\n"), "{service}");
+        assert!(service.contains("ConditionPathExists=/etc/kubernetes/manifests/kube-apiserver.yaml\n"), "{service}");
+        assert!(service.contains(&format!("ExecStart={RENEW_CERTIFICATES_PATH}\n")), "{service}");
+        let timer = file_content(&doc, RENEWAL_TIMER_PATH);
+        assert!(timer.contains("OnCalendar=daily\n") && timer.contains("FixedRandomDelay=true\n"), "{timer}");
+        let script = files(&doc).into_iter().find(|f| f.get("path") == Some(&Yaml::str(RENEW_CERTIFICATES_PATH)));
+        assert_eq!(script.and_then(|f| f.get("permissions").cloned()), Some(Yaml::str("0755")));
+        let runcmd = strings(doc.get("runcmd"));
+        let enable = runcmd.iter().position(|c| c == "systemctl enable --now kubeadm-renew-certificates.timer");
+        let kubelet = runcmd.iter().position(|c| c == "systemctl enable --now kubelet");
+        assert!(enable.is_some() && enable > kubelet, "{runcmd:?}");
+        // A user file may not replace it.
+        spec.write_files = vec![WriteFile::new(RENEW_CERTIFICATES_PATH, "echo mine")];
+        assert!(render(&spec).is_err());
+        spec.write_files.clear();
+        spec.certificate_renewal = Some(CertificateRenewal { days_before: 365 });
+        let err = render(&spec).expect_err("a window longer than the lifetime");
+        assert!(matches!(err, CloudInitError::InvalidRenewalWindow { days: 365 }), "{err:?}");
+        assert_eq!(
+            err.attribute_path(),
+            [
+                crate::cloudinit::AttributeStep::Attribute("kubeadm_certificate_renewal".into()),
+                crate::cloudinit::AttributeStep::Attribute("days_before".into())
+            ]
+        );
     }
 
     #[test]

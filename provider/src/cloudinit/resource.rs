@@ -10,7 +10,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::github_keys::{GithubKeys, is_valid_github_user};
-use super::{AttributeStep, CloudInitError, CloudInitSpec, ContainerRuntime, User, WriteFile};
+use super::{AttributeStep, CertificateRenewal, CloudInitError, CloudInitSpec, ContainerRuntime, User, WriteFile};
 use crate::framework::schema::{NestedBlock, Nesting};
 use crate::framework::{
     ApplyOutcome, Attribute, Block, CallContext, Diagnostics, ImportState, ModifyPlan, PlanRequest, PlanRule,
@@ -37,6 +37,14 @@ impl CloudInitConfig {
 /// An input attribute: every input forces replacement.
 fn input(attribute: Attribute) -> Attribute {
     attribute.plan(PlanRule::RequiresReplace)
+}
+
+/// For control planes: renewal on the node, for clusters nobody applies to.
+fn certificate_renewal() -> Block {
+    Block::new(
+        "Control planes only: a daily systemd timer (`kubeadm-renew-certificates.timer`, a fixed random time per node) that runs `kubeadm certs renew all` and restarts the static pods once fewer than `days_before` days are left of the API server's certificate, so a cluster nobody applies to survives kubeadm's one-year expiry. Use this or kubeadm_cluster's `renew_certificates_before`, not both (set that to `0s`): two control planes restarting at once can cost etcd its quorum for a moment.",
+    )
+    .attribute(Attribute::number("days_before").required().description("Renew when fewer days than this are left, 1 to 364 (e.g. 30)."))
 }
 
 fn schema() -> Schema {
@@ -113,7 +121,8 @@ fn schema() -> Schema {
     .attribute(Attribute::string("rendered").computed().description("The user-data: the document, or its encoding."))
     .attribute(Attribute::string("sha256").computed().description("Hex SHA-256 of `rendered`."))
     .block(NestedBlock::single("user", user).plan(PlanRule::RequiresReplace))
-    .block(NestedBlock::single("container_runtime", runtime).plan(PlanRule::RequiresReplace));
+    .block(NestedBlock::single("container_runtime", runtime).plan(PlanRule::RequiresReplace))
+    .block(NestedBlock::single("kubeadm_certificate_renewal", certificate_renewal()).plan(PlanRule::RequiresReplace));
     Schema::new(block)
 }
 
@@ -153,6 +162,9 @@ fn spec_from_value(value: &Value) -> CloudInitSpec {
     if let Some(systemd) = runtime_value.get("systemd_cgroup").as_bool() {
         container_runtime.systemd_cgroup = systemd;
     }
+    let renewal = value.get("kubeadm_certificate_renewal");
+    let certificate_renewal = (!renewal.is_null())
+        .then(|| CertificateRenewal { days_before: renewal.get("days_before").as_i64().unwrap_or(0) });
     let write_files = value
         .get("write_files")
         .as_slice()
@@ -185,6 +197,7 @@ fn spec_from_value(value: &Value) -> CloudInitSpec {
         locale: value.get("locale").as_str().map(str::to_string),
         kubernetes_version: value.get("kubernetes_version").as_str().unwrap_or_default().to_string(),
         container_runtime,
+        certificate_renewal,
         kernel_modules: strings(value.get("kernel_modules")),
         sysctls,
         user,
@@ -229,6 +242,7 @@ fn summary(err: &CloudInitError) -> &'static str {
     match err {
         CloudInitError::UnknownTimezone { .. } => "Unknown time zone",
         CloudInitError::InvalidKubernetesVersion { .. } => "Unsupported Kubernetes version",
+        CloudInitError::InvalidRenewalWindow { .. } => "Invalid certificate renewal window",
         CloudInitError::UnknownPauseImage { .. } => "No pause image known for this Kubernetes version",
         CloudInitError::InvalidSshKey { .. } => "Invalid SSH public key",
         CloudInitError::NoSshKeys => "No SSH key for the login user",

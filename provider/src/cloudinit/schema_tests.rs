@@ -10,7 +10,7 @@
 
 use super::merge::merge_documents;
 use super::render::{build_document, render};
-use super::spec::{CloudInitSpec, WriteFile};
+use super::spec::{CertificateRenewal, CloudInitSpec, WriteFile};
 use super::ssh_key::tests::{ED25519, ED25519_B};
 use super::validate::parse_base;
 use crate::yaml::{self, Mapping, Yaml};
@@ -49,6 +49,7 @@ fn gzip_b64(text: &str) -> String {
 
 fn full() -> CloudInitSpec {
     let mut spec = CloudInitSpec::new("cp1", "1.35.2");
+    spec.certificate_renewal = Some(CertificateRenewal { days_before: 30 });
     spec.fqdn = Some("cp1.lab.example".into());
     spec.timezone = "Europe/Berlin".into();
     spec.locale = Some("en_US.UTF-8".into());

@@ -33,6 +33,8 @@ pub struct CloudInitSpec {
     pub kubernetes_version: String,
     /// containerd settings.
     pub container_runtime: ContainerRuntime,
+    /// A systemd timer that renews kubeadm's certificates on the node (control planes).
+    pub certificate_renewal: Option<CertificateRenewal>,
     /// Kernel modules to load beyond `overlay` and `br_netfilter`.
     pub kernel_modules: Vec<String>,
     /// sysctls beyond the Kubernetes defaults; a key equal to a default overrides it.
@@ -74,6 +76,7 @@ impl Default for CloudInitSpec {
             locale: None,
             kubernetes_version: String::new(),
             container_runtime: ContainerRuntime::default(),
+            certificate_renewal: None,
             kernel_modules: Vec::new(),
             sysctls: BTreeMap::new(),
             user: User::default(),
@@ -111,6 +114,15 @@ impl Default for ContainerRuntime {
             systemd_cgroup: true,
         }
     }
+}
+
+/// `kubeadm_certificate_renewal`: a daily systemd timer that renews the
+/// control plane's kubeadm certificates once fewer than `days_before` days
+/// are left of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CertificateRenewal {
+    /// Renew when fewer days than this are left (1 to 364).
+    pub days_before: i64,
 }
 
 /// The login user.

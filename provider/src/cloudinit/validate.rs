@@ -70,6 +70,9 @@ pub fn validate_all(spec: &CloudInitSpec) -> Vec<CloudInitError> {
     if let Some(image) = &spec.container_runtime.sandbox_image {
         check(validate_sandbox_image(image));
     }
+    if let Some(renewal) = spec.certificate_renewal.filter(|r| !(1..=364).contains(&r.days_before)) {
+        check(Err(CloudInitError::InvalidRenewalWindow { days: renewal.days_before }));
+    }
     check(validate_toml_safe_path("container_runtime.cni_bin_dir", &spec.container_runtime.cni_bin_dir));
     check(validate_toml_safe_path("container_runtime.cni_conf_dir", &spec.container_runtime.cni_conf_dir));
     for (i, module) in spec.kernel_modules.iter().enumerate() {
