@@ -158,6 +158,7 @@ fn open_pull<'a>(
     git(work, owner, &["add", "-A"]);
     git(work, owner, &["commit", "-q", "-m", title]);
     git(work, owner, &["push", "-q", "origin", branch]);
+    gitea.wait_for_branch(owner, REPO, branch);
     let body = serde_json::json!({ "head": branch, "base": "main", "title": title });
     let pull = gitea.api(owner, "POST", &format!("/repos/{REPO}/pulls"), Some(&body));
     PullRequest { gitea, bot, number: pull["number"].as_u64().expect("PR number"), seen: 0 }

@@ -230,6 +230,27 @@ impl Gitea {
         if out.trim().is_empty() { serde_json::Value::Null } else { serde_json::from_str(&out).expect("API JSON") }
     }
 
+    /// Waits until Gitea lists `branch` of `repo`: it records a push in a
+    /// background queue, and a pull request from a branch it has not
+    /// recorded yet is a 404.
+    pub fn wait_for_branch(&self, user: &User, repo: &str, branch: &str) {
+        let url = format!("{}/api/v1/repos/{repo}/branches/{branch}", self.url());
+        let auth = format!("Authorization: token {}", user.token);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let status = Command::new("curl")
+                .args(["-sS", "-o", "/dev/null", "-w", "%{http_code}", "-H", &auth, &url])
+                .output()
+                .expect("run curl");
+            let code = String::from_utf8_lossy(&status.stdout).into_owned();
+            if code == "200" {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "Gitea did not record branch {branch} within 60 s: {code}");
+            std::thread::sleep(std::time::Duration::from_millis(250));
+        }
+    }
+
     /// `url` of a repository with `user`'s credentials, for git.
     pub fn git_url(&self, user: &User, repo: &str) -> String {
         format!("http://{}:{}@127.0.0.1:{}/{repo}.git", user.name, user.token, self.port)
