@@ -11,6 +11,7 @@ use futures::future::join_all;
 use tokio_util::sync::CancellationToken;
 
 use super::api::{ApiClient, NodeInfo};
+use super::changes::{Changes, Removal};
 use super::config::{self, NodeSpec, Role};
 use super::drain;
 use super::error::KubeadmError;
@@ -59,33 +60,18 @@ pub struct Progress {
     pub certificates: BTreeMap<String, time::OffsetDateTime>,
 }
 
-/// What an update must do beyond the create path.
-#[derive(Debug, Default)]
-pub struct Changes {
-    /// Nodes whose VM was replaced: new host key expected, stale Node and etcd member go.
-    pub replaced: BTreeSet<String>,
-    /// Nodes to join (new, replaced, or no longer in the cluster).
-    pub join: BTreeSet<String>,
-    /// Nodes to remove, in order.
-    pub remove: Vec<Removal>,
-    /// Nodes whose labels or taints changed, with what comes off them.
-    pub relabel: Vec<(String, Dropped)>,
-    /// The kube-vip settings changed: rewrite the manifest on the control planes.
-    pub kube_vip: bool,
-    /// The cluster was imported: its nodes are checked and the missing ones joined.
-    pub adopting: bool,
-    /// Control planes whose certificates are renewed, in order.
-    pub renew: Vec<String>,
-    /// Their certificates' expiry as state recorded it (the renewal must move it).
-    pub expiries: BTreeMap<String, time::OffsetDateTime>,
+/// What an earlier attempt left on the init node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EarlierInit {
+    /// `kubeadm init` finished: go on with the joins.
+    Finished,
+    /// Nothing (or an interrupted init, reset): run `kubeadm init`.
+    None,
 }
 
-/// A node leaving the cluster, as state last knew it.
-#[derive(Debug, Clone)]
-pub struct Removal {
-    pub name: String,
-    pub role: Role,
-    pub address: String,
+/// The init node's marker as a file to place.
+fn marker_file(marker: &Marker) -> Result<NodeFile, KubeadmError> {
+    serde_json::to_string(marker).map(|text| NodeFile::new(MARKER, text, 0o600)).map_err(KubeadmError::Record)
 }
 
 /// Everything the steps share.
@@ -189,58 +175,74 @@ impl<'a> Ctx<'a> {
     /// command; the kube-vip switch and the "initialised" marker go into
     /// place only when init succeeded.
     async fn init(&self, session: &NodeSession, probe: &Probe) -> Result<(), KubeadmError> {
+        match self.earlier_init(session, probe).await? {
+            EarlierInit::Finished => Ok(()),
+            EarlierInit::None => self.run_init(session).await,
+        }
+    }
+
+    /// What an earlier attempt left on the init node: a finished init
+    /// (recorded in the marker now if only that was missing), or nothing
+    /// (an interrupted init is reset first). Another cluster's is an error.
+    async fn earlier_init(&self, session: &NodeSession, probe: &Probe) -> Result<EarlierInit, KubeadmError> {
         let ours = |m: &Marker| m.secrets.ca == self.secrets.ca;
+        let kubeconfigs = probe.admin_conf || probe.kubelet_conf;
         match &probe.marker {
             Some(m) if ours(m) && m.initialized && probe.admin_conf => {
                 tracing::info!(node = %session.name, "kubeadm init already done; resuming");
-                return Ok(());
+                Ok(EarlierInit::Finished)
             }
             // Cut off around `kubeadm init`: when the API answers with our CA
             // and lists the init node, init did finish (only the marker was
             // not updated); otherwise nothing can have joined yet, so start over.
-            Some(m) if ours(m) && (probe.admin_conf || probe.kubelet_conf) => {
-                let finished = self.api.nodes().await.is_ok_and(|nodes| nodes.contains_key(&session.name));
-                if finished {
+            Some(m) if ours(m) && kubeconfigs => {
+                if self.api.nodes().await.is_ok_and(|nodes| nodes.contains_key(&session.name)) {
                     tracing::info!(node = %session.name, "kubeadm init had finished; recording it");
-                    let mut marker = m.clone();
-                    marker.initialized = true;
-                    let text = serde_json::to_string(&marker).map_err(KubeadmError::Record)?;
-                    let mut files = vec![NodeFile::new(MARKER, text, 0o600)];
-                    if let Some(manifest) = self.kube_vip_manifest("/etc/kubernetes/admin.conf") {
-                        files.push(NodeFile::new(KUBE_VIP_MANIFEST, manifest, 0o600));
-                    }
-                    session.run_bundle("recording kubeadm init", &files, "", &[], &[], None).await?;
-                    return Ok(());
+                    self.record_init(session, m).await?;
+                    return Ok(EarlierInit::Finished);
                 }
                 tracing::info!(node = %session.name, "resetting an interrupted kubeadm init");
                 session.reset().await?;
+                Ok(EarlierInit::None)
             }
-            Some(m) if ours(m) => {}
-            Some(m) => {
-                return Err(KubeadmError::ForeignCluster {
-                    node: session.name.clone(),
-                    reason: format!(
-                        "it was initialised for cluster {:?} at {} by an earlier apply with other certificates. Run `terraform plan` again: a plan for a new cluster adopts that attempt's certificates when the init node answers. To start over instead, run `kubeadm reset -f` on the node.",
-                        m.cluster_name, m.endpoint
-                    ),
-                });
-            }
-            None if probe.admin_conf || probe.kubelet_conf => {
-                return Err(KubeadmError::ForeignCluster {
-                    node: session.name.clone(),
-                    reason: "it already belongs to a Kubernetes cluster this resource did not create (/etc/kubernetes holds kubeconfigs). Adopt that cluster with `terraform import`, or run `kubeadm reset -f` on the node first.".to_string(),
-                });
-            }
-            None => {}
+            Some(m) if ours(m) => Ok(EarlierInit::None),
+            Some(m) => Err(KubeadmError::ForeignCluster {
+                node: session.name.clone(),
+                reason: format!(
+                    "it was initialised for cluster {:?} at {} by an earlier apply with other certificates. Run `terraform plan` again: a plan for a new cluster adopts that attempt's certificates when the init node answers. To start over instead, run `kubeadm reset -f` on the node.",
+                    m.cluster_name, m.endpoint
+                ),
+            }),
+            None if kubeconfigs => Err(KubeadmError::ForeignCluster {
+                node: session.name.clone(),
+                reason: "it already belongs to a Kubernetes cluster this resource did not create (/etc/kubernetes holds kubeconfigs). Adopt that cluster with `terraform import`, or run `kubeadm reset -f` on the node first.".to_string(),
+            }),
+            None => Ok(EarlierInit::None),
         }
+    }
+
+    /// Marks the init node's marker initialised (and puts kube-vip on
+    /// `admin.conf`), for an init that finished before the marker said so.
+    async fn record_init(&self, session: &NodeSession, marker: &Marker) -> Result<(), KubeadmError> {
+        let mut marker = marker.clone();
+        marker.initialized = true;
+        let mut files = vec![marker_file(&marker)?];
+        if let Some(manifest) = self.kube_vip_manifest("/etc/kubernetes/admin.conf") {
+            files.push(NodeFile::new(KUBE_VIP_MANIFEST, manifest, 0o600));
+        }
+        session.run_bundle("recording kubeadm init", &files, "", &[], &[], None).await.map(|_| ())
+    }
+
+    /// `kubeadm init` in one round trip: the marker (not initialised yet),
+    /// the CAs and service-account key, kube-vip on `super-admin.conf` and
+    /// the init configuration go up first; only when init succeeds the
+    /// marker says so and kube-vip moves to `admin.conf`.
+    async fn run_init(&self, session: &NodeSession) -> Result<(), KubeadmError> {
         let mut marker = Marker {
             endpoint: self.cluster.spec.control_plane_endpoint.clone(),
             cluster_name: self.cluster.spec.cluster_name.clone(),
             secrets: self.secrets.clone(),
             initialized: false,
-        };
-        let marker_file = |m: &Marker| {
-            serde_json::to_string(m).map(|text| NodeFile::new(MARKER, text, 0o600)).map_err(KubeadmError::Record)
         };
         let node = self.spec(&session.name)?;
         let init_config = config::init_config(
@@ -538,108 +540,33 @@ impl<'a> Ctx<'a> {
 
     /// Update: join new, replaced and departed nodes, then remove the nodes
     /// gone from the configuration, then kube-vip and labels, then renew
-    /// the certificates that are due, one control plane at a time.
-    pub async fn update(&self, changes: &Changes, prior_cps: &[String], progress: &mut Progress) -> Vec<KubeadmError> {
-        let cluster = self.cluster;
+    /// the certificates that are due, one control plane at a time. Each
+    /// stage runs only when the one before it succeeded.
+    pub async fn update(&self, changes: &Changes, progress: &mut Progress) -> Vec<KubeadmError> {
         let api_nodes = match self.api.nodes().await {
             Ok(n) => n,
             Err(e) => return vec![e],
         };
         progress.api_nodes = api_nodes.clone();
-        // A control plane that stays and answers runs the cluster-side steps.
-        let removing: BTreeSet<&str> = changes.remove.iter().map(|r| r.name.as_str()).collect();
-        let mut helper = None;
-        let mut helper_errors = Vec::new();
-        let needs_helper = !changes.join.is_empty() || !changes.remove.is_empty();
-        if needs_helper {
-            for name in prior_cps {
-                // Nodes to (re)join are no help, except when adopting an
-                // imported cluster: every node is "to join" then, and the
-                // members among them are skipped by the join itself.
-                let rejoining = changes.join.contains(name) && !changes.adopting;
-                if removing.contains(name.as_str()) || rejoining || !cluster.nodes.contains_key(name) {
-                    continue;
-                }
-                match self.connect(name, false).await {
-                    Ok(s) => {
-                        progress.host_keys.insert(name.clone(), s.host_key());
-                        helper = Some(s);
-                        break;
-                    }
-                    Err(e) => helper_errors.push(e),
-                }
+        let helper = if changes.join.is_empty() && changes.remove.is_empty() {
+            None
+        } else {
+            match self.helper(changes, progress).await {
+                Ok(session) => Some(session),
+                Err(errors) => return errors,
             }
-            if helper.is_none() {
-                helper_errors.insert(
-                    0,
-                    KubeadmError::Api {
-                        what: "choosing a control plane".into(),
-                        status: None,
-                        reason: "no existing control plane answers over SSH; joins and removals need one".into(),
-                    },
-                );
-                return helper_errors;
+        };
+        let mut errors = match &helper {
+            Some(session) if !changes.join.is_empty() => {
+                self.join_changed(changes, &api_nodes, session, progress).await
             }
-        }
-        let mut errors = Vec::new();
-        // A join always has a helper: without one this returned above.
-        if let (false, Some(helper_session)) = (changes.join.is_empty(), helper.as_ref()) {
-            let names: Vec<String> = changes.join.iter().cloned().collect();
-            let (sessions, prep_errors) = self.prepare(&names, &changes.replaced).await;
-            record_host_keys(&sessions, progress);
-            errors.extend(prep_errors);
-            let cps: Vec<String> = names
-                .iter()
-                .filter(|n| sessions.contains_key(*n) && self.spec(n).is_ok_and(|s| s.role == Role::ControlPlane))
-                .cloned()
-                .collect();
-            let workers: Vec<String> = names
-                .iter()
-                .filter(|n| sessions.contains_key(*n) && self.spec(n).is_ok_and(|s| s.role == Role::Worker))
-                .cloned()
-                .collect();
-            errors.extend(
-                self.join_all(&sessions, &cps, &workers, &api_nodes, Some(helper_session), &changes.replaced).await,
-            );
-            close_all(sessions).await;
-        }
+            _ => Vec::new(),
+        };
         if errors.is_empty() {
-            for removal in &changes.remove {
-                match self.remove(removal, helper.as_ref(), progress).await {
-                    Ok(unreachable) => {
-                        progress.removed.insert(removal.name.clone());
-                        progress.warnings.extend(unreachable);
-                    }
-                    Err(e) => {
-                        errors.push(e);
-                        break;
-                    }
-                }
-            }
+            errors.extend(self.remove_all(&changes.remove, helper.as_ref(), progress).await);
         }
         if errors.is_empty() && changes.kube_vip {
-            for cp in cluster.control_planes() {
-                let result = async {
-                    let session = self.connect(&cp.spec.name, false).await?;
-                    let manifest = self.kube_vip_manifest("/etc/kubernetes/admin.conf");
-                    let written = match manifest {
-                        Some(m) => {
-                            let file = [NodeFile::new(KUBE_VIP_MANIFEST, m, 0o600)];
-                            session
-                                .run_bundle("writing the kube-vip manifest", &file, "", &[], &[], None)
-                                .await
-                                .map(|_| ())
-                        }
-                        None => session.remove_file(KUBE_VIP_MANIFEST).await,
-                    };
-                    session.close().await;
-                    written
-                }
-                .await;
-                if let Err(e) = result {
-                    errors.push(e);
-                }
-            }
+            errors.extend(self.rewrite_kube_vip().await);
         }
         if let Some(h) = helper {
             h.close().await;
@@ -652,6 +579,107 @@ impl<'a> Ctx<'a> {
             return errors;
         }
         self.renew_certificates(&changes.renew, &changes.expiries, progress).await
+    }
+
+    /// A control plane that stays and answers, to run the cluster-side
+    /// steps of joins and removals; every connection error when none does.
+    async fn helper(&self, changes: &Changes, progress: &mut Progress) -> Result<NodeSession, Vec<KubeadmError>> {
+        let removing: BTreeSet<&str> = changes.remove.iter().map(|r| r.name.as_str()).collect();
+        let mut errors = Vec::new();
+        for name in &changes.prior_control_planes {
+            // Nodes to (re)join are no help, except when adopting an
+            // imported cluster: every node is "to join" then, and the
+            // members among them are skipped by the join itself.
+            let rejoining = changes.join.contains(name) && !changes.adopting;
+            if removing.contains(name.as_str()) || rejoining || !self.cluster.nodes.contains_key(name) {
+                continue;
+            }
+            match self.connect(name, false).await {
+                Ok(s) => {
+                    progress.host_keys.insert(name.clone(), s.host_key());
+                    return Ok(s);
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+        errors.insert(
+            0,
+            KubeadmError::Api {
+                what: "choosing a control plane".into(),
+                status: None,
+                reason: "no existing control plane answers over SSH; joins and removals need one".into(),
+            },
+        );
+        Err(errors)
+    }
+
+    /// Prepares and joins the nodes in `changes.join`: control planes one
+    /// at a time, then the workers in parallel.
+    async fn join_changed(
+        &self,
+        changes: &Changes,
+        api_nodes: &BTreeMap<String, NodeInfo>,
+        helper: &NodeSession,
+        progress: &mut Progress,
+    ) -> Vec<KubeadmError> {
+        let names: Vec<String> = changes.join.iter().cloned().collect();
+        let (sessions, mut errors) = self.prepare(&names, &changes.replaced).await;
+        record_host_keys(&sessions, progress);
+        let of_role = |role: Role| -> Vec<String> {
+            names
+                .iter()
+                .filter(|n| sessions.contains_key(*n) && self.spec(n).is_ok_and(|s| s.role == role))
+                .cloned()
+                .collect()
+        };
+        let (cps, workers) = (of_role(Role::ControlPlane), of_role(Role::Worker));
+        errors.extend(self.join_all(&sessions, &cps, &workers, api_nodes, Some(helper), &changes.replaced).await);
+        close_all(sessions).await;
+        errors
+    }
+
+    /// Removes the nodes in order, stopping at the first that fails.
+    async fn remove_all(
+        &self,
+        removals: &[Removal],
+        helper: Option<&NodeSession>,
+        progress: &mut Progress,
+    ) -> Vec<KubeadmError> {
+        for removal in removals {
+            match self.remove(removal, helper, progress).await {
+                Ok(unreachable) => {
+                    progress.removed.insert(removal.name.clone());
+                    progress.warnings.extend(unreachable);
+                }
+                Err(e) => return vec![e],
+            }
+        }
+        Vec::new()
+    }
+
+    /// Writes the kube-vip manifest on every control plane again (or
+    /// removes it when `kube_vip` is gone from the configuration).
+    async fn rewrite_kube_vip(&self) -> Vec<KubeadmError> {
+        let mut errors = Vec::new();
+        for cp in self.cluster.control_planes() {
+            let result = async {
+                let session = self.connect(&cp.spec.name, false).await?;
+                let written = match self.kube_vip_manifest("/etc/kubernetes/admin.conf") {
+                    Some(m) => {
+                        let file = [NodeFile::new(KUBE_VIP_MANIFEST, m, 0o600)];
+                        session.run_bundle("writing the kube-vip manifest", &file, "", &[], &[], None).await.map(|_| ())
+                    }
+                    None => session.remove_file(KUBE_VIP_MANIFEST).await,
+                };
+                session.close().await;
+                written
+            }
+            .await;
+            if let Err(e) = result {
+                errors.push(e);
+            }
+        }
+        errors
     }
 
     /// Removes one node: cordon, drain, `kubeadm reset` when it answers (on a

@@ -2,7 +2,8 @@
 //!
 //! - `schema`, `model`: the resource's attributes and their plan-time checks.
 //! - `resource`: plan (secrets, quorum, version), create/read/update/delete/import.
-//! - `lifecycle`: the remote steps in kubeadm's order, resumable at every step.
+//! - `changes`: what an update does, from prior state and the plan;
+//!   `lifecycle`: the remote steps in kubeadm's order, resumable at every step.
 //! - `node`: one node over SSH; `api`: the Kubernetes API calls (refresh, drain);
 //!   `drain`: a node drained as `kubectl drain` does; `node_metadata`: the
 //!   labels and taints the provider owns on each Node;
@@ -21,6 +22,7 @@
 pub mod api;
 pub mod certificate_state;
 pub mod certificates;
+pub mod changes;
 pub mod config;
 pub mod drain;
 pub mod error;

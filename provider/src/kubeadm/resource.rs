@@ -19,12 +19,12 @@ use time::OffsetDateTime;
 use super::api::{ApiClient, NodeInfo};
 use super::certificate_state;
 use super::certificates;
+use super::changes::Changes;
 use super::config::Role;
 use super::error::KubeadmError;
-use super::lifecycle::{Changes, Ctx, Progress, Removal};
+use super::lifecycle::{Ctx, Progress};
 use super::model::{self, Cluster, DestroyMode, split_endpoint, string_map};
 use super::node::{NodeSession, host_key_policy};
-use super::node_metadata::Dropped;
 use super::pki::{self, CertPair, ClusterSecrets};
 use super::plan_cache::PlanCache;
 use super::schema::{COMPUTED, schema};
@@ -225,50 +225,46 @@ fn string_map_value(map: &BTreeMap<String, String>) -> Value {
     Value::Map(map.iter().map(|(k, v)| (k.clone(), Value::string(v))).collect())
 }
 
-/// Whether state says node `name` is a member of the cluster.
-fn joined_in(prior: &Value, name: &str) -> bool {
-    prior
-        .get("nodes_status")
-        .as_map()
-        .and_then(|m| m.get(name))
-        .is_none_or(|s| s.get("joined").as_bool() != Some(false))
+/// The secrets a plan carried in private state, for an apply.
+fn apply_secrets(private: &[u8]) -> Result<ClusterSecrets, Diagnostics> {
+    let decoded = Private::decode(private).map_err(|e| unreadable_private(&e))?;
+    decoded.secrets.ok_or_else(|| {
+        Diagnostics::from_error(
+            "Plan without cluster secrets",
+            "The plan could not read this cluster's certificates (see the plan's errors, or a provider bug). Run `terraform plan` again once a control plane answers over SSH.",
+        )
+    })
 }
 
-/// What an update has to do, from prior state and the new configuration.
-fn plan_changes(
+/// Writes what an update did into `state` (the planned value): nodes
+/// whose removal did not happen stay, so the next plan shows it again, and
+/// so do replaced nodes' old entries when the apply `failed` (else the next
+/// plan no longer sees the replacement and verifies the new VM against its
+/// old key); the joined nodes' host keys and status.
+fn record_update(
+    state: &mut Value,
     prior: &Value,
-    prior_nodes: &BTreeMap<String, model::Node>,
-    cluster: &Cluster,
-    adopting: bool,
-) -> Changes {
-    let mut changes = Changes::default();
-    for (name, node) in &cluster.nodes {
-        match prior_nodes.get(name) {
-            None => {
-                changes.join.insert(name.clone());
-            }
-            Some(before) => {
-                if before.instance_id != node.instance_id {
-                    changes.replaced.insert(name.clone());
-                    changes.join.insert(name.clone());
-                } else if before.spec.address != node.spec.address || !joined_in(prior, name) || adopting {
-                    changes.join.insert(name.clone());
-                }
-                if before.spec.labels != node.spec.labels || before.spec.taints != node.spec.taints {
-                    changes.relabel.push((name.clone(), Dropped::between(&before.spec, &node.spec)));
-                }
-            }
-        }
+    changes: &Changes,
+    progress: &Progress,
+    recorded: &BTreeMap<String, String>,
+    failed: bool,
+) {
+    let mut kept: Vec<&str> =
+        changes.remove.iter().filter(|r| !progress.removed.contains(&r.name)).map(|r| r.name.as_str()).collect();
+    if failed {
+        kept.extend(changes.replaced.iter().map(String::as_str));
     }
-    // Workers first, then control planes one by one.
-    let mut removed: Vec<&model::Node> =
-        prior_nodes.values().filter(|n| !cluster.nodes.contains_key(&n.spec.name)).collect();
-    removed.sort_by_key(|n| (n.spec.role == Role::ControlPlane, n.spec.name.clone()));
-    changes.remove = removed
-        .into_iter()
-        .map(|n| Removal { name: n.spec.name.clone(), role: n.spec.role, address: n.spec.address.clone() })
-        .collect();
-    changes
+    if !kept.is_empty() {
+        let nodes = with_prior_entries(state.get("nodes"), prior.get("nodes"), &kept);
+        state.set("nodes", nodes);
+    }
+    let names: Vec<String> = state.get("nodes").as_map().map(|m| m.keys().cloned().collect()).unwrap_or_default();
+    let mut keys = recorded.clone();
+    keys.extend(progress.host_keys.clone());
+    let joined_key = |name: &str| keys.get(name).map(Value::string);
+    state.set("ssh_host_keys", per_node_after(prior.get("ssh_host_keys"), &names, &changes.join, joined_key));
+    let joined_status = |name: &str| Some(node_status(progress.api_nodes.get(name)));
+    state.set("nodes_status", per_node_after(prior.get("nodes_status"), &names, &changes.join, joined_status));
 }
 
 /// `nodes` with the prior entries of `kept` (added or put back).
@@ -468,18 +464,9 @@ impl Resource for KubeadmCluster {
     }
 
     async fn create(&self, ctx: &CallContext, planned: &Value, _config: &Value, private: &[u8]) -> ApplyOutcome {
-        let decoded = match Private::decode(private) {
-            Ok(decoded) => decoded,
-            Err(e) => return ApplyOutcome { diagnostics: unreadable_private(&e), ..ApplyOutcome::default() },
-        };
-        let Some(secrets) = decoded.secrets else {
-            return ApplyOutcome {
-                diagnostics: Diagnostics::from_error(
-                    "Plan without cluster secrets",
-                    "The plan carried no certificates for this cluster (a provider bug or a plan from another version). Run `terraform plan` again.",
-                ),
-                ..ApplyOutcome::default()
-            };
+        let secrets = match apply_secrets(private) {
+            Ok(secrets) => secrets,
+            Err(diagnostics) => return ApplyOutcome { diagnostics, ..ApplyOutcome::default() },
         };
         let cluster = model::parse(planned);
         let lifecycle = match Ctx::new(&cluster, &secrets, BTreeMap::new(), cluster.timeouts.create, ctx.cancel.clone())
@@ -563,97 +550,42 @@ impl Resource for KubeadmCluster {
         _config: &Value,
         private: &[u8],
     ) -> ApplyOutcome {
-        let decoded = match Private::decode(private) {
-            Ok(decoded) => decoded,
-            Err(e) => {
-                return ApplyOutcome {
-                    state: prior.clone(),
-                    private: private.to_vec(),
-                    diagnostics: unreadable_private(&e),
-                };
-            }
-        };
-        let Some(secrets) = decoded.secrets else {
-            return ApplyOutcome {
-                state: prior.clone(),
-                diagnostics: Diagnostics::from_error(
-                    "Plan without cluster secrets",
-                    "The plan could not read this cluster's certificates (see the plan's errors). Run `terraform plan` again once a control plane answers over SSH.",
-                ),
-                ..ApplyOutcome::default()
-            };
+        let secrets = match apply_secrets(private) {
+            Ok(secrets) => secrets,
+            Err(diagnostics) => return ApplyOutcome { state: prior.clone(), private: private.to_vec(), diagnostics },
         };
         let cluster = model::parse(planned);
-        let adopting = prior.get("nodes").is_null();
-        let prior_nodes = model::parse_nodes(prior.get("nodes"));
-        let mut changes = plan_changes(prior, &prior_nodes, &cluster, adopting);
-        changes.kube_vip = !adopting && prior.get("kube_vip") != planned.get("kube_vip");
-        changes.adopting = adopting;
-        changes.renew = certificate_state::renewals(planned, prior, &cluster, &changes.join);
-        changes.expiries = certificate_state::recorded(prior);
-        let prior_cps: Vec<String> = if adopting {
-            cluster.control_planes().map(|n| n.spec.name.clone()).collect()
-        } else {
-            prior_nodes.values().filter(|n| n.spec.role == Role::ControlPlane).map(|n| n.spec.name.clone()).collect()
-        };
-        let recorded = string_map(prior.get("ssh_host_keys"));
+        let changes = Changes::plan(prior, planned, &cluster);
         let mut state = planned.clone();
         set_credentials(&mut state, &secrets);
-        if adopting {
+        if changes.adopting {
             if let Some(cache) = PlanCache::for_cluster(planned) {
                 cache.remove();
             }
         }
-        let remote_work = !(changes.join.is_empty()
-            && changes.remove.is_empty()
-            && changes.relabel.is_empty()
-            && changes.renew.is_empty()
-            && !changes.kube_vip);
-        if !remote_work {
-            state.set(certificate_state::ATTRIBUTE, prior.get(certificate_state::ATTRIBUTE).clone());
+        if !changes.is_remote() {
             return ApplyOutcome { state, private: Private::encode(&secrets), diagnostics: Diagnostics::new() };
         }
+        let recorded = string_map(prior.get("ssh_host_keys"));
         let lifecycle =
             match Ctx::new(&cluster, &secrets, recorded.clone(), cluster.timeouts.update, ctx.cancel.clone()) {
                 Ok(c) => c,
                 Err(e) => {
-                    return ApplyOutcome {
-                        state: prior.clone(),
-                        private: private.to_vec(),
-                        diagnostics: error_diagnostics(&[e], "update", ""),
-                    };
+                    let diagnostics = error_diagnostics(&[e], "update", "");
+                    return ApplyOutcome { state: prior.clone(), private: private.to_vec(), diagnostics };
                 }
             };
         let mut progress = Progress::default();
         let errors =
-            match tokio::time::timeout(cluster.timeouts.update, lifecycle.update(&changes, &prior_cps, &mut progress))
-                .await
-            {
+            match tokio::time::timeout(cluster.timeouts.update, lifecycle.update(&changes, &mut progress)).await {
                 Ok(errors) => errors,
                 Err(_) => vec![KubeadmError::Timeout { what: "update".into(), timeout: cluster.timeouts.update }],
             };
-        // Nodes whose removal did not happen stay in state, so the next plan
-        // shows their removal again. So do replaced nodes (their old
-        // instance_id) when the apply failed: else the next plan no longer
-        // sees the replacement and verifies the new VM against its old key.
-        let mut kept: Vec<&str> =
-            changes.remove.iter().filter(|r| !progress.removed.contains(&r.name)).map(|r| r.name.as_str()).collect();
-        if !errors.is_empty() {
-            kept.extend(changes.replaced.iter().map(String::as_str));
-        }
-        if !kept.is_empty() {
-            state.set("nodes", with_prior_entries(planned.get("nodes"), prior.get("nodes"), &kept));
-        }
-        let names: Vec<String> = state.get("nodes").as_map().map(|m| m.keys().cloned().collect()).unwrap_or_default();
-        let mut keys = recorded;
-        keys.extend(progress.host_keys.clone());
-        let joined_key = |name: &str| keys.get(name).map(Value::string);
-        state.set("ssh_host_keys", per_node_after(prior.get("ssh_host_keys"), &names, &changes.join, joined_key));
-        let joined_status = |name: &str| Some(node_status(progress.api_nodes.get(name)));
-        state.set("nodes_status", per_node_after(prior.get("nodes_status"), &names, &changes.join, joined_status));
-        let mut touched = changes.join.clone();
-        touched.extend(changes.renew.iter().cloned());
-        state.set(certificate_state::ATTRIBUTE, observed_certificates(&state, &secrets, &touched, &progress).await);
+        record_update(&mut state, prior, &changes, &progress, &recorded, !errors.is_empty());
+        state.set(
+            certificate_state::ATTRIBUTE,
+            observed_certificates(&state, &secrets, &changes.touched_certificates(), &progress).await,
+        );
         let mut diagnostics = Diagnostics::new();
         warning_diagnostics(&mut diagnostics, &progress.warnings);
         diagnostics.extend(error_diagnostics(
@@ -729,19 +661,8 @@ impl ModifyPlan for KubeadmCluster {
         if request.planned.is_null() {
             return;
         }
-        let (prior, config) = (request.prior, request.config);
         let mut diags = Diagnostics::new();
-        let nodes_known = config.get("nodes").is_wholly_known();
-        if config.get("init_node").is_null() {
-            let init = if !prior.get("init_node").is_null() {
-                prior.get("init_node").clone()
-            } else if nodes_known {
-                model::default_init_node(&model::parse_nodes(config.get("nodes"))).map_or(Value::Null, Value::string)
-            } else {
-                Value::Unknown
-            };
-            request.planned.set("init_node", init);
-        }
+        plan_init_node(request);
         let prior_private = match Private::decode(&request.private) {
             Ok(decoded) => decoded.secrets,
             Err(e) => {
@@ -749,91 +670,125 @@ impl ModifyPlan for KubeadmCluster {
                 return;
             }
         };
-        let secrets = if prior.is_null() {
-            self.secrets_for_create(ctx, &request.planned, &mut diags).await
-        } else if let Some(s) = prior_private {
-            Some(s)
-        } else {
-            // Imported: read the existing cluster's CA from a control plane.
-            // The placeholder state's nulls are not a different cluster.
-            request.requires_replace.clear();
-            if inputs_known(&request.planned) {
-                match adopt_secrets(ctx, &model::parse(&request.planned)).await {
-                    // Terraform plans again during apply: reuse this plan's
-                    // new admin credentials while the CA is the same.
-                    Ok(adopted) => Some(match PlanCache::for_cluster(&request.planned) {
-                        Some(cache) => match cache.load().filter(|cached| cached.ca == adopted.ca) {
-                            Some(cached) => cached,
-                            None => {
-                                cache.store(&adopted);
-                                adopted
-                            }
-                        },
-                        None => adopted,
-                    }),
-                    Err(e) => {
-                        diags.extend(error_diagnostics(
-                            &[e],
-                            "import",
-                            "Adopting an imported cluster reads its CA from a control plane over SSH with the `ssh` settings of the configuration.",
-                        ));
-                        None
-                    }
-                }
-            } else {
-                None
-            }
+        let secrets = match prior_private {
+            _ if request.prior.is_null() => self.secrets_for_create(ctx, &request.planned, &mut diags).await,
+            Some(secrets) => Some(secrets),
+            None => plan_adoption(ctx, request, &mut diags).await,
         };
         let Some(mut secrets) = secrets else {
             request.diagnostics.extend(diags);
             return;
         };
-        // Renew the admin certificate ahead of expiry; the new one shows
-        // as a sensitive change once, then the plan settles again.
-        let expiring =
-            pki::not_after(&secrets.admin.cert_pem).is_ok_and(|t| t - OffsetDateTime::now_utc() < RENEW_BEFORE);
-        if expiring {
-            match pki::issue_admin(&secrets.ca, OffsetDateTime::now_utc()) {
-                Ok(admin) => secrets.admin = admin,
-                Err(e) => diags.error("Cannot renew the admin certificate", e.to_string()),
-            }
-        }
+        renew_admin_if_expiring(&mut secrets, &mut diags);
         set_credentials(&mut request.planned, &secrets);
-        if !prior.is_null() {
-            let prior_nodes = model::parse_nodes(prior.get("nodes"));
-            Self::check_update(prior, config, &prior_nodes, &mut diags);
-            if nodes_known {
-                let cluster_nodes = model::parse_nodes(config.get("nodes"));
-                let adopting = prior.get("nodes").is_null();
-                let cluster = Cluster { nodes: cluster_nodes, ..model::parse(&request.planned) };
-                let changes = plan_changes(prior, &prior_nodes, &cluster, adopting);
-                for attribute in ["nodes_status", "ssh_host_keys"] {
-                    let unknown = |_: &str| Some(Value::Unknown);
-                    let value = per_node_after(prior.get(attribute), cluster.nodes.keys(), &changes.join, unknown);
-                    request.planned.set(attribute, value);
-                }
-                plan_certificates(prior, &cluster, &changes.join, &mut request.planned, &mut diags);
-            } else {
-                request.planned.set("nodes_status", Value::Unknown);
-                request.planned.set("ssh_host_keys", Value::Unknown);
-                request.planned.set(certificate_state::ATTRIBUTE, Value::Unknown);
-            }
-            for (name, status) in prior.get("nodes_status").as_map().into_iter().flatten() {
-                if status.get("joined").as_bool() == Some(true) && status.get("ready").as_bool() == Some(false) {
-                    diags.warning(
-                        Some(AttributePath::attr("nodes").with_key(name.clone())),
-                        "Node is NotReady",
-                        format!("The API server reports node {name:?} NotReady (no CNI installed yet, kubelet down, or the VM in trouble). See docs/troubleshooting.md."),
-                    );
-                }
+        if request.prior.is_null() {
+            for attribute in ["nodes_status", "ssh_host_keys", certificate_state::ATTRIBUTE] {
+                request.planned.set(attribute, Value::Unknown);
             }
         } else {
-            request.planned.set("nodes_status", Value::Unknown);
-            request.planned.set("ssh_host_keys", Value::Unknown);
-            request.planned.set(certificate_state::ATTRIBUTE, Value::Unknown);
+            plan_update(request.prior, request.config, &mut request.planned, &mut diags);
         }
         request.private = Private::encode(&secrets);
         request.diagnostics.extend(diags);
+    }
+}
+
+/// `init_node` left out: the prior one, else the first control plane by name.
+fn plan_init_node(request: &mut PlanRequest<'_>) {
+    if !request.config.get("init_node").is_null() {
+        return;
+    }
+    let init = if !request.prior.get("init_node").is_null() {
+        request.prior.get("init_node").clone()
+    } else if request.config.get("nodes").is_wholly_known() {
+        let nodes = model::parse_nodes(request.config.get("nodes"));
+        model::default_init_node(&nodes).map_or(Value::Null, Value::string)
+    } else {
+        Value::Unknown
+    };
+    request.planned.set("init_node", init);
+}
+
+/// An imported cluster: its CA read from a control plane over SSH, with new
+/// admin credentials (kept between the two plans of the apply while the CA
+/// is the same). The placeholder state's nulls are not a different cluster.
+async fn plan_adoption(
+    ctx: &CallContext,
+    request: &mut PlanRequest<'_>,
+    diags: &mut Diagnostics,
+) -> Option<ClusterSecrets> {
+    request.requires_replace.clear();
+    if !inputs_known(&request.planned) {
+        return None;
+    }
+    match adopt_secrets(ctx, &model::parse(&request.planned)).await {
+        Ok(adopted) => Some(match PlanCache::for_cluster(&request.planned) {
+            Some(cache) => match cache.load().filter(|cached| cached.ca == adopted.ca) {
+                Some(cached) => cached,
+                None => {
+                    cache.store(&adopted);
+                    adopted
+                }
+            },
+            None => adopted,
+        }),
+        Err(e) => {
+            diags.extend(error_diagnostics(
+                &[e],
+                "import",
+                "Adopting an imported cluster reads its CA from a control plane over SSH with the `ssh` settings of the configuration.",
+            ));
+            None
+        }
+    }
+}
+
+/// Renews the admin certificate ahead of expiry; the new one shows as a
+/// sensitive change once, then the plan settles again.
+fn renew_admin_if_expiring(secrets: &mut ClusterSecrets, diags: &mut Diagnostics) {
+    let now = OffsetDateTime::now_utc();
+    if !pki::not_after(&secrets.admin.cert_pem).is_ok_and(|t| t - now < RENEW_BEFORE) {
+        return;
+    }
+    match pki::issue_admin(&secrets.ca, now) {
+        Ok(admin) => secrets.admin = admin,
+        Err(e) => diags.error("Cannot renew the admin certificate", e.to_string()),
+    }
+}
+
+/// An update's plan: changes that cannot be made are errors; the per-node
+/// computed values are known for the nodes the change leaves alone and
+/// unknown for those it touches; NotReady nodes are warnings.
+fn plan_update(prior: &Value, config: &Value, planned: &mut Value, diags: &mut Diagnostics) {
+    let prior_nodes = model::parse_nodes(prior.get("nodes"));
+    KubeadmCluster::check_update(prior, config, &prior_nodes, diags);
+    if config.get("nodes").is_wholly_known() {
+        let cluster = Cluster { nodes: model::parse_nodes(config.get("nodes")), ..model::parse(planned) };
+        let changes = Changes::plan(prior, planned, &cluster);
+        for attribute in ["nodes_status", "ssh_host_keys"] {
+            let unknown = |_: &str| Some(Value::Unknown);
+            let value = per_node_after(prior.get(attribute), cluster.nodes.keys(), &changes.join, unknown);
+            planned.set(attribute, value);
+        }
+        plan_certificates(prior, &cluster, &changes.join, planned, diags);
+    } else {
+        for attribute in ["nodes_status", "ssh_host_keys", certificate_state::ATTRIBUTE] {
+            planned.set(attribute, Value::Unknown);
+        }
+    }
+    warn_not_ready(prior, diags);
+}
+
+/// A plan warning per node the API server last reported NotReady.
+fn warn_not_ready(prior: &Value, diags: &mut Diagnostics) {
+    for (name, status) in prior.get("nodes_status").as_map().into_iter().flatten() {
+        if status.get("joined").as_bool() == Some(true) && status.get("ready").as_bool() == Some(false) {
+            diags.warning(
+                Some(AttributePath::attr("nodes").with_key(name.clone())),
+                "Node is NotReady",
+                format!("The API server reports node {name:?} NotReady (no CNI installed yet, kubelet down, or the VM in trouble). See docs/troubleshooting.md."),
+            );
+        }
     }
 }
 
@@ -874,6 +829,7 @@ impl ImportState for KubeadmCluster {
 mod tests {
     use super::*;
 
+    use crate::kubeadm::node_metadata::Dropped;
     use crate::value::untyped_from_json as v;
 
     fn cluster(nodes: serde_json::Value) -> Value {
@@ -961,7 +917,7 @@ mod tests {
             "wk-5": wk("10.0.0.15"),
         }));
         let parsed = model::parse(&config);
-        let changes = plan_changes(&prior, &model::parse_nodes(prior.get("nodes")), &parsed, false);
+        let changes = Changes::plan(&prior, &config, &parsed);
         let names = |set: &BTreeSet<String>| set.iter().cloned().collect::<Vec<_>>();
         assert_eq!(names(&changes.replaced), ["wk-1"]);
         assert_eq!(names(&changes.join), ["wk-1", "wk-3", "wk-5"], "replaced, departed, new");
