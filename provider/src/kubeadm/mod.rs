@@ -14,7 +14,8 @@
 //! - `pki`: cluster secrets generated at plan time (CAs, service-account key,
 //!   admin client certificate, bootstrap token, certificate key);
 //!   `plan_cache`: those secrets kept between the two plans of a create.
-//! - `upgrade`: state written by older schema versions.
+//! - `upgrade`: state written by older schema versions; `version_change`:
+//!   what a `kubernetes_version` change asks for (kubeadm's skew rules).
 //! - `config`: kubeadm v1beta4 configuration files; `kube_vip`: the kube-vip manifest;
 //!   `patches`: the user's patches to them, checked against `field_rules`
 //!   (and `kubelet_fields`) at plan time.
@@ -45,5 +46,6 @@ pub mod renewal;
 pub mod resource;
 pub mod schema;
 pub mod upgrade;
+pub mod version_change;
 
 pub use resource::KubeadmCluster;

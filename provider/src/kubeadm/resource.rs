@@ -28,6 +28,7 @@ use super::node::{NodeSession, host_key_policy};
 use super::pki::{self, CertPair, ClusterSecrets};
 use super::plan_cache::PlanCache;
 use super::schema::{COMPUTED, schema};
+use super::version_change::{VersionChange, VersionChangeError};
 use crate::framework::{
     ApplyOutcome, CallContext, Diagnostics, ImportState, ModifyPlan, PlanRequest, ReadOutcome, Resource, Schema,
     UpgradeState, ValidateConfig,
@@ -338,17 +339,8 @@ impl KubeadmCluster {
         diags: &mut Diagnostics,
     ) {
         let (before, after) = (prior.get("kubernetes_version"), config.get("kubernetes_version"));
-        if !before.is_null() && after.is_wholly_known() && before != after {
-            diags.attribute_error(
-                AttributePath::attr("kubernetes_version"),
-                "Kubernetes upgrades are not supported yet",
-                format!(
-                    "The cluster runs {} and this change asks for {}. In-place upgrades (kubeadm upgrade, node by node) are not built yet, and replacing the cluster would destroy it. Keep kubernetes_version at {} and upgrade by hand with kubeadm, then set it to the new version.",
-                    before.as_str().unwrap_or("?"),
-                    after.as_str().unwrap_or("?"),
-                    before.as_str().unwrap_or("?")
-                ),
-            );
+        if let (Some(from), Some(to)) = (before.as_str(), after.as_str()) {
+            check_version_change(from, to, diags);
         }
         let nodes = config.get("nodes");
         let Some(map) = nodes.as_map() else { return };
@@ -393,6 +385,30 @@ impl KubeadmCluster {
                     quorum(members)
                 ),
             );
+        }
+    }
+}
+
+/// A `kubernetes_version` change: downgrades and skipped minors are refused
+/// with kubeadm's reason; upgrades are not built yet.
+fn check_version_change(from: &str, to: &str, diags: &mut Diagnostics) {
+    let at = AttributePath::attr("kubernetes_version");
+    match VersionChange::between(from, to) {
+        Ok(VersionChange::Same) => {}
+        Ok(VersionChange::Patch | VersionChange::Minor) => diags.attribute_error(
+            at,
+            "Kubernetes upgrades are not supported yet",
+            format!(
+                "The cluster runs {from} and this change asks for {to}. In-place upgrades (kubeadm upgrade, node by node) are not built yet, and replacing the cluster would destroy it. Keep kubernetes_version at {from} and upgrade by hand with kubeadm, then set it to the new version."
+            ),
+        ),
+        Err(e) => {
+            let summary = match e {
+                VersionChangeError::Downgrade { .. } => "Kubernetes downgrades are not possible",
+                VersionChangeError::SkipsMinor { .. } => "Kubernetes upgrades go one minor at a time",
+                VersionChangeError::Unparsable(_) | VersionChangeError::Major { .. } => "Unsupported Kubernetes version",
+            };
+            diags.attribute_error(at, summary, format!("{e}. Keep kubernetes_version at {from}, or set the next version up."));
         }
     }
 }
@@ -887,6 +903,15 @@ mod tests {
         newer.set("kubernetes_version", Value::string("1.36.0"));
         let diags = check(&prior, &newer);
         assert_eq!(diags.iter().next().and_then(|d| d.path.clone()), Some(AttributePath::attr("kubernetes_version")));
+        let summary = |version: &str| {
+            let mut changed = prior.clone();
+            changed.set("kubernetes_version", Value::string(version));
+            check(&prior, &changed).iter().next().map(|d| d.summary.clone()).unwrap_or_default()
+        };
+        assert_eq!(summary("1.37.0"), "Kubernetes upgrades go one minor at a time");
+        assert_eq!(summary("1.34.9"), "Kubernetes downgrades are not possible");
+        assert_eq!(summary("1.35.1"), "Kubernetes upgrades are not supported yet");
+        assert_eq!(summary("1.35.0"), "");
         let promoted = cluster(serde_json::json!({"cp-1": cp("10.0.0.1"), "wk-1": cp("10.0.0.2")}));
         let diags = check(&prior, &promoted);
         assert_eq!(
