@@ -543,12 +543,19 @@ impl<'a> Ctx<'a> {
     /// the certificates that are due, one control plane at a time. Each
     /// stage runs only when the one before it succeeded.
     pub async fn update(&self, changes: &Changes, progress: &mut Progress) -> Vec<KubeadmError> {
+        let membership = !changes.join.is_empty() || !changes.remove.is_empty();
         let api_nodes = match self.api.nodes().await {
             Ok(n) => n,
-            Err(e) => return vec![e],
+            // Renewing expired certificates must not need the API server:
+            // with the etcd certificates expired, it has no storage.
+            Err(e) if membership => return vec![e],
+            Err(e) => {
+                tracing::warn!(error = %e, "API server not answering; going on with the renewal");
+                BTreeMap::new()
+            }
         };
         progress.api_nodes = api_nodes.clone();
-        let helper = if changes.join.is_empty() && changes.remove.is_empty() {
+        let helper = if !membership {
             None
         } else {
             match self.helper(changes, progress).await {
@@ -574,7 +581,11 @@ impl<'a> Ctx<'a> {
         if !errors.is_empty() {
             return errors;
         }
-        let errors = self.finish(&changes.join, &changes.relabel, progress).await;
+        let errors = if changes.join.is_empty() && changes.relabel.is_empty() {
+            Vec::new()
+        } else {
+            self.finish(&changes.join, &changes.relabel, progress).await
+        };
         if !errors.is_empty() || changes.renew.is_empty() {
             return errors;
         }

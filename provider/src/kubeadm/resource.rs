@@ -172,7 +172,7 @@ fn plan_certificates(
         diags.warning(
             Some(AttributePath::attr("nodes").with_key(name.clone())),
             "Control plane certificates expired",
-            format!("The certificates of {name:?} expired at {at}: its components cannot authenticate to each other. This apply renews them (kubeadm certs renew all) and restarts its static pods."),
+            format!("The certificates of {name:?} expired at {at}: its components cannot authenticate to each other. This apply renews them (kubeadm certs renew all) and restarts its static pods, one control plane at a time. While the other control planes' etcd certificates are expired too, etcd has no quorum and the first renewed control plane can fail its health gate; the next apply goes on with the next one, and the cluster comes back once a majority is renewed."),
         );
     }
     planned.set(certificate_state::ATTRIBUTE, certificate_state::planned(prior, cluster, join, &due));
