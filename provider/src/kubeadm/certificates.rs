@@ -156,6 +156,25 @@ pub async fn serving_certificate_expiry(
     limit: Duration,
 ) -> Result<OffsetDateTime, ExpiryError> {
     let target = api_server_address(address);
+    let name = match address.parse::<IpAddr>() {
+        Ok(ip) => ServerName::IpAddress(ip.into()),
+        Err(_) => ServerName::try_from(address.to_owned()).map_err(|e| ExpiryError::Unreadable {
+            address: target.clone(),
+            reason: format!("not a host name: {e}"),
+        })?,
+    };
+    expiry_at(&target, name, ca_pem, limit).await
+}
+
+/// The handshake of [`serving_certificate_expiry`] with `target`
+/// (`host:port`), verifying the certificate for `name`.
+async fn expiry_at(
+    target: &str,
+    name: ServerName<'static>,
+    ca_pem: &str,
+    limit: Duration,
+) -> Result<OffsetDateTime, ExpiryError> {
+    let target = target.to_owned();
     let verifier = Arc::new(verifier(ca_pem)?);
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
@@ -164,13 +183,6 @@ pub async fn serving_certificate_expiry(
         .dangerous()
         .with_custom_certificate_verifier(verifier.clone())
         .with_no_client_auth();
-    let name = match address.parse::<IpAddr>() {
-        Ok(ip) => ServerName::IpAddress(ip.into()),
-        Err(_) => ServerName::try_from(address.to_owned()).map_err(|e| ExpiryError::Unreadable {
-            address: target.clone(),
-            reason: format!("not a host name: {e}"),
-        })?,
-    };
     let handshake = async {
         let tcp = TcpStream::connect(&target)
             .await
@@ -254,6 +266,70 @@ mod tests {
         let at = OffsetDateTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
         assert_eq!(format_expiry(at), "2027-01-15T08:00:00Z");
         assert_eq!(parse_expiry(&format_expiry(at)), Some(at));
+    }
+
+    /// A CA, and a certificate for 127.0.0.1 it signs valid from
+    /// `not_before` to `not_after`: (CA PEM, leaf PEM, leaf key PEM).
+    fn issued(not_before: OffsetDateTime, not_after: OffsetDateTime) -> (String, String, String) {
+        use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, SanType};
+        let ca_key = KeyPair::generate().expect("CA key");
+        let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca_pem = ca.self_signed(&ca_key).expect("CA").pem();
+        let issuer = Issuer::new(ca, ca_key);
+        let key = KeyPair::generate().expect("leaf key");
+        let mut leaf = CertificateParams::new(Vec::<String>::new()).expect("leaf params");
+        leaf.subject_alt_names = vec![SanType::IpAddress(std::net::Ipv4Addr::LOCALHOST.into())];
+        (leaf.not_before, leaf.not_after) = (not_before, not_after);
+        let leaf_pem = leaf.signed_by(&key, &issuer).expect("leaf").pem();
+        (ca_pem, leaf_pem, key.serialize_pem())
+    }
+
+    /// Serves TLS with `cert_pem` on a free loopback port: its `host:port`.
+    async fn serve(cert_pem: &str, key_pem: &str) -> String {
+        use rustls::pki_types::PrivateKeyDer;
+        let chain: Vec<CertificateDer<'static>> =
+            CertificateDer::pem_slice_iter(cert_pem.as_bytes()).collect::<Result<_, _>>().expect("chain");
+        let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).expect("key");
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .expect("server config");
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address").to_string();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                // The client may hang up right after the handshake.
+                let _ = acceptor.accept(tcp).await;
+            }
+        });
+        address
+    }
+
+    fn localhost() -> ServerName<'static> {
+        ServerName::IpAddress(std::net::Ipv4Addr::LOCALHOST.into())
+    }
+
+    #[tokio::test]
+    async fn the_handshake_reads_a_valid_and_an_expired_certificate_and_refuses_a_stranger() {
+        let now = OffsetDateTime::now_utc().replace_nanosecond(0).expect("whole seconds");
+        let day = time::Duration::days(1);
+        let (ca, leaf, key) = issued(now - day, now + day * 300);
+        let valid = expiry_at(&serve(&leaf, &key).await, localhost(), &ca, REFRESH_TIMEOUT).await;
+        assert_eq!(valid.expect("a valid certificate"), now + day * 300);
+
+        let (ca, leaf, key) = issued(now - day * 400, now - day * 35);
+        let expired = expiry_at(&serve(&leaf, &key).await, localhost(), &ca, REFRESH_TIMEOUT).await;
+        assert_eq!(expired.expect("an expired certificate is still read"), now - day * 35);
+
+        let (_, leaf, key) = issued(now - day, now + day);
+        let (other_ca, _, _) = issued(now - day, now + day);
+        let stranger = expiry_at(&serve(&leaf, &key).await, localhost(), &other_ca, REFRESH_TIMEOUT).await;
+        assert!(matches!(stranger, Err(ExpiryError::Handshake { .. })), "{stranger:?}");
     }
 
     #[test]
