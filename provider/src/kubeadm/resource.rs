@@ -580,6 +580,13 @@ impl Resource for KubeadmCluster {
             }
         }
         if !changes.is_remote() {
+            // Nothing joined or renewed: a per-node value the plan could not
+            // know (its `nodes` were unknown then) is what state knew.
+            for attribute in ["nodes_status", "ssh_host_keys", certificate_state::ATTRIBUTE] {
+                if !state.get(attribute).is_wholly_known() {
+                    state.set(attribute, prior.get(attribute).clone());
+                }
+            }
             return ApplyOutcome { state, private: Private::encode(&secrets), diagnostics: Diagnostics::new() };
         }
         let recorded = string_map(prior.get("ssh_host_keys"));
