@@ -534,8 +534,12 @@ fn real_drain_refuses_to_lose_pods_and_waits_out_a_disruption_budget() {
 
 /// notAfter of a certificate file on `host`, as RFC 3339 (`openssl x509`).
 fn cert_not_after(lab: &Lab, host: &str, path: &str) -> String {
-    let out = lab.exec(host, &["openssl", "x509", "-noout", "-enddate", "-dateopt", "iso_8601", "-in", path]);
-    out.trim().trim_start_matches("notAfter=").replacen(' ', "T", 1)
+    enddate(&lab.exec(host, &["openssl", "x509", "-noout", "-enddate", "-dateopt", "iso_8601", "-in", path]))
+}
+
+/// `notAfter=2026-12-02 13:55:01Z` (openssl's ISO 8601) as RFC 3339.
+fn enddate(openssl_out: &str) -> String {
+    openssl_out.trim().trim_start_matches("notAfter=").replacen(' ', "T", 1)
 }
 
 /// notAfter of the client certificate embedded in a kubeconfig on `host`.
@@ -543,8 +547,7 @@ fn kubeconfig_not_after(lab: &Lab, host: &str, kubeconfig: &str) -> String {
     let script = format!(
         "sed -n 's/^ *client-certificate-data: //p' {kubeconfig} | base64 -d | openssl x509 -noout -enddate -dateopt iso_8601"
     );
-    let out = lab.exec(host, &["sh", "-c", &script]);
-    out.trim().trim_start_matches("notAfter=").replacen(' ', "T", 1)
+    enddate(&lab.exec(host, &["sh", "-c", &script]))
 }
 
 /// The pid listening on each control-plane port of `host` (etcd,

@@ -198,7 +198,7 @@ async fn expiry_at(
     drop(stream);
     let seen = verifier.seen.lock().ok().and_then(|mut s| s.take());
     let der = seen.ok_or_else(|| ExpiryError::Unreadable { address: target.clone(), reason: "none sent".into() })?;
-    not_after(&der).map_err(|reason| ExpiryError::Unreadable { address: target, reason })
+    super::pki::not_after_der(&der).map_err(|e| ExpiryError::Unreadable { address: target, reason: e.to_string() })
 }
 
 /// How long refresh waits for each control plane's handshake (they run
@@ -223,11 +223,6 @@ pub async fn observe(
         }
     });
     futures::future::join_all(reads).await.into_iter().flatten().collect()
-}
-
-fn not_after(der: &[u8]) -> Result<OffsetDateTime, String> {
-    let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|e| e.to_string())?;
-    Ok(cert.validity().not_after.to_datetime())
 }
 
 /// Whether a certificate expiring at `expiry` is due for renewal at `now`:

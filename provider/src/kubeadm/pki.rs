@@ -138,8 +138,12 @@ pub fn ca_cert_hash(ca_cert_pem: &str) -> Result<String, PkiError> {
 
 /// notAfter of a PEM certificate.
 pub fn not_after(cert_pem: &str) -> Result<OffsetDateTime, PkiError> {
-    let der = cert_der(cert_pem)?;
-    Ok(parse_cert(&der)?.validity().not_after.to_datetime())
+    not_after_der(&cert_der(cert_pem)?)
+}
+
+/// notAfter of a DER certificate (as a TLS handshake presents it).
+pub fn not_after_der(der: &[u8]) -> Result<OffsetDateTime, PkiError> {
+    Ok(parse_cert(der)?.validity().not_after.to_datetime())
 }
 
 /// A new admin client certificate signed by `ca` (renewal).

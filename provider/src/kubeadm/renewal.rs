@@ -12,7 +12,7 @@ use super::certificates::{self, format_expiry};
 use super::error::KubeadmError;
 use super::etcd::EtcdClient;
 use super::lifecycle::{Ctx, Progress};
-use super::node::{NodeFile, NodeSession, STATE_DIR};
+use super::node::{NodeFile, NodeSession};
 use super::pki;
 use crate::node_scripts::RENEW_CERTIFICATES;
 
@@ -22,7 +22,8 @@ const HEALTH_WAIT: Duration = Duration::from_secs(180);
 const HEALTH_POLL: Duration = Duration::from_secs(1);
 /// One TLS handshake or API request of the gate.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
-/// The renewal script on the node, run as root.
+/// The renewal script on the node, run as root, in the provider's own
+/// directory ([`super::node::STATE_DIR`]).
 const SCRIPT_PATH: &str = "/etc/kubernetes/terraform/renew-certificates";
 
 impl Ctx<'_> {
@@ -60,7 +61,6 @@ impl Ctx<'_> {
         before: Option<OffsetDateTime>,
     ) -> Result<OffsetDateTime, KubeadmError> {
         let script = [NodeFile::new(SCRIPT_PATH, RENEW_CERTIFICATES, 0o700)];
-        debug_assert!(SCRIPT_PATH.starts_with(STATE_DIR));
         session
             .run_bundle(
                 "renewing the certificates (kubeadm certs renew all, static pods restarted)",
@@ -154,5 +154,13 @@ impl Ctx<'_> {
             what: "member list".into(),
             reason: format!("not (yet) started voting members: {}", missing.join(", ")),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_script_lives_in_the_providers_directory() {
+        assert!(super::SCRIPT_PATH.starts_with(&format!("{}/", super::super::node::STATE_DIR)));
     }
 }

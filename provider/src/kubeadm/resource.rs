@@ -151,7 +151,6 @@ async fn observed_certificates(
         .collect();
     let mut fresh = certificates::observe(&to_read, &secrets.ca.cert_pem, certificates::REFRESH_TIMEOUT).await;
     fresh.extend(progress.certificates.clone());
-    let prior = if prior.is_unknown() { &Value::Null } else { prior };
     let names: Vec<String> = control_planes.into_iter().map(|(name, _)| name).collect();
     certificate_state::merged(prior, &names, &fresh)
 }
