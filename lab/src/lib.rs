@@ -31,8 +31,11 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// Paths that each host sees as its own (bind-mounted per host).
-pub const PRIVATE_PATHS: [(&str, &str); 4] = [
+pub const PRIVATE_PATHS: [(&str, &str); 5] = [
     ("etc-kubernetes", "/etc/kubernetes"),
+    // The host's apt sources and pins, which an upgrade rewrites (never
+    // this machine's).
+    ("etc-apt", "/etc/apt"),
     ("var-lib-kubelet", "/var/lib/kubelet"),
     ("var-lib-etcd", "/var/lib/etcd"),
     ("var-lib-lab-node", "/var/lib/lab-node"),
@@ -41,9 +44,13 @@ pub const PRIVATE_PATHS: [(&str, &str); 4] = [
 /// Tool names installed as symlinks to `node-sim`.
 pub const TOOLS: [&str; 5] = ["kubeadm", "kubectl", "cloud-init", "systemctl", "containerd"];
 /// What `node-sim` still stands in for on a real-Kubernetes host: the VM's
-/// cloud-init, its init system and its container runtime's CLI. (No crictl:
-/// a Debian 13 node built by our cloud-init has none.)
-pub const REAL_HOST_TOOLS: [&str; 3] = ["cloud-init", "systemctl", "containerd"];
+/// cloud-init, its init system, its package manager (which links the
+/// host's kubeadm, kubelet and kubectl to another version's binaries) and
+/// its container runtime's CLI. (No crictl: a Debian 13 node built by our
+/// cloud-init has none.)
+pub const REAL_HOST_TOOLS: [&str; 5] = ["cloud-init", "systemctl", "containerd", "apt-get", "apt-mark"];
+/// The packages pkgs.k8s.io ships, held on a node (as our cloud-init holds them).
+pub const KUBERNETES_PACKAGES: [&str; 3] = ["kubelet", "kubeadm", "kubectl"];
 
 /// One host as written to `lab.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -112,6 +119,13 @@ pub struct HostState {
     /// The host's link is down (`fault H sshd down`): its Node reads NotReady.
     #[serde(default)]
     pub host_down: bool,
+    /// Packages on hold (`apt-mark hold`).
+    #[serde(default)]
+    pub held: Vec<String>,
+    /// How often each service was started or restarted (the kubelet
+    /// stand-in reads its version again when its count moves).
+    #[serde(default)]
+    pub starts: BTreeMap<String, u64>,
 }
 
 impl Default for HostState {
@@ -128,6 +142,8 @@ impl Default for HostState {
             slow_ms: 0,
             drop_in: Vec::new(),
             host_down: false,
+            held: Vec::new(),
+            starts: BTreeMap::new(),
         }
     }
 }
@@ -246,6 +262,74 @@ impl Lab {
             .chain((1..=workers).map(|i| (format!("wk-{i}"), "worker")))
             .collect()
     }
+    /// The directory first on a host's PATH: its own in a real lab (its
+    /// packages move one host at a time), the lab's shared one otherwise.
+    pub fn host_bin(&self, host: &str) -> PathBuf {
+        if self.real.is_some() || self.host_dir(host).join("bin").is_dir() {
+            self.host_dir(host).join("bin")
+        } else {
+            self.dir.join("bin")
+        }
+    }
+
+    /// Every Kubernetes version's binaries (real labs).
+    pub fn versions_dir(&self) -> PathBuf {
+        self.dir.join("versions")
+    }
+
+    /// node-sim's tools and the real binaries, linked into `bin`.
+    fn fill_real_bin(&self, real: &real::RealPeers, bin: &Path, sim: &Path) -> Result<()> {
+        for tool in REAL_HOST_TOOLS {
+            std::os::unix::fs::symlink(sim, bin.join(tool)).map_err(|e| e.to_string())?;
+        }
+        real.install(bin, &self.versions_dir())
+    }
+
+    /// A real lab host's own bin directory, filled like the shared one
+    /// (`shared`); the shared one in a simulated lab.
+    fn host_bin_for(&self, host: &str, shared: &Path) -> Result<PathBuf> {
+        let Some(real) = &self.real else { return Ok(shared.to_path_buf()) };
+        let bin = self.host_dir(host).join("bin");
+        fs::create_dir_all(&bin).map_err(|e| format!("{}: {e}", bin.display()))?;
+        let sim = fs::read_link(shared.join(REAL_HOST_TOOLS[0])).map_err(|e| format!("node-sim link: {e}"))?;
+        self.fill_real_bin(real, &bin, &sim)?;
+        Ok(bin)
+    }
+
+    /// A booted node's state: in a real lab with the Kubernetes packages
+    /// held, as our cloud-init leaves them.
+    fn fresh_state(&self) -> HostState {
+        let mut state = HostState::default();
+        if self.real.is_some() {
+            state.held = KUBERNETES_PACKAGES.iter().map(|p| (*p).to_owned()).collect();
+        }
+        state
+    }
+
+    /// A real lab host's pkgs.k8s.io source and patch pin for the version
+    /// it starts at, the files our cloud-init writes.
+    fn seed_apt(&self, host: &str) -> Result<()> {
+        let Some(real) = &self.real else { return Ok(()) };
+        let version = real.version.trim_start_matches('v');
+        let minor = version.rsplit_once('.').map_or(version, |(minor, _)| minor);
+        let apt = self.host_dir(host).join("etc-apt");
+        let write = |path: &str, text: String| {
+            let file = apt.join(path);
+            fs::create_dir_all(file.parent().unwrap_or(&apt)).map_err(|e| e.to_string())?;
+            fs::write(&file, text).map_err(|e| format!("{}: {e}", file.display()))
+        };
+        write(
+            "sources.list.d/kubernetes.list",
+            format!(
+                "deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/v{minor}/deb/ /\n"
+            ),
+        )?;
+        write(
+            "preferences.d/kubernetes.pref",
+            format!("Package: {}\nPin: version {version}-*\nPin-Priority: 1001\n", KUBERNETES_PACKAGES.join(" ")),
+        )
+    }
+
     pub fn host_dir(&self, host: &str) -> PathBuf {
         self.dir.join("hosts").join(host)
     }
@@ -294,10 +378,8 @@ impl Lab {
                 }
             }
             Some(real) => {
-                for tool in REAL_HOST_TOOLS {
-                    std::os::unix::fs::symlink(&sim, bin.join(tool)).map_err(|e| e.to_string())?;
-                }
-                real.install(&bin)?;
+                real.install_versions(&self.versions_dir())?;
+                self.fill_real_bin(real, &bin, &sim)?;
             }
         }
 
@@ -388,7 +470,9 @@ impl Lab {
         for (sub, _) in PRIVATE_PATHS {
             fs::create_dir_all(hdir.join(sub)).map_err(|e| e.to_string())?;
         }
-        self.write_state(&name, &HostState::default())?;
+        self.write_state(&name, &self.fresh_state())?;
+        let bin = &self.host_bin_for(&name, bin)?;
+        self.seed_apt(&name)?;
         let address = format!("10.213.{}.{}", self.subnet, 10 + i);
         // Interface names are limited to 15 bytes.
         let veth_root = format!("v{}{}", self.prefix, i);
@@ -446,7 +530,9 @@ impl Lab {
             script.push_str(&format!("mount --bind '{}' '{target}' && ", hdir.join(sub).display()));
         }
         match &self.real {
-            Some(real) => script.push_str(&real.host_setup(name, address, &hdir, &self.dir.join("bin"))),
+            Some(real) => {
+                script.push_str(&real.host_setup(name, address, &hdir, &self.host_bin(name), &self.versions_dir()))
+            }
             // node-sim's etcd: the client port of a control plane's member.
             None => {
                 let exe = std::env::current_exe().map_err(|e| e.to_string())?;
@@ -513,7 +599,8 @@ impl Lab {
                 removed.map_err(|e| format!("{}: {e}", p.display()))?;
             }
         }
-        self.write_state(host, &HostState::default())?;
+        self.write_state(host, &self.fresh_state())?;
+        self.seed_apt(host)?;
         let host_key = hdir.join("ssh_host_ed25519_key");
         for p in [host_key.clone(), host_key.with_extension("pub")] {
             let _ = fs::remove_file(p);
@@ -561,7 +648,7 @@ impl Lab {
             return Err("exec needs a command".into());
         }
         let path =
-            format!("{}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", self.dir.join("bin").display());
+            format!("{}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", self.host_bin(host).display());
         let status = Command::new("nsenter")
             .args(["--target", &h.sshd_pid.to_string(), "--net", "--mount", "--uts", "--"])
             .args(argv)

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use homelab_lab::Lab;
 
-const USAGE: &str = "usage: homelab-lab [--dir DIR] up --control-planes N --workers M [--real [--vip-forwarder]] [--init-ms MS] [--join-ms MS] [--out FILE]\n       homelab-lab [--dir DIR] status | down | sessions | fault HOST KNOB VALUE\n       homelab-lab [--dir DIR] replace HOST | fault HOST replace   (a replaced VM: new host key, empty disk)\n       homelab-lab [--dir DIR] exec HOST CMD [ARGS...]             (on the host, without SSH)";
+const USAGE: &str = "usage: homelab-lab [--dir DIR] up --control-planes N --workers M [--real [--vip-forwarder] [--kubernetes-version 1.34.4]] [--init-ms MS] [--join-ms MS] [--out FILE]\n       homelab-lab [--dir DIR] status | down | sessions | fault HOST KNOB VALUE\n       homelab-lab [--dir DIR] replace HOST | fault HOST replace   (a replaced VM: new host key, empty disk)\n       homelab-lab [--dir DIR] exec HOST CMD [ARGS...]             (on the host, without SSH)";
 
 fn main() -> ExitCode {
     match real_main() {
@@ -29,6 +29,7 @@ fn real_main() -> Result<(), String> {
     let (mut init_ms, mut join_ms) = (0u64, 0u64);
     let (mut out, mut vip) = (None::<PathBuf>, None::<String>);
     let (mut real, mut forward, mut vip_forwarder) = (false, None::<String>, false);
+    let mut kubernetes_version = None::<String>;
     let mut rest = Vec::new();
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -44,6 +45,7 @@ fn real_main() -> Result<(), String> {
             "--vip" => vip = Some(it.next().ok_or("--vip needs a value")?),
             "--forward" => forward = Some(it.next().ok_or("--forward needs a value")?),
             "--real" => real = true,
+            "--kubernetes-version" => kubernetes_version = Some(it.next().ok_or("--kubernetes-version needs a value")?),
             "--vip-forwarder" => vip_forwarder = true,
             "--control-planes" => cps = Some(num::<usize>(&mut it, &a)?),
             "--workers" => workers = Some(num::<usize>(&mut it, &a)?),
@@ -63,8 +65,13 @@ fn real_main() -> Result<(), String> {
     lab.join_ms = join_ms;
     // A real lab stays real: `replace` starts the new VM's kubelet stand-in.
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    if lab.read_info().is_ok_and(|info| info.real) && rest.first().map(String::as_str) != Some("up") {
-        lab.real = Some(homelab_lab::real::RealPeers::from_env(&exe.with_file_name("lab-kubelet"))?);
+    if let Some(info) = lab.read_info().ok().filter(|info| info.real && rest.first().map(String::as_str) != Some("up"))
+    {
+        let peers = homelab_lab::real::RealPeers::from_env(&exe.with_file_name("lab-kubelet"))?;
+        lab.real = Some(match &info.kubernetes_version {
+            Some(version) => peers.starting_at(version)?,
+            None => peers,
+        });
     }
     match rest.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["up"] => {
@@ -81,10 +88,13 @@ fn real_main() -> Result<(), String> {
             };
             if real {
                 // The real kube-vip holds the VIP, unless the forwarder is asked for.
-                let peers = homelab_lab::real::RealPeers::from_env(&exe.with_file_name("lab-kubelet"))?;
+                let mut peers = homelab_lab::real::RealPeers::from_env(&exe.with_file_name("lab-kubelet"))?;
+                if let Some(version) = &kubernetes_version {
+                    peers = peers.starting_at(version)?;
+                }
                 lab.real = Some(if vip_forwarder { peers } else { peers.with_kube_vip()? });
-            } else if vip_forwarder {
-                return Err("--vip-forwarder needs --real (the simulator serves the VIP itself)".into());
+            } else if vip_forwarder || kubernetes_version.is_some() {
+                return Err("--vip-forwarder and --kubernetes-version need --real (the simulator serves the VIP itself and has one version)".into());
             }
             let start = Instant::now();
             let info = lab.up(cps, workers, &sim, &exe)?;

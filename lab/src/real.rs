@@ -12,6 +12,10 @@ use crate::Result;
 /// The real binaries a real-mode lab installs on its hosts.
 pub const REAL_BINARIES: [&str; 8] =
     ["kubeadm", "kubectl", "kubelet", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "etcdctl"];
+/// The ones that come per Kubernetes version (`DIR/versions/vX.Y.Z/`): a
+/// host's packages point at one version, a static pod's image tag at one.
+pub const VERSIONED_BINARIES: [&str; 6] =
+    ["kubeadm", "kubectl", "kubelet", "kube-apiserver", "kube-controller-manager", "kube-scheduler"];
 
 /// Where the real binaries are.
 #[derive(Debug, Clone)]
@@ -26,8 +30,11 @@ pub struct RealPeers {
     pub kube_vip: Option<PathBuf>,
     /// The kubelet stand-in.
     pub lab_kubelet: PathBuf,
-    /// The Kubernetes version, `v1.35.4` (what the stand-in reports).
+    /// The Kubernetes version the hosts start at, `v1.35.4`.
     pub version: String,
+    /// Every Kubernetes version the peers hold (`v1.35.4` → its bin
+    /// directory): `HOMELAB_PEER_KUBERNETES_*` and `*_PREVIOUS_*`.
+    pub versions: std::collections::BTreeMap<String, PathBuf>,
 }
 
 impl RealPeers {
@@ -42,12 +49,21 @@ impl RealPeers {
         let etcd_bin = PathBuf::from(get("HOMELAB_PEER_ETCD_BIN").ok_or_else(|| missing("HOMELAB_PEER_ETCD_BIN"))?);
         let version =
             get("HOMELAB_PEER_KUBERNETES_VERSION").ok_or_else(|| missing("HOMELAB_PEER_KUBERNETES_VERSION"))?;
+        let mut versions = std::collections::BTreeMap::from([(format!("v{version}"), kubernetes_bin.clone())]);
+        if let (Some(previous), Some(dir)) =
+            (get("HOMELAB_PEER_KUBERNETES_PREVIOUS_VERSION"), get("HOMELAB_PEER_KUBERNETES_PREVIOUS_BIN"))
+        {
+            if Path::new(&dir).join("kubeadm").is_file() {
+                versions.insert(format!("v{previous}"), PathBuf::from(dir));
+            }
+        }
         let real = RealPeers {
             kubernetes_bin,
             etcd_bin,
             kube_vip: None,
             lab_kubelet: lab_kubelet.to_path_buf(),
             version: format!("v{version}"),
+            versions,
         };
         for name in REAL_BINARIES {
             let path = real.binary(name);
@@ -73,15 +89,51 @@ impl RealPeers {
         Ok(self)
     }
 
+    /// The same, with the hosts starting at `version` (`1.34.4`), one the
+    /// peers hold.
+    pub fn starting_at(mut self, version: &str) -> Result<Self> {
+        let tagged = format!("v{}", version.trim_start_matches('v'));
+        if !self.versions.contains_key(&tagged) {
+            let known: Vec<&str> = self.versions.keys().map(String::as_str).collect();
+            return Err(format!(
+                "no Kubernetes {tagged} among the peers (have {}): run scripts/peers build kubernetes-previous",
+                known.join(", ")
+            ));
+        }
+        self.version = tagged;
+        Ok(self)
+    }
+
+    /// `DIR/versions/vX.Y.Z/NAME` for every version and versioned binary:
+    /// what the package stand-in (node-sim's `apt-get`) links a host's
+    /// `kubeadm`, `kubelet` and `kubectl` to, and where the kubelet
+    /// stand-in finds the binary a static pod's image tag names.
+    pub fn install_versions(&self, versions: &Path) -> Result<()> {
+        for (version, dir) in &self.versions {
+            let target = versions.join(version);
+            fs::create_dir_all(&target).map_err(|e| format!("{}: {e}", target.display()))?;
+            for name in VERSIONED_BINARIES {
+                std::os::unix::fs::symlink(dir.join(name), target.join(name)).map_err(|e| format!("{name}: {e}"))?;
+            }
+        }
+        Ok(())
+    }
+
     fn binary(&self, name: &str) -> PathBuf {
         let dir = if name.starts_with("etcd") { &self.etcd_bin } else { &self.kubernetes_bin };
         dir.join(name)
     }
 
-    /// Links the real binaries into the hosts' `bin` directory.
-    pub fn install(&self, bin: &Path) -> Result<()> {
+    /// Links the real binaries into a `bin` directory: the versioned ones
+    /// to the starting version in `versions` (see [`Self::install_versions`]).
+    pub fn install(&self, bin: &Path, versions: &Path) -> Result<()> {
         for name in REAL_BINARIES {
-            std::os::unix::fs::symlink(self.binary(name), bin.join(name)).map_err(|e| format!("{name}: {e}"))?;
+            let target = if VERSIONED_BINARIES.contains(&name) {
+                versions.join(&self.version).join(name)
+            } else {
+                self.binary(name)
+            };
+            std::os::unix::fs::symlink(target, bin.join(name)).map_err(|e| format!("{name}: {e}"))?;
         }
         if let Some(kube_vip) = &self.kube_vip {
             std::os::unix::fs::symlink(kube_vip, bin.join("kube-vip")).map_err(|e| format!("kube-vip: {e}"))?;
@@ -93,13 +145,14 @@ impl RealPeers {
     /// what kubeadm expects of a node and start its kubelet stand-in:
     /// a cgroup2 mount (the netns' own /sys has none), IPv4 forwarding on
     /// (our cloud-init sets it; kubeadm's preflight checks it).
-    pub fn host_setup(&self, name: &str, address: &str, host_dir: &Path, bin: &Path) -> String {
+    pub fn host_setup(&self, name: &str, address: &str, host_dir: &Path, bin: &Path, versions: &Path) -> String {
         let kubelet = format!(
-            "'{exe}' '{name}' '{address}' '{bin}' /var/lib/lab-node/state.json '{logs}' '{version}'",
+            "'{exe}' '{name}' '{address}' '{bin}' /var/lib/lab-node/state.json '{logs}' '{version}' '{versions}'",
             exe = self.lab_kubelet.display(),
             bin = bin.display(),
             logs = host_dir.join("pods").display(),
             version = self.version,
+            versions = versions.display(),
         );
         format!(
             "mount -t cgroup2 none /sys/fs/cgroup && sysctl -q -w net.ipv4.ip_forward=1 && \

@@ -17,7 +17,9 @@ use yaml_rust2::Yaml;
 /// The process for a pod's first container.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Process {
-    /// The binary's name in the lab's bin directory, then its arguments.
+    /// The binary that runs.
+    pub program: PathBuf,
+    /// The binary's name, then its arguments.
     pub argv: Vec<String>,
     pub env: Vec<(String, String)>,
     /// Host path bound at the pod's path.
@@ -28,24 +30,30 @@ pub struct Process {
 
 /// The process of `manifest`'s first container on node `node_name`, or why
 /// it cannot run.
-pub fn process_of(manifest: &Yaml, bin: &Path, node_name: &str) -> Result<Process, String> {
+/// The binary is the image tag's version of it (`versions/v1.35.4/NAME`)
+/// when the lab has that version, else the host's (`bin/NAME`): an upgrade
+/// that rewrites a manifest to a new tag restarts the pod on the new binary.
+pub fn process_of(manifest: &Yaml, bin: &Path, versions: &Path, node_name: &str) -> Result<Process, String> {
     let spec = &manifest["spec"];
     let container = &spec["containers"][0];
     let strings = |value: &Yaml| -> Vec<String> {
         value.as_vec().map(|v| v.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect()).unwrap_or_default()
     };
+    let image = container["image"].as_str().unwrap_or_default();
     let mut argv = strings(&container["command"]);
     if argv.is_empty() {
-        let image = container["image"].as_str().unwrap_or_default();
         argv.push(image_binary(image).ok_or("its container has neither a command nor an image")?);
     }
-    let program = base_name(&argv[0]);
-    if !bin.join(&program).is_file() {
-        return Err(format!("no binary {program} in the lab"));
+    let name = base_name(&argv[0]);
+    let tagged = image_tag(image).map(|tag| versions.join(tag).join(&name)).filter(|p| p.is_file());
+    let program = tagged.unwrap_or_else(|| bin.join(&name));
+    if !program.is_file() {
+        return Err(format!("no binary {name} in the lab"));
     }
-    argv[0] = program;
+    argv[0] = name;
     argv.extend(strings(&container["args"]));
     Ok(Process {
+        program,
         argv,
         env: env_of(container, node_name),
         binds: binds_of(spec, container),
@@ -62,6 +70,12 @@ pub fn process_of(manifest: &Yaml, bin: &Path, node_name: &str) -> Result<Proces
 fn image_binary(image: &str) -> Option<String> {
     let name = image.rsplit('/').next()?.split(['@', ':']).next()?;
     (!name.is_empty()).then(|| name.to_owned())
+}
+
+/// `registry/path/NAME:TAG` → `TAG` (not a digest).
+fn image_tag(image: &str) -> Option<&str> {
+    let last = image.rsplit('/').next()?;
+    last.split('@').next()?.split_once(':').map(|(_, tag)| tag)
 }
 
 fn base_name(command: &str) -> String {
@@ -101,8 +115,8 @@ fn binds_of(spec: &Yaml, container: &Yaml) -> Vec<(String, String)> {
 }
 
 /// The command that runs `process`; `scratch` holds its hosts file.
-pub fn command(process: &Process, bin: &Path, scratch: &Path) -> Result<Command, String> {
-    let program = bin.join(&process.argv[0]);
+pub fn command(process: &Process, scratch: &Path) -> Result<Command, String> {
+    let program = &process.program;
     let mut binds: Vec<(PathBuf, String)> =
         process.binds.iter().map(|(source, target)| (PathBuf::from(source), target.clone())).collect();
     if !process.host_aliases.is_empty() {
@@ -115,7 +129,7 @@ pub fn command(process: &Process, bin: &Path, scratch: &Path) -> Result<Command,
         binds.push((hosts, "/etc/hosts".to_owned()));
     }
     let mut command = if binds.is_empty() {
-        Command::new(&program)
+        Command::new(program)
     } else {
         // A private mount namespace, so the binds are the pod's alone.
         let script: String = binds
@@ -124,7 +138,7 @@ pub fn command(process: &Process, bin: &Path, scratch: &Path) -> Result<Command,
             .chain(std::iter::once("exec \"$0\" \"$@\"".to_owned()))
             .collect();
         let mut wrapped = Command::new("unshare");
-        wrapped.args(["--mount", "--propagation", "private", "/bin/sh", "-c", &script]).arg(&program);
+        wrapped.args(["--mount", "--propagation", "private", "/bin/sh", "-c", &script]).arg(program);
         wrapped
     };
     command.args(&process.argv[1..]).envs(process.env.iter().map(|(k, v)| (k, v)));
@@ -160,17 +174,42 @@ spec:
     #[test]
     fn a_container_without_a_command_runs_its_image_binary_with_its_pod_view() {
         let bin = tempfile::tempdir().expect("bin");
+        let versions = tempfile::tempdir().expect("versions");
         let manifest = yaml_rust2::YamlLoader::load_from_str(KUBE_VIP).expect("yaml").remove(0);
-        assert_eq!(process_of(&manifest, bin.path(), "cp-1"), Err("no binary kube-vip in the lab".into()));
+        assert_eq!(
+            process_of(&manifest, bin.path(), versions.path(), "cp-1"),
+            Err("no binary kube-vip in the lab".into())
+        );
         fs::write(bin.path().join("kube-vip"), "").expect("binary");
-        let process = process_of(&manifest, bin.path(), "cp-1").expect("process");
+        let process = process_of(&manifest, bin.path(), versions.path(), "cp-1").expect("process");
+        assert_eq!(process.program, bin.path().join("kube-vip"));
         assert_eq!(process.argv, ["kube-vip", "manager"]);
         assert_eq!(process.env, [("vip_arp".into(), "true".into()), ("vip_nodename".into(), "cp-1".into())]);
         assert_eq!(process.binds, [("/etc/kubernetes/super-admin.conf".into(), "/etc/kubernetes/admin.conf".into())]);
         assert_eq!(process.host_aliases, ["127.0.0.1 kubernetes"]);
         let scratch = tempfile::tempdir().expect("scratch");
-        let command = command(&process, bin.path(), scratch.path()).expect("command");
+        let command = command(&process, scratch.path()).expect("command");
         assert_eq!(command.get_program(), "unshare");
         assert!(fs::read_to_string(scratch.path().join("hosts")).expect("hosts").ends_with("127.0.0.1 kubernetes\n"));
+    }
+
+    #[test]
+    fn an_image_tag_the_lab_has_picks_that_versions_binary() {
+        let bin = tempfile::tempdir().expect("bin");
+        let versions = tempfile::tempdir().expect("versions");
+        let manifest = |tag: &str| {
+            let text = format!(
+                "spec:\n  containers:\n    - image: registry.k8s.io/kube-apiserver:{tag}\n      command: [kube-apiserver, --v=2]\n"
+            );
+            yaml_rust2::YamlLoader::load_from_str(&text).expect("yaml").remove(0)
+        };
+        fs::write(bin.path().join("kube-apiserver"), "").expect("host binary");
+        fs::create_dir_all(versions.path().join("v1.35.4")).expect("version dir");
+        fs::write(versions.path().join("v1.35.4/kube-apiserver"), "").expect("versioned binary");
+        let at = |tag: &str| process_of(&manifest(tag), bin.path(), versions.path(), "cp-1").expect("process").program;
+        assert_eq!(at("v1.35.4"), versions.path().join("v1.35.4/kube-apiserver"));
+        assert_eq!(at("v1.34.4"), bin.path().join("kube-apiserver"));
+        assert_eq!(image_tag("registry.k8s.io/etcd:3.6.5-0"), Some("3.6.5-0"));
+        assert_eq!(image_tag("localhost:5000/kube-vip"), None);
     }
 }

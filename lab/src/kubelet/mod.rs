@@ -53,8 +53,11 @@ pub struct Options {
     pub state: PathBuf,
     /// Where each static pod's output goes.
     pub logs: PathBuf,
-    /// The version it reports (the real kubelet's).
+    /// The version it reports until its `kubelet` binary says otherwise.
     pub version: String,
+    /// `vX.Y.Z/NAME` per Kubernetes version: a static pod whose image tag
+    /// names one runs that version's binary.
+    pub versions: PathBuf,
 }
 
 /// Runs until killed.
@@ -62,12 +65,21 @@ pub fn run(opts: &Options) -> Result<(), String> {
     std::fs::create_dir_all(&opts.logs).map_err(|e| format!("{}: {e}", opts.logs.display()))?;
     let healthy = Arc::new(AtomicBool::new(false));
     serve_healthz(Arc::clone(&healthy))?;
-    let mut pods = StaticPods::new(&opts.bin, &opts.logs, &opts.name);
+    let mut pods = StaticPods::new(&opts.bin, &opts.versions, &opts.logs, &opts.name);
     let mut agent = NodeAgent::default();
     let mut last_error = String::new();
+    let mut started = None;
+    let mut version = opts.version.clone();
     loop {
-        let active = service_active(&opts.state);
+        let (active, starts) = service_state(&opts.state);
         healthy.store(active, Ordering::Relaxed);
+        if started != Some(starts) {
+            // (Re)started: a real kubelet is whatever binary the package
+            // installed, and reports that version from now on.
+            started = Some(starts);
+            version = linked_version(&opts.bin).unwrap_or_else(|| opts.version.clone());
+            agent.reset();
+        }
         let config = kubeconfig::read_yaml(Path::new(KUBELET_CONFIG));
         let static_dir = config.as_ref().and_then(|c| c["staticPodPath"].as_str().map(PathBuf::from));
         pods.sync(static_dir.as_deref(), active);
@@ -75,7 +87,7 @@ pub fn run(opts: &Options) -> Result<(), String> {
         if !active || !Path::new(node::KUBELET_CONF).exists() && !Path::new(node::BOOTSTRAP_CONF).exists() {
             agent.reset();
         } else {
-            let node = identity(opts, config.as_ref());
+            let node = identity(opts, &version, config.as_ref());
             if let Err(e) = agent.sync(&node, &mut pods) {
                 if e != last_error {
                     eprintln!("lab-kubelet: {e}");
@@ -88,15 +100,26 @@ pub fn run(opts: &Options) -> Result<(), String> {
     }
 }
 
-fn service_active(state: &Path) -> bool {
-    let Ok(text) = std::fs::read_to_string(state) else { return false };
-    serde_json::from_str::<HostState>(&text).is_ok_and(|s| s.services.get("kubelet").copied().unwrap_or(false))
+/// Whether the `kubelet` service is active, and how often it was started.
+fn service_state(state: &Path) -> (bool, u64) {
+    let Ok(text) = std::fs::read_to_string(state) else { return (false, 0) };
+    let Ok(state) = serde_json::from_str::<HostState>(&text) else { return (false, 0) };
+    let active = state.services.get("kubelet").copied().unwrap_or(false);
+    (active, state.starts.get("kubelet").copied().unwrap_or(0))
+}
+
+/// The version of the `kubelet` the host's package links in
+/// (`VERSIONS/v1.35.4/kubelet` → `v1.35.4`).
+fn linked_version(bin: &Path) -> Option<String> {
+    let target = std::fs::read_link(bin.join("kubelet")).ok()?;
+    let version = target.parent()?.file_name()?.to_string_lossy().into_owned();
+    version.starts_with('v').then_some(version)
 }
 
 /// The node name (`--hostname-override` in kubeadm's flags, else the host
 /// name) and the taints to register with (KubeletConfiguration's
 /// registerWithTaints, where kubeadm puts nodeRegistration.taints).
-fn identity(opts: &Options, config: Option<&yaml_rust2::Yaml>) -> Identity {
+fn identity(opts: &Options, version: &str, config: Option<&yaml_rust2::Yaml>) -> Identity {
     let flags = std::fs::read_to_string(KUBEADM_FLAGS).unwrap_or_default();
     let name = flags
         .split(['"', ' '])
@@ -116,7 +139,7 @@ fn identity(opts: &Options, config: Option<&yaml_rust2::Yaml>) -> Identity {
             serde_json::Value::Object(taint)
         })
         .collect();
-    Identity { name, address: opts.address.clone(), version: opts.version.clone(), taints }
+    Identity { name, address: opts.address.clone(), version: version.to_owned(), taints }
 }
 
 /// `GET /healthz` on 127.0.0.1:10248 (the kubelet's default healthz

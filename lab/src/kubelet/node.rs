@@ -87,13 +87,20 @@ impl NodeAgent {
             .map(|(name, _)| name.clone())
             .collect();
         for name in stale {
-            client.expect("DELETE", &format!("/api/v1/namespaces/kube-system/pods/{name}"), None, &[404])?;
+            // At once, as the kubelet deletes a mirror pod: a graceful
+            // deletion would keep the old one (and its hash) for 30 s, and
+            // the new one could not be created under its name meanwhile.
+            let path = format!("/api/v1/namespaces/kube-system/pods/{name}?gracePeriodSeconds=0");
+            client.expect("DELETE", &path, None, &[404])?;
             self.mirrors.remove(&name);
             self.reported.remove(&name);
         }
         for (name, (hash, manifest, running)) in wanted {
             if !self.mirrors.contains_key(&name) {
-                create_mirror(client, node, &name, &hash, &manifest)?;
+                if !create_mirror(client, node, &name, &hash, &manifest)? {
+                    // The old one is still going: again next round.
+                    continue;
+                }
                 self.mirrors.insert(name.clone(), hash);
             }
             // Status only when it changes, as the kubelet's status manager does.
@@ -239,13 +246,16 @@ fn renew_lease(client: &Client, node: &Identity, now: &OffsetDateTime) -> Result
     Ok(())
 }
 
+/// Creates the mirror pod; true once the API server holds one with this
+/// hash (an earlier kubelet's counts), false while another one of that name
+/// is in the way (it is deleted).
 fn create_mirror(
     client: &Client,
     node: &Identity,
     name: &str,
     hash: &str,
     manifest: &yaml_rust2::Yaml,
-) -> Result<(), String> {
+) -> Result<bool, String> {
     let containers: Vec<Value> = manifest["spec"]["containers"]
         .as_vec()
         .into_iter()
@@ -280,7 +290,30 @@ fn create_mirror(
             "tolerations": [{"operator": "Exists", "effect": "NoExecute"}],
         },
     });
-    client.expect("POST", "/api/v1/namespaces/kube-system/pods", Some(("application/json", &body)), &[409]).map(|_| ())
+    let reply =
+        client.expect("POST", "/api/v1/namespaces/kube-system/pods", Some(("application/json", &body)), &[409])?;
+    if reply.status != 409 {
+        return Ok(true);
+    }
+    match mirror_hash(client, name)? {
+        Some(existing) if existing == hash => Ok(true),
+        // Another manifest's: it goes, and the next round creates ours.
+        Some(_) => {
+            let path = format!("/api/v1/namespaces/kube-system/pods/{name}?gracePeriodSeconds=0");
+            client.expect("DELETE", &path, None, &[404]).map(|_| false)
+        }
+        None => Ok(false),
+    }
+}
+
+/// The config hash of the mirror pod `name` the API server holds, unless
+/// it is being deleted.
+fn mirror_hash(client: &Client, name: &str) -> Result<Option<String>, String> {
+    let reply = client.expect("GET", &format!("/api/v1/namespaces/kube-system/pods/{name}"), None, &[404])?;
+    if reply.status == 404 || !reply.body["metadata"]["deletionTimestamp"].is_null() {
+        return Ok(None);
+    }
+    Ok(reply.body["metadata"]["annotations"]["kubernetes.io/config.hash"].as_str().map(str::to_owned))
 }
 
 fn node_uid(client: &Client, node: &Identity) -> Result<String, String> {

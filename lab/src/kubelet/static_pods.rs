@@ -55,17 +55,20 @@ impl StaticPod {
 #[derive(Debug)]
 pub struct StaticPods {
     bin: PathBuf,
+    versions: PathBuf,
     logs: PathBuf,
     node_name: String,
     pub pods: BTreeMap<PathBuf, StaticPod>,
 }
 
 impl StaticPods {
-    /// Binaries come from `bin`; each pod's output goes to `logs/NAME.log`;
-    /// `node_name` is what `fieldRef: spec.nodeName` gives.
-    pub fn new(bin: &Path, logs: &Path, node_name: &str) -> Self {
+    /// Binaries come from `versions/TAG/` when the image's tag names a
+    /// version there, else from `bin`; each pod's output goes to
+    /// `logs/NAME.log`; `node_name` is what `fieldRef: spec.nodeName` gives.
+    pub fn new(bin: &Path, versions: &Path, logs: &Path, node_name: &str) -> Self {
         StaticPods {
             bin: bin.to_path_buf(),
+            versions: versions.to_path_buf(),
             logs: logs.to_path_buf(),
             node_name: node_name.to_owned(),
             pods: BTreeMap::new(),
@@ -89,7 +92,10 @@ impl StaticPods {
             .collect();
         stop_together(gone.iter().filter_map(|path| self.pods.remove(path)).collect());
         for (path, (hash, manifest)) in manifests {
-            let pod = self.pods.entry(path).or_insert_with(|| new_pod(hash, manifest, &self.bin, &self.node_name));
+            let pod = self
+                .pods
+                .entry(path)
+                .or_insert_with(|| new_pod(hash, manifest, &self.bin, &self.versions, &self.node_name));
             if pod.process.is_err() || pod.running() {
                 continue;
             }
@@ -98,7 +104,7 @@ impl StaticPods {
             }
             if pod.exited_at.is_none_or(|at| at.elapsed() >= RESTART_DELAY) {
                 pod.exited_at = None;
-                match spawn(pod, &self.bin, &self.logs) {
+                match spawn(pod, &self.logs) {
                     Ok(child) => pod.child = Some(child),
                     Err(e) => {
                         eprintln!("lab-kubelet: {}: {e}", pod.name);
@@ -136,23 +142,23 @@ fn read_manifests(dir: &Path) -> BTreeMap<PathBuf, (String, Yaml)> {
     out
 }
 
-fn new_pod(hash: String, manifest: Yaml, bin: &Path, node_name: &str) -> StaticPod {
+fn new_pod(hash: String, manifest: Yaml, bin: &Path, versions: &Path, node_name: &str) -> StaticPod {
     let name = manifest["metadata"]["name"].as_str().unwrap_or("unnamed").to_owned();
-    let process = container::process_of(&manifest, bin, node_name);
+    let process = container::process_of(&manifest, bin, versions, node_name);
     if let Err(why) = &process {
         eprintln!("lab-kubelet: static pod {name} does not run: {why}");
     }
     StaticPod { name, hash, manifest, process, child: None, exited_at: None }
 }
 
-fn spawn(pod: &StaticPod, bin: &Path, logs: &Path) -> Result<Child, String> {
+fn spawn(pod: &StaticPod, logs: &Path) -> Result<Child, String> {
     let process = pod.process.as_ref().map_err(Clone::clone)?;
     let log = logs.join(format!("{}.log", pod.name));
     let out =
         fs::OpenOptions::new().create(true).append(true).open(&log).map_err(|e| format!("{}: {e}", log.display()))?;
     let scratch = logs.join(format!("{}.d", pod.name));
     fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
-    let mut command = container::command(process, bin, &scratch)?;
+    let mut command = container::command(process, &scratch)?;
     command.stdin(Stdio::null()).stdout(out.try_clone().map_err(|e| e.to_string())?).stderr(out);
     // Its own process group, so stopping it stops what it started.
     command.process_group(0);

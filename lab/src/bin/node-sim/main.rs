@@ -1,11 +1,12 @@
 //! Multi-call simulator of the node tools (`kubeadm`, `kubectl`, `cloud-init`,
-//! `systemctl`, `containerd`), dispatched on argv[0]. Per-host state lives in
+//! `systemctl`, `containerd`, `apt-get`, `apt-mark`), dispatched on argv[0]. Per-host state lives in
 //! `/var/lib/lab-node/state.json` (private to the host via bind mount);
 //! shared cluster state in `$LAB_DIR/cluster.json` under a lock file.
 
 // Test infrastructure: a panic here fails a test run and never reaches a
 // user's plugin; the workspace lints keep it out of the provider itself.
 #![allow(clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+mod apt;
 mod cloud_init;
 mod kubeadm;
 mod kubeadm_config;
@@ -24,6 +25,7 @@ use homelab_lab::{HostState, LabInfo, now_secs, pki};
 use sha2::{Digest, Sha256};
 use yaml_rust2::{Yaml, YamlLoader};
 
+use apt::*;
 use cloud_init::*;
 use kubeadm::*;
 use kubeadm_config::*;
@@ -66,6 +68,8 @@ fn main() -> ExitCode {
             "kubeadm" => kubeadm(&mut st, &rest, &sub),
             "kubectl" => kubectl(&rest),
             "containerd" => containerd(&st, &rest),
+            "apt-get" => apt_get(&st, &rest),
+            "apt-mark" => apt_mark(&mut st, &rest),
             other => fail(1, format!("node-sim: unknown tool {other}")),
         }
     })();

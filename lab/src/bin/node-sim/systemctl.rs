@@ -33,9 +33,11 @@ pub(crate) fn systemctl(st: &mut HostState, args: &[String]) -> R {
                 match verb {
                     "start" | "restart" => {
                         st.services.insert(u.clone(), true);
+                        *st.starts.entry(u.clone()).or_default() += 1;
                     }
                     "enable" if now => {
                         st.services.insert(u.clone(), true);
+                        *st.starts.entry(u.clone()).or_default() += 1;
                     }
                     "stop" => {
                         st.services.insert(u.clone(), false);
