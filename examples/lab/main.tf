@@ -11,7 +11,16 @@ locals {
   # machine's cgroup controllers are not on cgroup2, so these preflight
   # checks cannot pass there (lab/README.md). A real node needs none.
   preflight_ignores = ["CRI", "ContainerRuntimeVersion", "ImagePull", "SystemVerification"]
-  real_lab          = try(local.lab.real, false)
+  # kubeadm upgrade's check that a Job's pod runs needs a container
+  # runtime too.
+  upgrade_ignores = concat(local.preflight_ignores, ["CreateJob"])
+  # kubeadm 1.34 connects to the runtime to pull images even with ImagePull
+  # ignored (1.35 made that part of the check), so a lab started at 1.34
+  # (to be upgraded) skips the preflight phase of init and join altogether.
+  version       = coalesce(var.kubernetes_version, try(local.lab.kubernetes_version, null), "1.35.0")
+  no_preflight  = local.real_lab && tonumber(split(".", local.version)[1]) < 35
+  run_preflight = local.no_preflight ? { skipPhases = ["preflight"] } : {}
+  real_lab      = try(local.lab.real, false)
   role_labels = {
     "control-plane" = {}
     worker          = { "node-role.kubernetes.io/worker" = "" }
@@ -20,7 +29,7 @@ locals {
 
 resource "kubeadm_cluster" "lab" {
   cluster_name           = "lab"
-  kubernetes_version     = coalesce(var.kubernetes_version, try(local.lab.kubernetes_version, null), "1.35.0")
+  kubernetes_version     = local.version
   control_plane_endpoint = local.lab.api_server
   destroy_mode           = var.destroy_mode
 
@@ -37,9 +46,14 @@ resource "kubeadm_cluster" "lab" {
   dynamic "kubeadm_config_patches" {
     for_each = local.real_lab ? [local.preflight_ignores] : []
     content {
-      init_configuration    = yamlencode({ nodeRegistration = { ignorePreflightErrors = kubeadm_config_patches.value } })
-      join_configuration    = yamlencode({ nodeRegistration = { ignorePreflightErrors = kubeadm_config_patches.value } })
+      init_configuration    = yamlencode(merge({ nodeRegistration = { ignorePreflightErrors = kubeadm_config_patches.value } }, local.run_preflight))
+      join_configuration    = yamlencode(merge({ nodeRegistration = { ignorePreflightErrors = kubeadm_config_patches.value } }, local.run_preflight))
       cluster_configuration = var.certificate_validity == null ? null : yamlencode({ certificateValidityPeriod = var.certificate_validity })
+      upgrade_configuration = yamlencode({
+        apply = { ignorePreflightErrors = local.upgrade_ignores }
+        node  = { ignorePreflightErrors = local.upgrade_ignores }
+        plan  = { ignorePreflightErrors = local.upgrade_ignores }
+      })
     }
   }
 
@@ -62,6 +76,13 @@ resource "kubeadm_cluster" "lab" {
       timeout              = drain.value.timeout
       force                = drain.value.force
       delete_emptydir_data = drain.value.delete_emptydir_data
+    }
+  }
+
+  dynamic "upgrade" {
+    for_each = var.upgrade_max_unavailable == null ? [] : [var.upgrade_max_unavailable]
+    content {
+      max_unavailable = upgrade.value
     }
   }
 

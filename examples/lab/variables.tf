@@ -47,6 +47,17 @@ variable "drain" {
   default = null
 }
 
+variable "upgrade_max_unavailable" {
+  description = "How many workers a kubernetes_version upgrade drains and upgrades at once (kubeadm_cluster's upgrade block); null keeps the resource's default of 1."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.upgrade_max_unavailable == null ? true : var.upgrade_max_unavailable >= 1 && floor(var.upgrade_max_unavailable) == var.upgrade_max_unavailable
+    error_message = "upgrade_max_unavailable must be a whole number of at least 1."
+  }
+}
+
 variable "certificate_validity" {
   description = "Real-Kubernetes lab only: kubeadm's certificateValidityPeriod for the certificates it issues (e.g. \"10m\", to exercise renewal in minutes); null keeps kubeadm's 8760h."
   type        = string

@@ -21,3 +21,17 @@ pub const RENEW_CERTIFICATES: &str = include_str!("node_scripts/renew-certificat
 
 /// Where `cloudinit_config` installs [`RENEW_CERTIFICATES`].
 pub const RENEW_CERTIFICATES_PATH: &str = "/usr/local/sbin/kubeadm-renew-certificates";
+
+/// Upgrades a drained node to a Kubernetes version with kubeadm, as root:
+/// `upgrade-node VERSION apply|node` (`apply` on the first control plane,
+/// `node` everywhere else):
+///
+/// - The pkgs.k8s.io apt source moves to the target's minor and the patch
+///   pin to its patch; kubeadm, then kubelet and kubectl, are installed at
+///   the target and held again; then the kubelet is restarted.
+/// - Each step is skipped once done, and the whole runs under a lock in its
+///   own session (`setsid`), so a dropped connection or a second run cannot
+///   leave a node half-upgraded.
+/// - kubeadm reads its UpgradeConfiguration from
+///   `/etc/kubernetes/terraform/upgrade.yaml`, which the provider writes.
+pub const UPGRADE_NODE: &str = include_str!("node_scripts/upgrade-node.sh");

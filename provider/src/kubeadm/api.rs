@@ -28,7 +28,10 @@ pub struct NodeInfo {
     pub kubelet_version: String,
     pub internal_ip: Option<String>,
     pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
     pub unschedulable: bool,
+    /// `containerd://1.7.24`, as the kubelet reports its runtime.
+    pub container_runtime: String,
 }
 
 /// What one eviction request got.
@@ -303,10 +306,27 @@ impl ApiClient {
         }
     }
 
+    /// Pod `namespace/name`, `None` when there is none.
+    pub async fn pod(&self, namespace: &str, name: &str) -> Result<Option<Json>, KubeadmError> {
+        let path = format!("/api/v1/namespaces/{namespace}/pods/{name}");
+        self.get_if_exists(&format!("pod {namespace}/{name}"), &path).await
+    }
+
+    /// The `kubernetesVersion` of the ClusterConfiguration kubeadm keeps in
+    /// the `kubeadm-config` ConfigMap (`v1.35.4`): what `kubeadm upgrade
+    /// apply` last moved the cluster to. `None` when there is none.
+    pub async fn cluster_version(&self) -> Result<Option<String>, KubeadmError> {
+        let path = "/api/v1/namespaces/kube-system/configmaps/kubeadm-config";
+        let map = self.get_if_exists("ConfigMap kube-system/kubeadm-config", path).await?;
+        let text = map.as_ref().and_then(|m| m.pointer("/data/ClusterConfiguration")).and_then(Json::as_str);
+        Ok(text.and_then(|t| {
+            t.lines().find_map(|l| l.strip_prefix("kubernetesVersion:")).map(|v| v.trim().trim_matches('"').to_owned())
+        }))
+    }
+
     /// The uid of Pod `namespace/name`, `None` once it is gone.
     pub async fn pod_uid(&self, namespace: &str, name: &str) -> Result<Option<String>, KubeadmError> {
-        let path = format!("/api/v1/namespaces/{namespace}/pods/{name}");
-        let pod = self.get_if_exists(&format!("pod {namespace}/{name}"), &path).await?;
+        let pod = self.pod(namespace, name).await?;
         Ok(pod.as_ref().and_then(|p| p.pointer("/metadata/uid")).and_then(Json::as_str).map(str::to_owned))
     }
 
@@ -343,17 +363,22 @@ fn parse_node(item: &Json) -> Option<NodeInfo> {
         .and_then(Json::as_array)
         .and_then(|a| a.iter().find(|a| field(a, "type").as_deref() == Some("InternalIP")))
         .and_then(|a| field(a, "address"));
-    let labels = at("/metadata/labels")
-        .and_then(Json::as_object)
-        .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string()))).collect())
-        .unwrap_or_default();
+    let strings = |pointer: &str| -> BTreeMap<String, String> {
+        at(pointer)
+            .and_then(Json::as_object)
+            .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string()))).collect())
+            .unwrap_or_default()
+    };
+    let text = |pointer: &str| at(pointer).and_then(Json::as_str).unwrap_or_default().to_string();
     Some(NodeInfo {
         name,
         ready,
-        kubelet_version: at("/status/nodeInfo/kubeletVersion").and_then(Json::as_str).unwrap_or_default().to_string(),
+        kubelet_version: text("/status/nodeInfo/kubeletVersion"),
         internal_ip,
-        labels,
+        labels: strings("/metadata/labels"),
+        annotations: strings("/metadata/annotations"),
         unschedulable: at("/spec/unschedulable").and_then(Json::as_bool).unwrap_or(false),
+        container_runtime: text("/status/nodeInfo/containerRuntimeVersion"),
     })
 }
 

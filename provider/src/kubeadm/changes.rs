@@ -10,6 +10,7 @@ use super::certificate_state;
 use super::config::Role;
 use super::model::{self, Cluster};
 use super::node_metadata::Dropped;
+use super::version_upgrade::{self, Upgrade};
 use crate::value::Value;
 
 /// What an update must do beyond the create path.
@@ -36,6 +37,9 @@ pub struct Changes {
     /// Every control plane's certificate expiry as state recorded it (a
     /// renewal must move it).
     pub expiries: BTreeMap<String, OffsetDateTime>,
+    /// The nodes a `kubernetes_version` upgrade still moves (the ones the
+    /// plan left unknown in `nodes_status`); none when nothing is left.
+    pub upgrade: Option<Upgrade>,
 }
 
 /// A node leaving the cluster, as state last knew it.
@@ -63,7 +67,14 @@ impl Changes {
         } else {
             prior_nodes.values().filter(|n| n.spec.role == Role::ControlPlane).map(|n| n.spec.name.clone()).collect()
         };
-        changes.renew = certificate_state::renewals(planned, prior, cluster, &changes.join);
+        changes.upgrade = version_upgrade::planned(prior, planned, cluster, &changes.join)
+            .filter(|upgrade| !upgrade.nodes().is_empty());
+        // kubeadm upgrade renews an upgraded control plane's certificates.
+        let upgraded = changes.upgraded();
+        changes.renew = certificate_state::renewals(planned, prior, cluster, &changes.join)
+            .into_iter()
+            .filter(|name| !upgraded.contains(name))
+            .collect();
         changes.expiries = certificate_state::recorded(prior);
         changes
     }
@@ -74,13 +85,26 @@ impl Changes {
             && self.remove.is_empty()
             && self.relabel.is_empty()
             && self.renew.is_empty()
+            && self.upgrade.is_none()
             && !self.kube_vip)
     }
 
+    /// The nodes the upgrade moves.
+    pub fn upgraded(&self) -> BTreeSet<String> {
+        self.upgrade.as_ref().map(Upgrade::nodes).unwrap_or_default()
+    }
+
+    /// The nodes whose `nodes_status` entry the apply observes anew
+    /// (joined or upgraded); the others keep what state had.
+    pub fn observed_status(&self) -> BTreeSet<String> {
+        self.join.iter().cloned().chain(self.upgraded()).collect()
+    }
+
     /// The control planes whose certificates this change issues anew
-    /// (joined or renewed): their `certificates_expire` entry is read again.
+    /// (joined, renewed or upgraded): their `certificates_expire` entry is
+    /// read again.
     pub fn touched_certificates(&self) -> BTreeSet<String> {
-        self.join.iter().chain(&self.renew).cloned().collect()
+        self.join.iter().chain(&self.renew).cloned().chain(self.upgraded()).collect()
     }
 
     /// Joins, replacements and label changes of the nodes that stay.

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use super::patches::{
-    self, CLUSTER, ConfigPatches, INIT, JOIN, KUBEADM_API_VERSION, KUBELET, KUBELET_API_VERSION, PatchProblem,
+    self, CLUSTER, ConfigPatches, INIT, JOIN, KUBEADM_API_VERSION, KUBELET, KUBELET_API_VERSION, PatchProblem, UPGRADE,
 };
 use super::pki;
 use crate::yaml::{self, Yaml};
@@ -210,6 +210,26 @@ pub fn upload_certs_config(spec: &ClusterSpec, node: &NodeSpec, certificate_key:
         ("localAPIEndpoint", local_api_endpoint(node)?),
     ]);
     Ok(emit_documents(&[init, cluster_document(spec)?]))
+}
+
+/// The UpgradeConfiguration that `kubeadm upgrade plan`, `apply` and `node`
+/// read (`--config`): the target version for plan and apply, merged with
+/// the user's `upgrade_configuration` patch (preflight ignores, etcd and
+/// certificate renewal switches). `upgrade node` takes its version from
+/// the cluster, which `upgrade apply` moved.
+pub fn upgrade_config(spec: &ClusterSpec) -> Result<String, ConfigError> {
+    check_patches(spec)?;
+    let (major, minor, patch) = parse_version(&spec.kubernetes_version)
+        .ok_or_else(|| ConfigError::InvalidVersion(spec.kubernetes_version.clone()))?;
+    let version = format!("v{major}.{minor}.{patch}");
+    let doc = map(vec![
+        ("apiVersion", s(KUBEADM_API_VERSION)),
+        ("kind", s(UPGRADE.kind)),
+        ("apply", map(vec![("kubernetesVersion", s(&version))])),
+        ("plan", map(vec![("kubernetesVersion", s(&version))])),
+    ]);
+    let doc = patched(spec, doc, &UPGRADE, spec.patches.upgrade_configuration.as_ref())?;
+    Ok(emit_documents(&[doc]))
 }
 
 fn check_patches(spec: &ClusterSpec) -> Result<(), ConfigError> {
@@ -520,6 +540,25 @@ mod tests {
     }
 
     #[test]
+    fn upgrade_config_names_the_target_and_takes_the_patch() {
+        let mut sp = spec();
+        sp.kubernetes_version = "1.35.4".into();
+        sp.patches.upgrade_configuration =
+            Some("apply: {ignorePreflightErrors: [CreateJob]}\nnode: {etcdUpgrade: false}\n".into());
+        let d = docs(&upgrade_config(&sp).expect("render"));
+        assert_eq!(d.len(), 1);
+        let doc = find(&d, "UpgradeConfiguration");
+        assert_eq!(doc["apiVersion"].as_str(), Some(KUBEADM_API_VERSION));
+        assert_eq!(doc["apply"]["kubernetesVersion"].as_str(), Some("v1.35.4"));
+        assert_eq!(doc["plan"]["kubernetesVersion"].as_str(), Some("v1.35.4"));
+        assert_eq!(doc["apply"]["ignorePreflightErrors"][0].as_str(), Some("CreateJob"));
+        assert_eq!(doc["node"]["etcdUpgrade"].as_bool(), Some(false));
+        sp.patches.upgrade_configuration = Some("apply: {kubernetesVersion: v1.36.0}".into());
+        let problems = problems_of(upgrade_config(&sp).expect_err("owned"));
+        assert_eq!(problems.first().map(|p| p.field), Some("upgrade_configuration"));
+    }
+
+    #[test]
     fn upload_certs_config_carries_the_key() {
         let d = docs(&upload_certs_config(&spec(), &node("cp-1", Role::ControlPlane), KEY).expect("render"));
         assert_strict(&d);
@@ -541,6 +580,7 @@ mod tests {
             ),
             join_configuration: Some("nodeRegistration:\n  ignorePreflightErrors: [Swap]\n".into()),
             kubelet_configuration: Some("maxPods: 200\nserializeImagePulls: false\ncgroupDriver: null\n".into()),
+            upgrade_configuration: None,
         };
         assert!(patches::validate_patches(&sp.patches, Some(35)).is_empty());
         let d = docs(&init_config(&sp, &node("cp-1", Role::ControlPlane), TOKEN, KEY).expect("render"));

@@ -175,6 +175,22 @@ pub enum KubeadmError {
         #[source]
         last: Box<KubeadmError>,
     },
+    /// After `kubeadm upgrade` and the kubelet restart, a node did not pass
+    /// the upgrade's health gate (Node Ready at the new version; on a
+    /// control plane also its static pods at the new version and etcd with
+    /// every member voting).
+    #[error("{node}: not healthy at {target} within {waited:?} after its upgrade: {last}")]
+    NotUpgraded {
+        /// The node.
+        node: String,
+        /// The version it was upgraded to (`v1.35.4`).
+        target: String,
+        /// How long the gate waited.
+        waited: Duration,
+        /// The last check that failed.
+        #[source]
+        last: Box<KubeadmError>,
+    },
     /// Import found no control plane in `nodes` to read the cluster from.
     #[error("no control plane in `nodes` to adopt the cluster from")]
     NoControlPlane,
@@ -206,6 +222,7 @@ impl KubeadmError {
             | KubeadmError::CertificateExpiry { node, .. }
             | KubeadmError::NotRenewed { node, .. }
             | KubeadmError::Unhealthy { node, .. }
+            | KubeadmError::NotUpgraded { node, .. }
             | KubeadmError::Etcd { node, .. } => Some(node),
             _ => None,
         }
@@ -239,6 +256,9 @@ impl KubeadmError {
             KubeadmError::Unhealthy { .. } => Some(
                 "The certificates were renewed and the control plane's static pods restarted, but it did not come back healthy in time; the other control planes were left alone. Check its pods (`/var/log/pods`, `journalctl -u kubelet`) and `/etc/kubernetes/terraform/renew.log`. The next apply checks the expiry again.",
             ),
+            KubeadmError::NotUpgraded { .. } => Some(
+                "The nodes before it were upgraded and checked; it and the nodes after it were left as they are (it may still be cordoned: the plan says so). Check its kubelet (`journalctl -u kubelet`), its static pods and `/etc/kubernetes/terraform/upgrade.log`, then run `terraform apply` again: the upgrade continues with the nodes not yet at the new version.",
+            ),
             _ => None,
         }
     }
@@ -267,6 +287,7 @@ impl KubeadmError {
             KubeadmError::CertificateExpiry { .. } => "Cannot read the API server certificate",
             KubeadmError::NotRenewed { .. } => "Certificates not renewed",
             KubeadmError::Unhealthy { .. } => "Control plane unhealthy after certificate renewal",
+            KubeadmError::NotUpgraded { .. } => "Node unhealthy after its upgrade",
             KubeadmError::NoControlPlane => "No control plane to import from",
             KubeadmError::Cancelled => "Interrupted",
             KubeadmError::Timeout { .. } => "Timed out",

@@ -2,7 +2,7 @@
 //! its version (`kubeadm config validate --config FILE`; 1.35 and 1.34 from
 //! scripts/peers, found through `HOMELAB_PEER_KUBERNETES_BIN` and
 //! `HOMELAB_PEER_KUBERNETES_PREVIOUS_BIN`): init, control-plane and worker
-//! join, and upload-certs, plain and with the patches a user may set. The
+//! join, upload-certs and upgrade, plain and with the patches a user may set. The
 //! simulator's strict decoding is ours; this is kubeadm's.
 //!
 //! Without the binaries the tests print a skip message, unless `CI` is set:
@@ -12,7 +12,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::config::{ClusterSpec, NodeSpec, Role, Taint, init_config, join_config, upload_certs_config};
+use super::config::{
+    ClusterSpec, NodeSpec, Role, Taint, init_config, join_config, upgrade_config, upload_certs_config,
+};
 use super::patches::ConfigPatches;
 
 const TOKEN: &str = "abcdef.0123456789abcdef";
@@ -86,6 +88,9 @@ fn user_patches() -> ConfigPatches {
         ),
         join_configuration: Some("nodeRegistration:\n  ignorePreflightErrors: [ImagePull]\n".into()),
         kubelet_configuration: Some("maxPods: 50\nserializeImagePulls: false\n".into()),
+        upgrade_configuration: Some(
+            "apply:\n  ignorePreflightErrors: [CreateJob]\n  certificateRenewal: true\nnode:\n  etcdUpgrade: true\nplan:\n  ignorePreflightErrors: [CreateJob]\n".into(),
+        ),
     }
 }
 
@@ -108,6 +113,7 @@ fn accepts_every_rendered_file(version: &str, kubeadm: &Path) {
         rendered.push((format!("{label} init"), init_config(&spec, &cp, TOKEN, KEY)));
         rendered.push((format!("{label} control-plane join"), join_config(&spec, &cp, TOKEN, HASH, Some(KEY))));
         rendered.push((format!("{label} upload-certs"), upload_certs_config(&spec, &cp, KEY)));
+        rendered.push((format!("{label} upgrade"), upgrade_config(&spec)));
         for (what, taints) in [("untainted", no_taints.clone()), ("tainted", taint.clone())] {
             let worker = node("wk-1", Role::Worker, taints);
             rendered.push((format!("{label} {what} worker join"), join_config(&spec, &worker, TOKEN, HASH, None)));

@@ -538,7 +538,8 @@ impl<'a> Ctx<'a> {
         errors
     }
 
-    /// Update: join new, replaced and departed nodes, then remove the nodes
+    /// Update: upgrade the nodes a `kubernetes_version` change moves, join
+    /// new, replaced and departed nodes, then remove the nodes
     /// gone from the configuration, then kube-vip and labels, then renew
     /// the certificates that are due, one control plane at a time. Each
     /// stage runs only when the one before it succeeded.
@@ -555,6 +556,13 @@ impl<'a> Ctx<'a> {
             }
         };
         progress.api_nodes = api_nodes.clone();
+        if let Some(upgrade) = &changes.upgrade {
+            // A plan refuses an upgrade beside joins and removals.
+            let errors = self.upgrade(upgrade, progress).await;
+            if !errors.is_empty() {
+                return errors;
+            }
+        }
         let helper = if !membership {
             None
         } else {

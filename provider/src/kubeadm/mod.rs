@@ -15,7 +15,10 @@
 //!   admin client certificate, bootstrap token, certificate key);
 //!   `plan_cache`: those secrets kept between the two plans of a create.
 //! - `upgrade`: state written by older schema versions; `version_change`:
-//!   what a `kubernetes_version` change asks for (kubeadm's skew rules).
+//!   what a `kubernetes_version` change asks for (kubeadm's skew rules);
+//!   `version_upgrade`: which nodes an upgrade still moves, as the plan
+//!   sees it; `rolling_upgrade`: the apply's upgrade, node by node;
+//!   `health_gate`: the check between two nodes of a rolling step.
 //! - `config`: kubeadm v1beta4 configuration files; `kube_vip`: the kube-vip manifest;
 //!   `patches`: the user's patches to them, checked against `field_rules`
 //!   (and `kubelet_fields`) at plan time.
@@ -29,6 +32,7 @@ pub mod drain;
 pub mod error;
 pub mod etcd;
 pub mod field_rules;
+pub mod health_gate;
 pub mod kube_vip;
 #[cfg(test)]
 mod kubeadm_rules_tests;
@@ -44,8 +48,10 @@ pub mod pki;
 pub mod plan_cache;
 pub mod renewal;
 pub mod resource;
+pub mod rolling_upgrade;
 pub mod schema;
 pub mod upgrade;
 pub mod version_change;
+pub mod version_upgrade;
 
 pub use resource::KubeadmCluster;

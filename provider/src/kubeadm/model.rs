@@ -110,6 +110,13 @@ pub struct DrainSettings {
     pub delete_emptydir_data: bool,
 }
 
+/// How a `kubernetes_version` change rolls through the workers (`upgrade`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UpgradeSettings {
+    /// Workers upgraded at once, each drained first.
+    pub max_unavailable: usize,
+}
+
 /// The whole configuration, wholly known.
 #[derive(Debug, Clone)]
 pub struct Cluster {
@@ -120,6 +127,7 @@ pub struct Cluster {
     pub ssh: SshSettings,
     pub timeouts: Timeouts,
     pub drain: DrainSettings,
+    pub upgrade: UpgradeSettings,
     /// Renew a control plane's certificates once less than this is left
     /// (zero: never).
     pub renew_certificates_before: Duration,
@@ -278,6 +286,7 @@ pub fn parse(config: &Value) -> Cluster {
             delete: limit("delete", defaults::DELETE_TIMEOUT),
         },
         drain: drain_settings(config.get("drain")),
+        upgrade: UpgradeSettings { max_unavailable: max_unavailable(config).unwrap_or(1) },
         renew_certificates_before: renew_certificates_before(config),
         destroy_mode: if config.get("destroy_mode").as_str() == Some("forget") {
             DestroyMode::Forget
@@ -295,6 +304,13 @@ fn drain_settings(block: &Value) -> DrainSettings {
         force: block.get("force").as_bool().unwrap_or(false),
         delete_emptydir_data: block.get("delete_emptydir_data").as_bool().unwrap_or(false),
     }
+}
+
+/// `upgrade.max_unavailable` when it is a whole number of at least 1
+/// (validate() refuses anything else).
+fn max_unavailable(config: &Value) -> Option<usize> {
+    let value = config.get("upgrade").get("max_unavailable");
+    value.as_i64().filter(|n| *n >= 1).and_then(|n| usize::try_from(n).ok())
 }
 
 /// `renew_certificates_before`; validate() has refused a bad one already.
@@ -504,6 +520,14 @@ pub fn validate(config: &Value) -> Diagnostics {
             }
         }
     }
+    let workers_at_once = config.get("upgrade").get("max_unavailable");
+    if !workers_at_once.is_null() && workers_at_once.is_wholly_known() && max_unavailable(config).is_none() {
+        diags.attribute_error(
+            at("upgrade").with_attr("max_unavailable"),
+            "Invalid number of workers",
+            "max_unavailable must be a whole number of at least 1: how many workers are drained and upgraded at once.",
+        );
+    }
     validate_renewal(config, &mut diags);
     validate_nodes(config, &subnets, &mut diags);
     validate_kube_vip(config, &subnets, &mut diags);
@@ -536,6 +560,7 @@ fn patches_of(patches: &Value) -> ConfigPatches {
         cluster_configuration: p("cluster_configuration"),
         join_configuration: p("join_configuration"),
         kubelet_configuration: p("kubelet_configuration"),
+        upgrade_configuration: p("upgrade_configuration"),
     }
 }
 

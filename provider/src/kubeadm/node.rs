@@ -129,6 +129,8 @@ pub(crate) fn remote_scripts() -> Vec<String> {
         bundle("true"),
         bundle("/etc/kubernetes/terraform/renew-certificates"),
         crate::node_scripts::RENEW_CERTIFICATES.to_owned(),
+        bundle("/etc/kubernetes/terraform/upgrade-node 1.35.4 apply"),
+        crate::node_scripts::UPGRADE_NODE.to_owned(),
         "rm -f /etc/kubernetes/manifests/kube-vip.yaml".to_owned(),
         // How every script is started for a user other than root.
         "sudo -n sh -c true".to_owned(),
@@ -439,8 +441,10 @@ mod remote_command_tests {
 
     /// Commands the chroot lacks, and the package of ours, or of every
     /// Debian cloud image, that ships each (from its package file list).
-    const FROM_PACKAGES: [(&str, &str); 5] = [
+    const FROM_PACKAGES: [(&str, &str); 7] = [
         ("kubeadm", "kubeadm"),       // pkgs.k8s.io: /usr/bin/kubeadm
+        ("kubelet", "kubelet"),       // pkgs.k8s.io: /usr/bin/kubelet
+        ("kubectl", "kubectl"),       // pkgs.k8s.io: /usr/bin/kubectl
         ("containerd", "containerd"), // Debian: /usr/bin/containerd
         ("systemctl", "systemd"),     // Debian: /usr/bin/systemctl (every cloud image)
         ("sudo", "sudo"),             // Debian: /usr/bin/sudo (cloud images' default user)

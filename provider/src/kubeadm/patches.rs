@@ -25,13 +25,15 @@ pub struct ConfigPatches {
     pub cluster_configuration: Option<String>,
     pub join_configuration: Option<String>,
     pub kubelet_configuration: Option<String>,
+    pub upgrade_configuration: Option<String>,
 }
 
 /// A patch that cannot be applied, for a plan-time error on its attribute.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PatchProblem {
     /// The patch attribute: `init_configuration`, `cluster_configuration`,
-    /// `join_configuration` or `kubelet_configuration`.
+    /// `join_configuration`, `kubelet_configuration` or
+    /// `upgrade_configuration`.
     pub field: &'static str,
     pub summary: String,
     pub detail: String,
@@ -53,6 +55,7 @@ pub fn validate_patches(p: &ConfigPatches, kubernetes_minor: Option<u32>) -> Vec
         (&CLUSTER, &p.cluster_configuration),
         (&JOIN, &p.join_configuration),
         (&KUBELET, &p.kubelet_configuration),
+        (&UPGRADE, &p.upgrade_configuration),
     ] {
         if let Some(text) = text {
             if let Err(mut found) = parse_patch(shape, text, kubernetes_minor) {
@@ -353,6 +356,94 @@ pub(super) static KUBELET: Shape = Shape {
     arg_lists: &[],
     rules: KUBELET_FIELDS,
     children: &[],
+};
+
+/// What `kubeadm upgrade apply` and `upgrade node` share in v1beta4.
+const UPGRADE_RUN_RULES: &[(&str, Rule)] = &[
+    ("certificateRenewal", Rule::Bool),
+    ("etcdUpgrade", Rule::Bool),
+    ("ignorePreflightErrors", Rule::IgnorePreflightErrors),
+    ("skipPhases", Rule::StrList),
+    ("imagePullPolicy", Rule::PullPolicy),
+    ("imagePullSerial", Rule::Bool),
+];
+const UPGRADE_OWNED: [(&str, &str); 2] =
+    [("kubernetesVersion", "kubernetes_version"), ("dryRun", "a dry run would leave the node on its old version")];
+static UPGRADE_APPLY: Shape = Shape {
+    owned: &[
+        UPGRADE_OWNED[0],
+        UPGRADE_OWNED[1],
+        ("forceUpgrade", "the provider's checks of the version change (it runs kubeadm non-interactively)"),
+    ],
+    rules: &[
+        ("certificateRenewal", Rule::Bool),
+        ("etcdUpgrade", Rule::Bool),
+        ("ignorePreflightErrors", Rule::IgnorePreflightErrors),
+        ("skipPhases", Rule::StrList),
+        ("imagePullPolicy", Rule::PullPolicy),
+        ("imagePullSerial", Rule::Bool),
+        ("allowExperimentalUpgrades", Rule::Bool),
+        ("allowRCUpgrades", Rule::Bool),
+        ("printConfig", Rule::Bool),
+    ],
+    children: &[("patches", &PATCHES)],
+    ..Shape::nested(&[
+        "kubernetesVersion",
+        "allowExperimentalUpgrades",
+        "allowRCUpgrades",
+        "certificateRenewal",
+        "dryRun",
+        "etcdUpgrade",
+        "forceUpgrade",
+        "ignorePreflightErrors",
+        "patches",
+        "printConfig",
+        "skipPhases",
+        "imagePullPolicy",
+        "imagePullSerial",
+    ])
+};
+static UPGRADE_NODE: Shape = Shape {
+    owned: &[UPGRADE_OWNED[1]],
+    rules: UPGRADE_RUN_RULES,
+    children: &[("patches", &PATCHES)],
+    ..Shape::nested(&[
+        "certificateRenewal",
+        "dryRun",
+        "etcdUpgrade",
+        "ignorePreflightErrors",
+        "skipPhases",
+        "patches",
+        "imagePullPolicy",
+        "imagePullSerial",
+    ])
+};
+static UPGRADE_PLAN: Shape = Shape {
+    owned: &[UPGRADE_OWNED[0], UPGRADE_OWNED[1]],
+    rules: &[
+        ("allowExperimentalUpgrades", Rule::Bool),
+        ("allowRCUpgrades", Rule::Bool),
+        ("ignorePreflightErrors", Rule::IgnorePreflightErrors),
+        ("printConfig", Rule::Bool),
+    ],
+    ..Shape::nested(&[
+        "kubernetesVersion",
+        "allowExperimentalUpgrades",
+        "allowRCUpgrades",
+        "dryRun",
+        "ignorePreflightErrors",
+        "printConfig",
+    ])
+};
+pub(super) static UPGRADE: Shape = Shape {
+    kind: "UpgradeConfiguration",
+    attr: "upgrade_configuration",
+    fields: Some(&["apiVersion", "kind", "apply", "node", "plan", "diff", "timeouts"]),
+    owned: &[DOCUMENT_OWNED[0], DOCUMENT_OWNED[1], ("diff", "the provider never runs kubeadm upgrade diff")],
+    moved: &[],
+    arg_lists: &[],
+    rules: &[],
+    children: &[("apply", &UPGRADE_APPLY), ("node", &UPGRADE_NODE), ("plan", &UPGRADE_PLAN), ("timeouts", &TIMEOUTS)],
 };
 
 /// A parsed patch in the emitter's model. A key that is not a string (only

@@ -10,16 +10,12 @@ use time::OffsetDateTime;
 use super::api::ApiClient;
 use super::certificates::{self, format_expiry};
 use super::error::KubeadmError;
-use super::etcd::EtcdClient;
 use super::lifecycle::{Ctx, Progress};
 use super::node::{NodeFile, NodeSession};
-use super::pki;
 use crate::node_scripts::RENEW_CERTIFICATES;
 
 /// How long a restarted control plane may take to pass the health gate.
 const HEALTH_WAIT: Duration = Duration::from_secs(180);
-/// Between two rounds of the health gate.
-const HEALTH_POLL: Duration = Duration::from_secs(1);
 /// One TLS handshake or API request of the gate.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 /// The renewal script on the node, run as root, in the provider's own
@@ -80,24 +76,13 @@ impl Ctx<'_> {
         session: &NodeSession,
         before: Option<OffsetDateTime>,
     ) -> Result<OffsetDateTime, KubeadmError> {
-        let deadline = tokio::time::Instant::now() + HEALTH_WAIT;
-        loop {
-            let last = match self.healthy(session, before).await {
-                Ok(expiry) => return Ok(expiry),
-                Err(e) => e,
-            };
-            if tokio::time::Instant::now() >= deadline {
-                return Err(KubeadmError::Unhealthy {
-                    node: session.name.clone(),
-                    waited: HEALTH_WAIT,
-                    last: Box::new(last),
-                });
-            }
-            tokio::select! {
-                () = self.cancel.cancelled() => return Err(KubeadmError::Cancelled),
-                () = tokio::time::sleep(HEALTH_POLL) => {}
-            }
-        }
+        let node = session.name.clone();
+        self.wait_until(
+            HEALTH_WAIT,
+            || self.healthy(session, before),
+            |last| KubeadmError::Unhealthy { node, waited: HEALTH_WAIT, last: Box::new(last) },
+        )
+        .await
     }
 
     /// One round of the gate: the node's API server serves a certificate
@@ -133,27 +118,6 @@ impl Ctx<'_> {
                 reason: "the Node is not Ready".into(),
             }),
         }
-    }
-
-    /// etcd, asked through this node, lists every control plane of the
-    /// configuration as a started member, none of them a learner.
-    async fn etcd_all_voting(&self, session: &NodeSession) -> Result<(), KubeadmError> {
-        let client = pki::issue_etcd_client(&self.secrets.etcd_ca, OffsetDateTime::now_utc())?;
-        let members = EtcdClient::new(session, &self.secrets.etcd_ca.cert_pem, &client)?.members().await?;
-        let missing: Vec<&str> = self
-            .cluster
-            .control_planes()
-            .filter(|cp| !members.iter().any(|m| m.name == cp.spec.name && !m.is_learner))
-            .map(|cp| cp.spec.name.as_str())
-            .collect();
-        if missing.is_empty() {
-            return Ok(());
-        }
-        Err(KubeadmError::Etcd {
-            node: session.name.clone(),
-            what: "member list".into(),
-            reason: format!("not (yet) started voting members: {}", missing.join(", ")),
-        })
     }
 }
 

@@ -29,6 +29,7 @@ use super::pki::{self, CertPair, ClusterSecrets};
 use super::plan_cache::PlanCache;
 use super::schema::{COMPUTED, schema};
 use super::version_change::{VersionChange, VersionChangeError};
+use super::version_upgrade;
 use crate::framework::{
     ApplyOutcome, CallContext, Diagnostics, ImportState, ModifyPlan, PlanRequest, ReadOutcome, Resource, Schema,
     UpgradeState, ValidateConfig,
@@ -162,6 +163,7 @@ fn plan_certificates(
     prior: &Value,
     cluster: &Cluster,
     join: &BTreeSet<String>,
+    upgrading: &BTreeSet<String>,
     planned: &mut Value,
     diags: &mut Diagnostics,
 ) {
@@ -174,7 +176,12 @@ fn plan_certificates(
             format!("The certificates of {name:?} expired at {at}: its components cannot authenticate to each other. This apply renews them (kubeadm certs renew all) and restarts its static pods, one control plane at a time. While the other control planes' etcd certificates are expired too, etcd has no quorum and the first renewed control plane can fail its health gate; the next apply goes on with the next one, and the cluster comes back once a majority is renewed."),
         );
     }
-    planned.set(certificate_state::ATTRIBUTE, certificate_state::planned(prior, cluster, join, &due));
+    // kubeadm upgrade renews an upgraded control plane's certificates too.
+    let mut issued = due;
+    issued.extend(cluster.control_planes().map(|cp| cp.spec.name.clone()).filter(|name| upgrading.contains(name)));
+    issued.sort();
+    issued.dedup();
+    planned.set(certificate_state::ATTRIBUTE, certificate_state::planned(prior, cluster, join, &issued));
 }
 
 /// `nodes_status` from the API's node list, for the nodes in `names`.
@@ -200,6 +207,11 @@ fn node_status(info: Option<&NodeInfo>) -> Value {
         Value::string(info.map(|i| i.kubelet_version.clone()).unwrap_or_default()),
     );
     status.insert("address".to_string(), Value::string(info.and_then(|i| i.internal_ip.clone()).unwrap_or_default()));
+    status.insert("unschedulable".to_string(), Value::Bool(info.is_some_and(|i| i.unschedulable)));
+    status.insert(
+        "container_runtime".to_string(),
+        Value::string(info.map(|i| i.container_runtime.clone()).unwrap_or_default()),
+    );
     Value::Object(status)
 }
 
@@ -240,7 +252,8 @@ fn apply_secrets(private: &[u8]) -> Result<ClusterSecrets, Diagnostics> {
 /// whose removal did not happen stay, so the next plan shows it again, and
 /// so do replaced nodes' old entries when the apply `failed` (else the next
 /// plan no longer sees the replacement and verifies the new VM against its
-/// old key); the joined nodes' host keys and status.
+/// old key); the joined nodes' host keys, the joined and upgraded nodes'
+/// status; and after a failed upgrade the prior `kubernetes_version`.
 fn record_update(
     state: &mut Value,
     prior: &Value,
@@ -263,8 +276,13 @@ fn record_update(
     keys.extend(progress.host_keys.clone());
     let joined_key = |name: &str| keys.get(name).map(Value::string);
     state.set("ssh_host_keys", per_node_after(prior.get("ssh_host_keys"), &names, &changes.join, joined_key));
-    let joined_status = |name: &str| Some(node_status(progress.api_nodes.get(name)));
-    state.set("nodes_status", per_node_after(prior.get("nodes_status"), &names, &changes.join, joined_status));
+    let observed = |name: &str| Some(node_status(progress.api_nodes.get(name)));
+    let status = per_node_after(prior.get("nodes_status"), &names, &changes.observed_status(), observed);
+    state.set("nodes_status", status);
+    if failed && changes.upgrade.is_some() {
+        // The next plan then shows the upgrade again, with what remains.
+        state.set("kubernetes_version", prior.get("kubernetes_version").clone());
+    }
 }
 
 /// `nodes` with the prior entries of `kept` (added or put back).
@@ -339,7 +357,7 @@ impl KubeadmCluster {
     ) {
         let (before, after) = (prior.get("kubernetes_version"), config.get("kubernetes_version"));
         if let (Some(from), Some(to)) = (before.as_str(), after.as_str()) {
-            check_version_change(from, to, diags);
+            check_version_change(prior, from, to, diags);
         }
         let nodes = config.get("nodes");
         let Some(map) = nodes.as_map() else { return };
@@ -389,25 +407,39 @@ impl KubeadmCluster {
 }
 
 /// A `kubernetes_version` change: downgrades and skipped minors are refused
-/// with kubeadm's reason; upgrades are not built yet.
-fn check_version_change(from: &str, to: &str, diags: &mut Diagnostics) {
+/// with kubeadm's reason; an upgrade to a minor that no longer supports the
+/// nodes' container runtime is refused with the nodes that run it.
+fn check_version_change(prior: &Value, from: &str, to: &str, diags: &mut Diagnostics) {
     let at = AttributePath::attr("kubernetes_version");
     match VersionChange::between(from, to) {
         Ok(VersionChange::Same) => {}
-        Ok(VersionChange::Patch | VersionChange::Minor) => diags.attribute_error(
-            at,
-            "Kubernetes upgrades are not supported yet",
-            format!(
-                "The cluster runs {from} and this change asks for {to}. In-place upgrades (kubeadm upgrade, node by node) are not built yet, and replacing the cluster would destroy it. Keep kubernetes_version at {from} and upgrade by hand with kubeadm, then set it to the new version."
-            ),
-        ),
+        Ok(VersionChange::Patch | VersionChange::Minor) => {
+            let old_runtimes = version_upgrade::unsupported_runtimes(prior, to);
+            if !old_runtimes.is_empty() {
+                let nodes: Vec<String> = old_runtimes.iter().map(|(n, r)| format!("{n} ({r})")).collect();
+                diags.attribute_error(
+                    at,
+                    "These nodes run containerd 1.x, which this Kubernetes version no longer supports",
+                    format!(
+                        "Kubernetes 1.35 is the last release that supports containerd 1.x, and these nodes report it: {}. Debian 13's own containerd is 1.7. Rebuild them on containerd 2.x first (a cloud-config that installs it, and a new `instance_id` per node), then upgrade to {to}. Keep kubernetes_version at {from} until then.",
+                        nodes.join(", ")
+                    ),
+                );
+            }
+        }
         Err(e) => {
             let summary = match e {
                 VersionChangeError::Downgrade { .. } => "Kubernetes downgrades are not possible",
                 VersionChangeError::SkipsMinor { .. } => "Kubernetes upgrades go one minor at a time",
-                VersionChangeError::Unparsable(_) | VersionChangeError::Major { .. } => "Unsupported Kubernetes version",
+                VersionChangeError::Unparsable(_) | VersionChangeError::Major { .. } => {
+                    "Unsupported Kubernetes version"
+                }
             };
-            diags.attribute_error(at, summary, format!("{e}. Keep kubernetes_version at {from}, or set the next version up."));
+            diags.attribute_error(
+                at,
+                summary,
+                format!("{e}. Keep kubernetes_version at {from}, or set the next version up."),
+            );
         }
     }
 }
@@ -787,12 +819,14 @@ fn plan_update(prior: &Value, config: &Value, planned: &mut Value, diags: &mut D
     if config.get("nodes").is_wholly_known() {
         let cluster = Cluster { nodes: model::parse_nodes(config.get("nodes")), ..model::parse(planned) };
         let changes = Changes::plan(prior, planned, &cluster);
-        for attribute in ["nodes_status", "ssh_host_keys"] {
-            let unknown = |_: &str| Some(Value::Unknown);
-            let value = per_node_after(prior.get(attribute), cluster.nodes.keys(), &changes.join, unknown);
-            planned.set(attribute, value);
-        }
-        plan_certificates(prior, &cluster, &changes.join, planned, diags);
+        let upgrading = plan_upgrade(prior, planned, &cluster, &changes, diags);
+        let unknown = |_: &str| Some(Value::Unknown);
+        let observed: BTreeSet<String> = changes.join.iter().chain(&upgrading).cloned().collect();
+        planned
+            .set("nodes_status", per_node_after(prior.get("nodes_status"), cluster.nodes.keys(), &observed, unknown));
+        let keys = per_node_after(prior.get("ssh_host_keys"), cluster.nodes.keys(), &changes.join, unknown);
+        planned.set("ssh_host_keys", keys);
+        plan_certificates(prior, &cluster, &changes.join, &upgrading, planned, diags);
     } else {
         for attribute in ["nodes_status", "ssh_host_keys", certificate_state::ATTRIBUTE] {
             planned.set(attribute, Value::Unknown);
@@ -801,7 +835,36 @@ fn plan_update(prior: &Value, config: &Value, planned: &mut Value, diags: &mut D
     warn_not_ready(prior, diags);
 }
 
-/// A plan warning per node the API server last reported NotReady.
+/// The nodes a `kubernetes_version` upgrade still moves (their
+/// `nodes_status` entries go unknown). An upgrade beside joins or removals
+/// is refused: the new nodes would join with the new version's kubeadm
+/// before the control plane runs it.
+fn plan_upgrade(
+    prior: &Value,
+    planned: &Value,
+    cluster: &Cluster,
+    changes: &Changes,
+    diags: &mut Diagnostics,
+) -> BTreeSet<String> {
+    let Some(to) = version_upgrade::target(prior, planned) else { return BTreeSet::new() };
+    if !changes.join.is_empty() || !changes.remove.is_empty() {
+        let names: Vec<&str> =
+            changes.join.iter().map(String::as_str).chain(changes.remove.iter().map(|r| r.name.as_str())).collect();
+        diags.attribute_error(
+            AttributePath::attr("kubernetes_version"),
+            "Upgrade the cluster in an apply of its own",
+            format!(
+                "This change upgrades the cluster to {to} and also joins or removes nodes ({}). Apply the membership change first with kubernetes_version unchanged, then the upgrade (or the other way round): a node must not join while the control plane and its kubeadm disagree on the version.",
+                names.join(", ")
+            ),
+        );
+        return BTreeSet::new();
+    }
+    version_upgrade::remaining(prior, cluster, &to, &changes.join).nodes()
+}
+
+/// A plan warning per node the API server last reported NotReady, or
+/// cordoned.
 fn warn_not_ready(prior: &Value, diags: &mut Diagnostics) {
     for (name, status) in prior.get("nodes_status").as_map().into_iter().flatten() {
         if status.get("joined").as_bool() == Some(true) && status.get("ready").as_bool() == Some(false) {
@@ -809,6 +872,13 @@ fn warn_not_ready(prior: &Value, diags: &mut Diagnostics) {
                 Some(AttributePath::attr("nodes").with_key(name.clone())),
                 "Node is NotReady",
                 format!("The API server reports node {name:?} NotReady (no CNI installed yet, kubelet down, or the VM in trouble). See docs/troubleshooting.md."),
+            );
+        }
+        if status.get("unschedulable").as_bool() == Some(true) {
+            diags.warning(
+                Some(AttributePath::attr("nodes").with_key(name.clone())),
+                "Node is cordoned",
+                format!("The API server reports node {name:?} unschedulable. If an upgrade was interrupted there, the next apply of the upgrade finishes the node and lifts its cordon; a cordon someone else set stays (`kubectl uncordon {name}`)."),
             );
         }
     }
@@ -904,11 +974,22 @@ mod tests {
 
     #[test]
     fn version_and_role_changes_are_plan_errors_on_their_attribute() {
-        let prior = cluster(serde_json::json!({"cp-1": cp("10.0.0.1"), "wk-1": wk("10.0.0.2")}));
+        let mut prior = cluster(serde_json::json!({"cp-1": cp("10.0.0.1"), "wk-1": wk("10.0.0.2")}));
+        let status = |runtime: &str| serde_json::json!({"joined": true, "ready": true, "kubelet_version": "v1.35.0", "address": "", "unschedulable": false, "container_runtime": runtime});
+        prior.set(
+            "nodes_status",
+            v(serde_json::json!({"cp-1": status("containerd://2.1.4"), "wk-1": status("containerd://1.7.24")})),
+        );
         let mut newer = prior.clone();
         newer.set("kubernetes_version", Value::string("1.36.0"));
         let diags = check(&prior, &newer);
-        assert_eq!(diags.iter().next().and_then(|d| d.path.clone()), Some(AttributePath::attr("kubernetes_version")));
+        let error = diags.iter().next().expect("containerd 1.x refused for 1.36");
+        assert_eq!(error.path, Some(AttributePath::attr("kubernetes_version")));
+        assert!(
+            error.detail.contains("wk-1 (containerd://1.7.24)") && !error.detail.contains("cp-1"),
+            "{}",
+            error.detail
+        );
         let summary = |version: &str| {
             let mut changed = prior.clone();
             changed.set("kubernetes_version", Value::string(version));
@@ -916,7 +997,11 @@ mod tests {
         };
         assert_eq!(summary("1.37.0"), "Kubernetes upgrades go one minor at a time");
         assert_eq!(summary("1.34.9"), "Kubernetes downgrades are not possible");
-        assert_eq!(summary("1.35.1"), "Kubernetes upgrades are not supported yet");
+        assert_eq!(summary("1.35.1"), "");
+        assert_eq!(
+            summary("1.36.2"),
+            "These nodes run containerd 1.x, which this Kubernetes version no longer supports"
+        );
         assert_eq!(summary("1.35.0"), "");
         let promoted = cluster(serde_json::json!({"cp-1": cp("10.0.0.1"), "wk-1": cp("10.0.0.2")}));
         let diags = check(&prior, &promoted);

@@ -23,10 +23,17 @@ pub const COMPUTED: [&str; 10] = [
 /// The object type of one `nodes_status` entry.
 pub fn node_status_type() -> Type {
     Type::Object(
-        [("joined", Type::Bool), ("ready", Type::Bool), ("kubelet_version", Type::String), ("address", Type::String)]
-            .into_iter()
-            .map(|(k, t)| (k.to_string(), t))
-            .collect(),
+        [
+            ("joined", Type::Bool),
+            ("ready", Type::Bool),
+            ("kubelet_version", Type::String),
+            ("address", Type::String),
+            ("unschedulable", Type::Bool),
+            ("container_runtime", Type::String),
+        ]
+        .into_iter()
+        .map(|(k, t)| (k.to_string(), t))
+        .collect(),
     )
 }
 
@@ -114,7 +121,10 @@ pub fn schema() -> Schema {
     .attribute(Attribute::string("init_configuration").description("YAML merged into the InitConfiguration."))
     .attribute(Attribute::string("cluster_configuration").description("YAML merged into the ClusterConfiguration."))
     .attribute(Attribute::string("join_configuration").description("YAML merged into every JoinConfiguration."))
-    .attribute(Attribute::string("kubelet_configuration").description("YAML merged into the KubeletConfiguration."));
+    .attribute(Attribute::string("kubelet_configuration").description("YAML merged into the KubeletConfiguration."))
+    .attribute(Attribute::string("upgrade_configuration").description(
+        "YAML merged into the UpgradeConfiguration of `kubeadm upgrade plan`, `apply` and `node` (e.g. `apply.ignorePreflightErrors`, `node.etcdUpgrade`).",
+    ));
     let kube_vip = Block::new(
         "kube-vip in ARP mode holding the API server VIP: a static pod on every control plane. On the init node it uses `super-admin.conf` during `kubeadm init` (kubeadm >= 1.29 grants `admin.conf` its rights only after init) and `admin.conf` afterwards.",
     )
@@ -141,6 +151,12 @@ pub fn schema() -> Schema {
     .attribute(Attribute::bool("delete_emptydir_data").description(
         "Also evict pods with `emptyDir` volumes (their data is lost). Default `false`.",
     ));
+    let upgrade = Block::new(
+        "How a `kubernetes_version` change rolls through the nodes: the control planes one at a time (`kubeadm upgrade apply` on the first, `kubeadm upgrade node` on the others), then the workers in batches, each node drained (see `drain`), upgraded (packages, kubeadm, kubelet restart), uncordoned and checked healthy before the next.",
+    )
+    .attribute(Attribute::number("max_unavailable").description(
+        "How many workers are upgraded at once (each drained first). Default `1`.",
+    ));
     let block = Block::new(
         "A kubeadm cluster bootstrapped and maintained over SSH: `kubeadm init` on one control plane, the other control planes joined one at a time, workers in parallel; nodes added, removed and re-joined by later applies. The cluster CAs and admin credentials are generated at plan time, so `host`, `cluster_ca_certificate`, `client_certificate` and `client_key` are known in the plan and can configure the helm and kubernetes providers in the same apply.",
     )
@@ -149,7 +165,7 @@ pub fn schema() -> Schema {
         Attribute::string("cluster_name").default_value(Value::string(defaults::CLUSTER_NAME)).description("kubeadm `clusterName`."),
     ))
     .attribute(Attribute::string("kubernetes_version").required().description(
-        "Exact version, e.g. `1.35.0`; kubeadm on every node must match. Upgrades are not supported yet: changing it is a plan error.",
+        "Exact version, e.g. `1.35.0`; kubeadm on every node must match when it joins. Raising it upgrades the cluster in place, node by node (see `upgrade`): any newer patch, or the next minor (one minor per change, as the Kubernetes version skew policy requires). Downgrades are refused. The plan shows the nodes still to upgrade as unknown in `nodes_status`.",
     ))
     .attribute(identity(Attribute::string("control_plane_endpoint").required().description(
         "`VIP:6443`: where nodes and clients reach the API server.",
@@ -186,7 +202,7 @@ pub fn schema() -> Schema {
     .attribute(Attribute::string("client_key").computed().sensitive().description("Admin client key (PEM)."))
     .attribute(Attribute::string("ca_cert_hash").computed().description("`sha256:...` discovery hash of the cluster CA."))
     .attribute(Attribute::of_type("nodes_status", Type::map(node_status_type())).computed().description(
-        "Per node, from the API server at refresh: `joined`, `ready`, `kubelet_version`, `address`.",
+        "Per node, from the API server at refresh: `joined`, `ready`, `kubelet_version`, `address`, `unschedulable` (cordoned) and `container_runtime` (e.g. `containerd://1.7.24`). Unknown in a plan for the nodes the apply joins or upgrades.",
     ))
     .attribute(Attribute::string_map("ssh_host_keys").computed().description(
         "The host key each node presented, verified on every later connection.",
@@ -198,6 +214,7 @@ pub fn schema() -> Schema {
     .block(NestedBlock::single("kube_vip", kube_vip))
     .block(NestedBlock::single("ssh", ssh_block()))
     .block(NestedBlock::single("drain", drain))
+    .block(NestedBlock::single("upgrade", upgrade))
     .block(NestedBlock::single("timeouts", timeouts));
     Schema { version: SCHEMA_VERSION, block }
 }
