@@ -657,3 +657,180 @@ fn real_certificates_are_renewed_inside_the_window_one_control_plane_at_a_time()
     assert_eq!(certificates_expire(&ws)["cp-2"], on_disk, "refresh reads the expiry from the handshake");
     expect_code(&ws, &PLAN, 0);
 }
+
+/// Each Node's kubelet version and whether it is cordoned, from the real API server.
+fn node_versions(lab: &Lab) -> BTreeMap<String, (String, bool)> {
+    let list = lab.kubectl_json("cp-1", &["nodes"]);
+    list["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|n| {
+            let version = n["status"]["nodeInfo"]["kubeletVersion"].as_str().unwrap_or("").to_owned();
+            let cordoned = n["spec"]["unschedulable"].as_bool().unwrap_or(false);
+            (n["metadata"]["name"].as_str().unwrap_or("").to_owned(), (version, cordoned))
+        })
+        .collect()
+}
+
+/// The image of static pod `component` on control plane `cp` (its mirror pod).
+fn static_pod_image(lab: &Lab, component: &str, cp: &str) -> String {
+    let pod = lab.kubectl_json("cp-1", &["pod", "-n", "kube-system", &format!("{component}-{cp}")]);
+    pod["spec"]["containers"][0]["image"].as_str().unwrap_or("").to_owned()
+}
+
+/// What `host`'s `kubeadm`, `kubelet` or `kubectl` package links to.
+fn package_link(lab: &Lab, host: &str, binary: &str) -> String {
+    let link = lab.dir.join("hosts").join(host).join("bin").join(binary);
+    std::fs::read_link(&link).map(|t| t.display().to_string()).unwrap_or_default()
+}
+
+/// How long the node script's last run took on `host` ("upgraded to X in N ms").
+fn upgrade_script_ms(lab: &Lab, host: &str) -> Option<u64> {
+    let log = std::fs::read_to_string(lab.host_path(host, "/etc/kubernetes/terraform/upgrade.log")).ok()?;
+    log.lines().rev().find_map(|l| l.split(" in ").nth(1)?.strip_suffix(" ms")?.parse().ok())
+}
+
+/// Names whose `after_unknown.nodes_status` entry is unknown in a plan.
+fn unknown_status(change: &serde_json::Value) -> Vec<String> {
+    let unknown = change["after_unknown"]["nodes_status"].as_object().cloned().unwrap_or_default();
+    unknown.into_iter().filter(|(_, v)| v == &serde_json::json!(true)).map(|(k, _)| k).collect()
+}
+
+#[test]
+fn real_rolling_upgrade_from_the_previous_minor_survives_a_kill_and_resumes() {
+    use std::os::unix::process::CommandExt;
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    let (Some(from), Some(to)) = (support::lab::previous_kubernetes_version(), support::lab::kubernetes_version())
+    else {
+        assert!(std::env::var_os("CI").is_none(), "scripts/peers must provide both Kubernetes versions under CI");
+        return;
+    };
+    let (old, new) = (format!("v{from}"), format!("v{to}"));
+    let Some(lab) = Lab::up_real_at(3, 3, &from) else { return };
+    let names = ["cp-1", "cp-2", "cp-3", "wk-1", "wk-2", "wk-3"];
+    let cps = ["cp-1", "cp-2", "cp-3"];
+    let Some(ws) = workspace(&lab, serde_json::json!({})) else { return };
+    expect_code(&ws, &APPLY, 0);
+    assert!(node_versions(&lab).values().all(|v| *v == (old.clone(), false)), "{:?}", node_versions(&lab));
+    assert_eq!(static_pod_image(&lab, "kube-apiserver", "cp-1"), format!("registry.k8s.io/kube-apiserver:{old}"));
+
+    // The plan of the upgrade: every node to move, known only from refresh.
+    set_vars(&ws, &lab, serde_json::json!({ "kubernetes_version": to }));
+    let sessions = lab.sessions();
+    let change = planned_resource_change(&ws);
+    assert_eq!(lab.sessions(), sessions, "planning an upgrade opens no SSH session");
+    assert_eq!(change["actions"], serde_json::json!(["update"]));
+    assert_eq!(unknown_status(&change), names);
+    assert_eq!(change["after"]["kubernetes_version"], serde_json::json!(to));
+
+    // Killed while cp-2 upgrades (its kubeadm package is in): Terraform and
+    // the provider die, the node's script goes on in its own session.
+    let mut command = ws.command(&APPLY);
+    command.stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
+    let mut child = command.spawn().expect("start terraform apply");
+    let start = Instant::now();
+    let pgid = format!("-{}", child.id());
+    while !package_link(&lab, "cp-2", "kubeadm").contains(&new) {
+        let exited = child.try_wait().expect("terraform status").is_some();
+        if exited || start.elapsed() > Duration::from_secs(400) {
+            let _ = std::process::Command::new("kill").args(["-KILL", "--", &pgid]).status();
+            let output = child.wait_with_output().expect("wait for terraform");
+            let log = std::fs::read_to_string(lab.host_path("cp-1", "/etc/kubernetes/terraform/upgrade.log"));
+            panic!("cp-2's upgrade never started:\n{}\ncp-1's upgrade.log: {log:?}", support::text(&output));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(std::process::Command::new("kill").args(["-KILL", "--", &pgid]).status().expect("kill").success());
+    let output = child.wait_with_output().expect("wait for terraform");
+    assert!(!output.status.success());
+    let versions = node_versions(&lab);
+    assert_eq!(versions["cp-1"], (new.clone(), false), "cp-1 was done before the kill: {versions:?}");
+    assert!(versions["cp-2"].1, "cp-2 was cordoned for its upgrade: {versions:?}");
+    for worker in ["wk-1", "wk-2", "wk-3"] {
+        assert_eq!(versions[worker], (old.clone(), false), "{worker} not touched yet: {versions:?}");
+    }
+    let wait = Instant::now();
+    while upgrade_script_ms(&lab, "cp-2").is_none() {
+        assert!(wait.elapsed() < Duration::from_secs(300), "cp-2's script did not finish after the kill");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // The plan says what remains, and that cp-2 is still cordoned.
+    let sessions = lab.sessions();
+    let text = expect_code(&ws, &["plan", "-no-color", "-input=false", "-out=tfplan"], 0);
+    assert_eq!(lab.sessions(), sessions, "the plan after the kill opens no SSH session");
+    assert!(text.contains("Node is cordoned") && text.contains("\"cp-2\""), "{text}");
+    let plan: serde_json::Value = serde_json::from_str(&ws.ok(&["show", "-json", "tfplan"])).expect("plan json");
+    let change = &plan["resource_changes"][0]["change"];
+    assert_eq!(unknown_status(change), ["cp-2", "cp-3", "wk-1", "wk-2", "wk-3"], "cp-1 is done");
+    let cp1_pids = control_plane_pids(&lab, "cp-1");
+
+    let (started, resume_started) = (Instant::now(), std::time::SystemTime::now());
+    expect_code(&ws, &["apply", "-auto-approve", "-no-color", "-input=false", "tfplan"], 0);
+    let resumed = started.elapsed();
+
+    assert!(node_versions(&lab).values().all(|v| *v == (new.clone(), false)), "{:?}", node_versions(&lab));
+    assert_eq!(api_nodes(&lab), all_ready(&names));
+    for cp in cps {
+        for component in ["kube-apiserver", "kube-controller-manager", "kube-scheduler"] {
+            assert_eq!(static_pod_image(&lab, component, cp), format!("registry.k8s.io/{component}:{new}"), "{cp}");
+        }
+    }
+    assert_eq!(control_plane_pids(&lab, "cp-1"), cp1_pids, "cp-1 was not upgraded again");
+    let config = lab.kubectl_json("cp-1", &["configmap", "-n", "kube-system", "kubeadm-config"]);
+    let cluster_configuration = config["data"]["ClusterConfiguration"].as_str().unwrap_or("");
+    assert!(cluster_configuration.contains(&format!("kubernetesVersion: {new}")), "{cluster_configuration}");
+    assert_eq!(member_names(&lab, "cp-1"), cps);
+    assert!(lab.real_etcd_members("cp-1").iter().all(|m| !m.1), "all voting");
+    let minor = to.rsplit_once('.').map(|(m, _)| m).expect("minor");
+    for host in names {
+        for binary in ["kubeadm", "kubelet", "kubectl"] {
+            assert!(package_link(&lab, host, binary).contains(&format!("/{new}/")), "{host}: {binary}");
+        }
+        let source =
+            std::fs::read_to_string(lab.host_path(host, "/etc/apt/sources.list.d/kubernetes.list")).expect("source");
+        assert!(source.contains(&format!("/core:/stable:/v{minor}/deb/")), "{host}: {source}");
+        let pin = std::fs::read_to_string(lab.host_path(host, "/etc/apt/preferences.d/kubernetes.pref")).expect("pin");
+        assert!(pin.contains(&format!("Pin: version {to}-*")), "{host}: {pin}");
+        let state = std::fs::read_to_string(lab.host_path(host, "/var/lib/lab-node/state.json")).expect("state");
+        let held: serde_json::Value =
+            serde_json::from_str::<serde_json::Value>(&state).expect("state json")["held"].clone();
+        for package in ["kubeadm", "kubelet", "kubectl"] {
+            assert!(held.as_array().is_some_and(|h| h.iter().any(|p| p == package)), "{host}: {package} held: {held}");
+        }
+        let node = lab.kubectl_json("cp-1", &["node", host]);
+        assert!(
+            node["metadata"]["annotations"].get("kubeadm.terraform.local/cordoned-for-upgrade").is_none(),
+            "{host}"
+        );
+    }
+
+    // The floor: each node's own upgrade (packages, kubeadm upgrade, kubelet
+    // restart), in series here (one worker at a time).
+    // cp-2's script finished on its own after the kill: only the scripts
+    // the resumed apply ran count.
+    let ran_since = |host: &str| {
+        let log = lab.host_path(host, "/etc/kubernetes/terraform/upgrade.log");
+        std::fs::metadata(log).and_then(|m| m.modified()).is_ok_and(|at| at >= resume_started)
+    };
+    let resumed_nodes: Vec<&str> = names.iter().copied().filter(|h| ran_since(h)).collect();
+    assert!(!resumed_nodes.contains(&"cp-1"), "cp-1's script did not run again");
+    for host in ["cp-3", "wk-1", "wk-2", "wk-3"] {
+        assert!(resumed_nodes.contains(&host), "{host} upgraded by the resumed apply: {resumed_nodes:?}");
+    }
+    let floor_ms: u64 =
+        resumed_nodes.iter().map(|h| upgrade_script_ms(&lab, h).unwrap_or_else(|| panic!("{h}: no upgrade.log"))).sum();
+    eprintln!(
+        "resumed upgrade ({}): {:.1} s; their node scripts in series {:.1} s; overhead {:.1} %",
+        resumed_nodes.join(", "),
+        resumed.as_secs_f64(),
+        floor_ms as f64 / 1000.0,
+        (resumed.as_secs_f64() * 1000.0 / floor_ms as f64 - 1.0) * 100.0
+    );
+    let sessions = lab.sessions();
+    expect_code(&ws, &PLAN, 0);
+    assert_eq!(lab.sessions(), sessions);
+}

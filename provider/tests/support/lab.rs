@@ -127,6 +127,13 @@ impl Lab {
         Self::up(control_planes, workers, &["--real"])
     }
 
+    /// The same, its hosts starting at Kubernetes `version` (one the peers
+    /// hold, e.g. [`previous_kubernetes_version`]): their packages, apt
+    /// source and static pods at that version, ready for an upgrade.
+    pub fn up_real_at(control_planes: usize, workers: usize, version: &str) -> Option<Self> {
+        Self::up(control_planes, workers, &["--real", "--kubernetes-version", version])
+    }
+
     /// Whether this lab runs real Kubernetes.
     pub fn is_real(&self) -> bool {
         self.info["real"].as_bool().unwrap_or(false)
@@ -328,12 +335,35 @@ impl Lab {
             ("/etc/kubernetes", "etc-kubernetes"),
             ("/var/lib/kubelet", "var-lib-kubelet"),
             ("/var/lib/lab-node", "var-lib-lab-node"),
+            ("/etc/apt", "etc-apt"),
         ]
         .iter()
         .find_map(|(prefix, sub)| path.strip_prefix(prefix).map(|rest| (*sub, rest.trim_start_matches('/'))))
         .unwrap_or_else(|| panic!("{path} is not private to a lab host"));
         self.dir.join("hosts").join(host).join(sub).join(rest)
     }
+}
+
+/// The Kubernetes minor before the peers' main one (`1.34.4`), which
+/// upgrades start from: `HOMELAB_PEER_KUBERNETES_PREVIOUS_VERSION` from the
+/// environment or `peers.env`.
+pub fn previous_kubernetes_version() -> Option<String> {
+    peer_setting("HOMELAB_PEER_KUBERNETES_PREVIOUS_VERSION")
+}
+
+/// The peers' main Kubernetes version (`1.35.4`).
+pub fn kubernetes_version() -> Option<String> {
+    peer_setting("HOMELAB_PEER_KUBERNETES_VERSION")
+}
+
+/// A `scripts/peers` setting, from the environment or `peers.env`.
+fn peer_setting(key: &str) -> Option<String> {
+    if let Ok(value) = std::env::var(key) {
+        return Some(value);
+    }
+    let peers = std::env::var("HOMELAB_PEERS").unwrap_or_else(|_| "/var/cache/homelab-peers".into());
+    let env = std::fs::read_to_string(Path::new(&peers).join("peers.env")).ok()?;
+    env.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix('=').map(str::to_owned))
 }
 
 fn names(list: &serde_json::Value) -> Vec<String> {
