@@ -16,20 +16,24 @@ use std::collections::BTreeMap;
 use support::example::*;
 use support::lab::Lab;
 
-/// Node name -> Ready, from the real API server.
-fn api_nodes(lab: &Lab) -> BTreeMap<String, bool> {
+/// Node name -> `field` of the Node, from the real API server.
+fn node_fields<T>(lab: &Lab, field: impl Fn(&serde_json::Value) -> T) -> BTreeMap<String, T> {
     let list = lab.kubectl_json("cp-1", &["nodes"]);
     list["items"]
         .as_array()
         .into_iter()
         .flatten()
-        .map(|n| {
-            let ready = n["status"]["conditions"]
-                .as_array()
-                .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"));
-            (n["metadata"]["name"].as_str().unwrap_or("").to_owned(), ready)
-        })
+        .map(|n| (n["metadata"]["name"].as_str().unwrap_or("").to_owned(), field(n)))
         .collect()
+}
+
+/// Node name -> Ready, from the real API server.
+fn api_nodes(lab: &Lab) -> BTreeMap<String, bool> {
+    node_fields(lab, |n| {
+        n["status"]["conditions"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+    })
 }
 
 fn all_ready(names: &[&str]) -> BTreeMap<String, bool> {
@@ -660,17 +664,10 @@ fn real_certificates_are_renewed_inside_the_window_one_control_plane_at_a_time()
 
 /// Each Node's kubelet version and whether it is cordoned, from the real API server.
 fn node_versions(lab: &Lab) -> BTreeMap<String, (String, bool)> {
-    let list = lab.kubectl_json("cp-1", &["nodes"]);
-    list["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|n| {
-            let version = n["status"]["nodeInfo"]["kubeletVersion"].as_str().unwrap_or("").to_owned();
-            let cordoned = n["spec"]["unschedulable"].as_bool().unwrap_or(false);
-            (n["metadata"]["name"].as_str().unwrap_or("").to_owned(), (version, cordoned))
-        })
-        .collect()
+    node_fields(lab, |n| {
+        let version = n["status"]["nodeInfo"]["kubeletVersion"].as_str().unwrap_or("").to_owned();
+        (version, n["spec"]["unschedulable"].as_bool().unwrap_or(false))
+    })
 }
 
 /// The image of static pod `component` on control plane `cp` (its mirror pod).
