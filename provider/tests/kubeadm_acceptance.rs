@@ -360,7 +360,7 @@ fn broken_example(from: &str, to: &str) -> String {
 }
 
 /// The join patch line of examples/lab's `kubeadm_config_patches`.
-const JOIN_PATCH: &str = "join_configuration    = yamlencode({ nodeRegistration = { ignorePreflightErrors = kubeadm_config_patches.value } })";
+const JOIN_PATCH: &str = "join_configuration    = yamlencode(merge({ nodeRegistration = { ignorePreflightErrors = kubeadm_config_patches.value } }, local.run_preflight))";
 
 /// The cluster patch line of examples/lab's `kubeadm_config_patches`.
 const CLUSTER_PATCH: &str = "cluster_configuration = var.certificate_validity == null ? null : yamlencode({ certificateValidityPeriod = var.certificate_validity })";
@@ -391,11 +391,13 @@ fn invalid_configurations_fail_before_any_ssh_with_the_attribute() {
         (
             // The patches block always present, with a kubelet patch after
             // the join patch.
-            // (Without the cluster patch, which depends on a variable:
-            // `validate` checks the patches once all of them are known.)
+            // (Without the cluster patch and the skipped preflight, which
+            // depend on variables: `validate` checks the patches once all
+            // of them are known.)
             broken_example("for_each = local.real_lab ? [local.preflight_ignores] : []", "for_each = [[]]")
                 .replacen(JOIN_PATCH, &format!("{JOIN_PATCH}\n      kubelet_configuration = \"maxPods: '50'\""), 1)
-                .replacen(CLUSTER_PATCH, "", 1),
+                .replacen(CLUSTER_PATCH, "", 1)
+                .replace(", local.run_preflight))", ", {}))"),
             vec!["Error: Wrong value type", "\"maxPods\" in KubeletConfiguration: must be an integer"],
         ),
     ];
