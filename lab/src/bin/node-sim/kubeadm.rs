@@ -25,6 +25,9 @@ pub(crate) fn maybe_drop(st: &HostState, sub: &str) {
         return;
     }
     let _ = std::io::stdout().flush();
+    // Let sshd forward what was printed: a kill right after the flush can
+    // beat it, and the client then sees no partial output (seen under load).
+    std::thread::sleep(Duration::from_millis(300));
     let mut pid = std::process::id().to_string();
     for _ in 0..8 {
         let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else { return };
