@@ -150,6 +150,16 @@ impl Default for HostState {
 
 pub type Result<T> = std::result::Result<T, String>;
 
+/// A real lab host's own bin directory, in lab directory `dir`.
+pub fn host_bin_of(dir: &Path, host: &str) -> PathBuf {
+    dir.join("hosts").join(host).join("bin")
+}
+
+/// `vX.Y.Z/NAME` for every Kubernetes version of a real lab in `dir`.
+pub fn versions_of(dir: &Path) -> PathBuf {
+    dir.join("versions")
+}
+
 fn run(cmd: &mut Command) -> Result<String> {
     let out = cmd.stdin(Stdio::null()).output().map_err(|e| format!("{cmd:?}: {e}"))?;
     if !out.status.success() {
@@ -265,16 +275,13 @@ impl Lab {
     /// The directory first on a host's PATH: its own in a real lab (its
     /// packages move one host at a time), the lab's shared one otherwise.
     pub fn host_bin(&self, host: &str) -> PathBuf {
-        if self.real.is_some() || self.host_dir(host).join("bin").is_dir() {
-            self.host_dir(host).join("bin")
-        } else {
-            self.dir.join("bin")
-        }
+        let own = host_bin_of(&self.dir, host);
+        if own.is_dir() { own } else { self.dir.join("bin") }
     }
 
     /// Every Kubernetes version's binaries (real labs).
     pub fn versions_dir(&self) -> PathBuf {
-        self.dir.join("versions")
+        versions_of(&self.dir)
     }
 
     /// node-sim's tools and the real binaries, linked into `bin`.
@@ -289,7 +296,7 @@ impl Lab {
     /// (`shared`); the shared one in a simulated lab.
     fn host_bin_for(&self, host: &str, shared: &Path) -> Result<PathBuf> {
         let Some(real) = &self.real else { return Ok(shared.to_path_buf()) };
-        let bin = self.host_dir(host).join("bin");
+        let bin = host_bin_of(&self.dir, host);
         fs::create_dir_all(&bin).map_err(|e| format!("{}: {e}", bin.display()))?;
         let sim = fs::read_link(shared.join(REAL_HOST_TOOLS[0])).map_err(|e| format!("node-sim link: {e}"))?;
         self.fill_real_bin(real, &bin, &sim)?;

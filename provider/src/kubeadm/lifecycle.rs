@@ -118,7 +118,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// The configuration of node `name`.
-    fn spec(&self, name: &str) -> Result<&NodeSpec, KubeadmError> {
+    pub(super) fn spec(&self, name: &str) -> Result<&NodeSpec, KubeadmError> {
         self.cluster.nodes.get(name).map(|n| &n.spec).ok_or_else(|| KubeadmError::UnknownNode { node: name.to_owned() })
     }
 

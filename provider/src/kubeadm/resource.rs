@@ -177,10 +177,11 @@ fn plan_certificates(
         );
     }
     // kubeadm upgrade renews an upgraded control plane's certificates too.
-    let mut issued = due;
-    issued.extend(cluster.control_planes().map(|cp| cp.spec.name.clone()).filter(|name| upgrading.contains(name)));
-    issued.sort();
-    issued.dedup();
+    let issued: Vec<String> = cluster
+        .control_planes()
+        .map(|cp| cp.spec.name.clone())
+        .filter(|name| due.contains(name) || upgrading.contains(name))
+        .collect();
     planned.set(certificate_state::ATTRIBUTE, certificate_state::planned(prior, cluster, join, &issued));
 }
 

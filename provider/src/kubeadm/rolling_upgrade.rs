@@ -189,17 +189,13 @@ impl Ctx<'_> {
             }
             None => return Err(not_yet("the Node is gone".into())),
         }
-        if self.spec_role(name) != Some(Role::ControlPlane) {
+        if self.spec(name)?.role != Role::ControlPlane {
             return Ok(());
         }
         for component in CONTROL_PLANE_PODS {
             self.static_pod_at(component, name, target).await?;
         }
         self.etcd_all_voting(session).await
-    }
-
-    fn spec_role(&self, name: &str) -> Option<Role> {
-        self.cluster.nodes.get(name).map(|n| n.spec.role)
     }
 
     /// The mirror pod of static pod `component` on `node` runs `target`'s

@@ -45,8 +45,8 @@ fn install(st: &HostState, package: &str, version: &str, allow_held: bool) -> R 
     let release = version.split('-').next().unwrap_or_default();
     let minor = release.rsplit_once('.').map_or("", |(minor, _)| minor);
     let source = fs::read_to_string(SOURCE).unwrap_or_default();
-    let versions = PathBuf::from(std::env::var("LAB_DIR").unwrap_or_default()).join("versions");
-    let binary = versions.join(format!("v{release}")).join(package);
+    let lab_dir = PathBuf::from(std::env::var("LAB_DIR").unwrap_or_default());
+    let binary = homelab_lab::versions_of(&lab_dir).join(format!("v{release}")).join(package);
     if release.is_empty() || !source.contains(&format!("/core:/stable:/v{minor}/deb/")) || !binary.is_file() {
         return fail(100, format!("E: Version '{version}' for '{package}' was not found"));
     }
@@ -54,8 +54,7 @@ fn install(st: &HostState, package: &str, version: &str, allow_held: bool) -> R 
         return fail(100, "E: Held packages were changed and -y was used without --allow-change-held-packages.");
     }
     let host = std::env::var("LAB_HOST").unwrap_or_default();
-    let bin = PathBuf::from(std::env::var("LAB_DIR").unwrap_or_default()).join("hosts").join(host).join("bin");
-    let link = bin.join(package);
+    let link = homelab_lab::host_bin_of(&lab_dir, &host).join(package);
     let _ = fs::remove_file(&link);
     std::os::unix::fs::symlink(&binary, &link).or_else(|e| fail(100, format!("{}: {e}", link.display())))?;
     println!("Setting up {package} ({release}-1.1) ...");
