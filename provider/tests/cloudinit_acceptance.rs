@@ -196,6 +196,37 @@ fn validate_bad_version_string() {
 }
 
 #[test]
+fn validate_kubernetes_1_36_on_debian_containerd_names_the_source() {
+    expect_validate_error(
+        "  hostname = \"n1\"\n  kubernetes_version = \"1.36\"\n  container_runtime {\n    source = \"debian\"\n  }\n  user {\n    ssh_authorized_keys = [\"KEY\"]\n  }"
+            .replace("KEY", KEY_A)
+            .as_str(),
+        &["does not support containerd 1.x", "source = \"docker\"", "source = \"debian\""],
+    );
+}
+
+/// Docker's containerd 2.x: the plan renders (no error for 1.36) and the
+/// document installs containerd.io with a version 3 config.
+#[test]
+fn docker_containerd_renders_for_kubernetes_1_36() {
+    let main_tf = format!(
+        "{}\nresource \"cloudinit_config\" \"n\" {{\n  hostname = \"n1\"\n  kubernetes_version = \"1.36.3\"\n  container_runtime {{\n    source = \"docker\"\n  }}\n  user {{\n    ssh_authorized_keys = [\"{KEY_A}\"]\n  }}\n}}\noutput \"rendered\" {{\n  value = cloudinit_config.n.rendered\n}}\n",
+        cloudinit_required_providers()
+    );
+    let Some(ws) = Workspace::new(&main_tf) else { return };
+    ws.init();
+    ws.ok(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+    let rendered = ws.output_json("rendered");
+    let rendered = rendered.as_str().expect("rendered string");
+    assert!(rendered.contains("apt-get install -y -o Dpkg::Options::=--force-confdef"), "{rendered}");
+    assert!(rendered.contains("download.docker.com/linux/debian trixie stable"), "{rendered}");
+    assert!(rendered.contains("version = 3"), "{rendered}");
+    if let Some((valid, output)) = cloud_init_schema(rendered) {
+        assert!(valid, "cloud-init schema rejected the document:\n{output}");
+    }
+}
+
+#[test]
 fn validate_base_without_header() {
     expect_validate_error(
         "  hostname = \"n1\"\n  kubernetes_version = \"1.35\"\n  base = \"packages: [htop]\\n\"",

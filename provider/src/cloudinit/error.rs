@@ -66,6 +66,24 @@ pub enum CloudInitError {
         known: String,
     },
 
+    /// `container_runtime.source` is neither `debian` nor `docker`.
+    #[error("container_runtime.source: {value:?} is not a containerd source; use \"debian\" or \"docker\"")]
+    InvalidContainerdSource {
+        /// The offending value.
+        value: String,
+    },
+
+    /// Debian's containerd 1.7 with a Kubernetes release that needs 2.x.
+    #[error(
+        "container_runtime.source: Kubernetes {kubernetes} does not support containerd 1.x, and \"debian\" \
+         installs Debian 13's containerd 1.7 (Kubernetes 1.35 is the last release that supports it); \
+         set source = \"docker\" to install containerd 2.x from Docker's Debian repository"
+    )]
+    ContainerdTooOld {
+        /// `1.<minor>` of `kubernetes_version`.
+        kubernetes: String,
+    },
+
     /// `container_runtime.sandbox_image` is not a plausible image reference.
     #[error("container_runtime.sandbox_image: {value:?} is not a valid image reference: {reason}")]
     InvalidSandboxImage {
@@ -379,6 +397,7 @@ impl CloudInitError {
             Self::InvalidKubernetesVersion { .. } => "kubernetes_version",
             Self::InvalidRenewalWindow { .. } => "kubeadm_certificate_renewal.days_before",
             Self::UnknownPauseImage { .. } | Self::InvalidSandboxImage { .. } => "container_runtime.sandbox_image",
+            Self::InvalidContainerdSource { .. } | Self::ContainerdTooOld { .. } => "container_runtime.source",
             Self::NoSshKeys => "user",
             Self::BaseMissingHeader
             | Self::BaseNotYaml { .. }

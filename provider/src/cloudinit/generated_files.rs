@@ -2,6 +2,7 @@
 //! controls each: the renderer writes them, the validator refuses a user
 //! file that would replace one (it may only append).
 
+use super::containerd::ContainerdSource;
 use super::kubernetes::KubernetesVersion;
 use super::spec::CloudInitSpec;
 
@@ -19,6 +20,11 @@ pub const CONTAINERD_CONFIG_PATH: &str = "/etc/containerd/config.toml";
 pub const APT_SOURCE_PATH: &str = "/etc/apt/sources.list.d/kubernetes.list";
 /// apt pin for a patch version (`.pref`: apt ignores other extensions there).
 pub const APT_PREFERENCES_PATH: &str = "/etc/apt/preferences.d/kubernetes.pref";
+
+/// Docker's apt source (`container_runtime.source = "docker"`).
+pub const DOCKER_APT_SOURCE_PATH: &str = "/etc/apt/sources.list.d/docker.list";
+/// apt pin of Docker's containerd to 2.x.
+pub const CONTAINERD_PREFERENCES_PATH: &str = "/etc/apt/preferences.d/containerd.pref";
 
 /// The renewal timer's units (`kubeadm_certificate_renewal`).
 pub const RENEWAL_SERVICE_PATH: &str = "/etc/systemd/system/kubeadm-renew-certificates.service";
@@ -38,6 +44,10 @@ pub fn generated_paths(spec: &CloudInitSpec) -> Vec<(&'static str, &'static str)
     paths.push((CRICTL_PATH, "container_runtime"));
     paths.push((CONTAINERD_CONFIG_PATH, "container_runtime"));
     paths.push((APT_SOURCE_PATH, "kubernetes_version"));
+    if ContainerdSource::parse(&spec.container_runtime.source) == Ok(ContainerdSource::Docker) {
+        paths.push((DOCKER_APT_SOURCE_PATH, "container_runtime"));
+        paths.push((CONTAINERD_PREFERENCES_PATH, "container_runtime"));
+    }
     if KubernetesVersion::parse(&spec.kubernetes_version).is_ok_and(|v| v.patch.is_some()) {
         paths.push((APT_PREFERENCES_PATH, "kubernetes_version"));
     }

@@ -38,6 +38,7 @@ pub struct PauseImage {
 /// | 1.33  | registry.k8s.io/pause:3.10     |
 /// | 1.34  | registry.k8s.io/pause:3.10.1   |
 /// | 1.35  | registry.k8s.io/pause:3.10.1   |
+/// | 1.36  | registry.k8s.io/pause:3.10.2   |
 ///
 /// To support a new minor, add its row here (and a test); until then users
 /// set `container_runtime.sandbox_image` themselves.
@@ -47,6 +48,7 @@ pub const PAUSE_IMAGES: &[PauseImage] = &[
     PauseImage { minor: 33, image: "registry.k8s.io/pause:3.10" },
     PauseImage { minor: 34, image: "registry.k8s.io/pause:3.10.1" },
     PauseImage { minor: 35, image: "registry.k8s.io/pause:3.10.1" },
+    PauseImage { minor: 36, image: "registry.k8s.io/pause:3.10.2" },
 ];
 
 /// A parsed `kubernetes_version`: `1.<minor>` or `1.<minor>.<patch>`.
@@ -233,6 +235,7 @@ mod tests {
         assert_eq!(image("1.33"), Some("registry.k8s.io/pause:3.10"));
         assert_eq!(image("1.34"), Some("registry.k8s.io/pause:3.10.1"));
         assert_eq!(image("1.35.2"), Some("registry.k8s.io/pause:3.10.1"));
+        assert_eq!(image("1.36.3"), Some("registry.k8s.io/pause:3.10.2"));
         assert_eq!(image("1.30"), None);
         // Sorted and unique, so the table reads as a table.
         assert!(PAUSE_IMAGES.windows(2).all(|w| w[0].minor < w[1].minor));

@@ -18,9 +18,12 @@
 //!   and PyYAML-compatible parser;
 //! - [`ssh_key`] validates SSH public keys;
 //! - [`kubernetes`] parses versions and knows the apt repository and pause images;
+//! - [`containerd`] knows where containerd comes from (Debian's 1.7 or
+//!   Docker's 2.x) and writes its configuration;
 //! - [`error`] defines [`CloudInitError`].
 
 pub mod cloud_config_schema;
+pub mod containerd;
 pub mod error;
 pub mod generated_files;
 pub mod github_keys;
@@ -37,13 +40,15 @@ mod schema_differential;
 #[cfg(test)]
 pub(crate) mod schema_tests;
 
+pub use containerd::ContainerdSource;
 pub use error::{AttributeStep, CloudInitError};
 pub use kubernetes::{KubernetesVersion, PAUSE_IMAGES, PauseImage};
 pub use merge::{OWNED_KEYS, OwnedKey};
 pub use render::{GENERATED_KEY_ORDER, encode_content, render};
 pub use spec::{
-    CertificateRenewal, CloudInitSpec, ContainerRuntime, DEFAULT_CNI_BIN_DIR, DEFAULT_CNI_CONF_DIR, DEFAULT_GROUPS,
-    DEFAULT_SHELL, DEFAULT_SUDO, DEFAULT_TIMEZONE, DEFAULT_USER, Rendered, User, WriteFile,
+    CertificateRenewal, CloudInitSpec, ContainerRuntime, DEFAULT_CNI_BIN_DIR, DEFAULT_CNI_CONF_DIR,
+    DEFAULT_CONTAINERD_SOURCE, DEFAULT_GROUPS, DEFAULT_SHELL, DEFAULT_SUDO, DEFAULT_TIMEZONE, DEFAULT_USER, Rendered,
+    User, WriteFile,
 };
 pub use ssh_key::{SshPublicKey, parse_authorized_keys, validate_ssh_public_key};
 pub use validate::{parse_base, validate, validate_all};

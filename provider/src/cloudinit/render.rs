@@ -10,12 +10,16 @@
 //! not exist yet would make the `packages` step's `apt-get update` fail), the
 //! key is fetched in runcmd, and kubelet/kubeadm/kubectl are installed there.
 //! containerd's config is deferred too, so the Debian package installs onto
-//! its own default and runcmd restarts it with ours.
+//! its own default and runcmd restarts it with ours. Docker's containerd
+//! (see [`containerd`](super::containerd)) is installed in runcmd, like the
+//! Kubernetes packages, from a deferred source whose key runcmd fetches.
 
+use super::containerd::{self, ContainerdSource, DEBIAN_PACKAGE};
 use super::error::CloudInitError;
 use super::generated_files::{
-    APT_PREFERENCES_PATH, APT_SOURCE_PATH, CONTAINERD_CONFIG_PATH, CRICTL_PATH, HOSTS_PATH, MODULES_PATH,
-    RENEWAL_SERVICE_PATH, RENEWAL_TIMER_PATH, SYSCTL_PATH, generated_paths,
+    APT_PREFERENCES_PATH, APT_SOURCE_PATH, CONTAINERD_CONFIG_PATH, CONTAINERD_PREFERENCES_PATH, CRICTL_PATH,
+    DOCKER_APT_SOURCE_PATH, HOSTS_PATH, MODULES_PATH, RENEWAL_SERVICE_PATH, RENEWAL_TIMER_PATH, SYSCTL_PATH,
+    generated_paths,
 };
 use super::kubernetes::{KEYRING_PATH, KUBERNETES_PACKAGES, KubernetesVersion};
 use super::merge::merge_documents;
@@ -50,8 +54,9 @@ pub const GENERATED_KEY_ORDER: &[&str] = &[
     "runcmd",
 ];
 
-/// Packages every node gets (trixie's `containerd` is 1.7), before `packages`.
-pub const BASE_PACKAGES: &[&str] = &["apt-transport-https", "ca-certificates", "curl", "gpg", "containerd"];
+/// Packages every node gets, before `packages` (and before Debian's
+/// `containerd` when that is the source).
+pub const BASE_PACKAGES: &[&str] = &["apt-transport-https", "ca-certificates", "curl", "gpg"];
 
 /// Kernel modules every node loads, before `kernel_modules`.
 pub const DEFAULT_KERNEL_MODULES: &[&str] = &["overlay", "br_netfilter"];
@@ -123,6 +128,7 @@ pub fn hex_sha256(bytes: &[u8]) -> String {
 pub fn build_document(spec: &CloudInitSpec) -> Result<Mapping, CloudInitError> {
     let version = KubernetesVersion::parse(&spec.kubernetes_version)?;
     let sandbox_image = version.sandbox_image(spec.container_runtime.sandbox_image.as_deref())?;
+    let source = ContainerdSource::parse(&spec.container_runtime.source)?;
     let keys = merge_user_keys(&spec.user.ssh_authorized_keys, &spec.user.github_keys)?;
 
     let mut doc = Mapping::new();
@@ -155,23 +161,26 @@ pub fn build_document(spec: &CloudInitSpec) -> Result<Mapping, CloudInitError> {
     doc.insert("disable_root".into(), Yaml::Bool(true));
 
     doc.insert("package_update".into(), Yaml::Bool(true));
-    doc.insert("packages".into(), Yaml::str_seq(package_list(&spec.packages)));
+    doc.insert("packages".into(), Yaml::str_seq(package_list(source, &spec.packages)));
 
-    let mut files = generated_files(spec, &version, &sandbox_image);
+    let mut files = generated_files(spec, &version, source, &sandbox_image);
     files.extend(spec.write_files.iter().cloned());
     doc.insert("write_files".into(), Yaml::Seq(files.iter().map(write_file_node).collect()));
 
-    let mut runcmd = generated_runcmd(spec, &version);
+    let mut runcmd = generated_runcmd(spec, &version, source);
     runcmd.extend(spec.runcmd.iter().cloned());
     doc.insert("runcmd".into(), Yaml::str_seq(runcmd));
     Ok(doc)
 }
 
-/// Base packages then extras, one entry per package name (a later
-/// `name=version` replaces an earlier bare `name` in place).
-fn package_list(extra: &[String]) -> Vec<String> {
+/// Base packages (with Debian's containerd when that is the source) then
+/// extras, one entry per package name (a later `name=version` replaces an
+/// earlier bare `name` in place). Docker's containerd is installed in
+/// runcmd, once its repository exists.
+fn package_list(source: ContainerdSource, extra: &[String]) -> Vec<String> {
     let mut list: Vec<String> = Vec::new();
-    for package in BASE_PACKAGES.iter().copied().chain(extra.iter().map(String::as_str)) {
+    let containerd = (source == ContainerdSource::Debian).then_some(DEBIAN_PACKAGE);
+    for package in BASE_PACKAGES.iter().copied().chain(containerd).chain(extra.iter().map(String::as_str)) {
         let name = package.split('=').next().unwrap_or(package);
         match list.iter_mut().find(|p| p.split('=').next() == Some(name)) {
             Some(existing) if package.contains('=') => *existing = package.to_owned(),
@@ -186,7 +195,12 @@ fn file(path: &str, content: String, defer: bool) -> WriteFile {
     WriteFile { permissions: Some("0644".into()), defer, ..WriteFile::new(path, content) }
 }
 
-fn generated_files(spec: &CloudInitSpec, version: &KubernetesVersion, sandbox_image: &str) -> Vec<WriteFile> {
+fn generated_files(
+    spec: &CloudInitSpec,
+    version: &KubernetesVersion,
+    source: ContainerdSource,
+    sandbox_image: &str,
+) -> Vec<WriteFile> {
     let mut files = Vec::new();
     if !spec.hosts.is_empty() {
         files.push(file(HOSTS_PATH, hosts_file(spec), false));
@@ -198,12 +212,17 @@ fn generated_files(spec: &CloudInitSpec, version: &KubernetesVersion, sandbox_im
         format!("runtime-endpoint: {CONTAINERD_SOCKET}\nimage-endpoint: {CONTAINERD_SOCKET}\ntimeout: 10\n"),
         false,
     ));
-    // Deferred: written after the containerd package is installed.
-    files.push(file(CONTAINERD_CONFIG_PATH, containerd_config(spec, sandbox_image), true));
+    // Deferred: written after Debian's containerd package is installed
+    // (Docker's is installed later still, keeping this file).
+    files.push(file(CONTAINERD_CONFIG_PATH, containerd::config(&spec.container_runtime, source, sandbox_image), true));
     // Deferred: must not exist during the `packages` step's apt-get update.
     files.push(file(APT_SOURCE_PATH, version.apt_source_line(), true));
     if let Some(preferences) = version.apt_preferences() {
         files.push(file(APT_PREFERENCES_PATH, preferences, true));
+    }
+    if source == ContainerdSource::Docker {
+        files.push(file(DOCKER_APT_SOURCE_PATH, containerd::docker_apt_source_line(), true));
+        files.push(file(CONTAINERD_PREFERENCES_PATH, containerd::docker_apt_preferences(), true));
     }
     if let Some(renewal) = spec.certificate_renewal {
         files.extend(renewal_files(renewal));
@@ -289,54 +308,7 @@ fn sysctl_file(extra: &BTreeMap<String, String>) -> String {
     out
 }
 
-/// TOML basic string.
-fn toml_string(value: &str) -> String {
-    let mut out = String::from("\"");
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if c.is_control() => {
-                let _ = write!(out, "\\u{:04X}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// containerd 1.7 (config version 2) CRI settings for kubeadm.
-fn containerd_config(spec: &CloudInitSpec, sandbox_image: &str) -> String {
-    let cri = "plugins.\"io.containerd.grpc.v1.cri\"";
-    let runtime = &spec.container_runtime;
-    format!(
-        "# containerd for a kubeadm node, written by cloud-init.\n\
-         version = 2\n\
-         \n\
-         [{cri}]\n\
-         \x20 sandbox_image = {image}\n\
-         \n\
-         [{cri}.containerd]\n\
-         \x20 default_runtime_name = \"runc\"\n\
-         \n\
-         [{cri}.containerd.runtimes.runc]\n\
-         \x20 runtime_type = \"io.containerd.runc.v2\"\n\
-         \n\
-         [{cri}.containerd.runtimes.runc.options]\n\
-         \x20 SystemdCgroup = {systemd}\n\
-         \n\
-         [{cri}.cni]\n\
-         \x20 bin_dir = {bin_dir}\n\
-         \x20 conf_dir = {conf_dir}\n",
-        image = toml_string(sandbox_image),
-        systemd = runtime.systemd_cgroup,
-        bin_dir = toml_string(&runtime.cni_bin_dir),
-        conf_dir = toml_string(&runtime.cni_conf_dir),
-    )
-}
-
-fn generated_runcmd(spec: &CloudInitSpec, version: &KubernetesVersion) -> Vec<String> {
+fn generated_runcmd(spec: &CloudInitSpec, version: &KubernetesVersion, source: ContainerdSource) -> Vec<String> {
     let modules = unique(DEFAULT_KERNEL_MODULES.iter().copied().chain(spec.kernel_modules.iter().map(String::as_str)));
     let packages = KUBERNETES_PACKAGES.join(" ");
     let mut runcmd = vec![
@@ -350,12 +322,16 @@ fn generated_runcmd(spec: &CloudInitSpec, version: &KubernetesVersion) -> Vec<St
         "sysctl --system".to_owned(),
         "install -d -m 0755 /etc/apt/keyrings".to_owned(),
         format!("curl -fsSL {} | gpg --dearmor --yes -o {KEYRING_PATH}", version.release_key_url()),
-        "apt-get update".to_owned(),
+    ];
+    runcmd.extend(containerd::key_commands(source));
+    runcmd.push("apt-get update".to_owned());
+    runcmd.extend(containerd::install_commands(source));
+    runcmd.extend([
         format!("DEBIAN_FRONTEND=noninteractive apt-get install -y {packages}"),
         format!("apt-mark hold {packages}"),
         "systemctl restart containerd".to_owned(),
         "systemctl enable --now kubelet".to_owned(),
-    ];
+    ]);
     if spec.certificate_renewal.is_some() {
         runcmd.push("systemctl enable --now kubeadm-renew-certificates.timer".to_owned());
     }
@@ -512,7 +488,10 @@ mod tests {
         assert_eq!(doc.get("disable_root"), Some(&Yaml::Bool(true)));
         assert_eq!(doc.get("package_update"), Some(&Yaml::Bool(true)));
         assert!(!doc.contains_key("manage_etc_hosts"), "left alone without hosts");
-        assert_eq!(strings(doc.get("packages")), BASE_PACKAGES);
+        assert_eq!(
+            strings(doc.get("packages")),
+            ["apt-transport-https", "ca-certificates", "curl", "gpg", "containerd"]
+        );
 
         let Some(Yaml::Seq(users)) = doc.get("users") else { panic!() };
         let Yaml::Map(user) = &users[0] else { panic!() };
@@ -614,6 +593,50 @@ mod tests {
         // A minor-only version gets no pin file.
         let doc = root(&render(&minimal_spec()).expect("renders"));
         assert!(!files(&doc).iter().any(|f| f.get("path").and_then(Yaml::as_str) == Some(APT_PREFERENCES_PATH)));
+    }
+
+    /// Docker's containerd 2.x: no Debian containerd in `packages`; the
+    /// repository and its pin deferred; the key before the one apt-get
+    /// update; containerd.io installed, held and version-checked before the
+    /// Kubernetes packages; config version 3.
+    #[test]
+    fn docker_containerd_for_kubernetes_1_36() {
+        let mut spec = minimal_spec();
+        spec.kubernetes_version = "1.36.3".into();
+        assert!(matches!(render(&spec), Err(CloudInitError::ContainerdTooOld { .. })));
+        spec.container_runtime.source = "docker".into();
+        let doc = root(&render(&spec).expect("renders"));
+        assert_eq!(strings(doc.get("packages")), BASE_PACKAGES);
+        let paths: Vec<String> =
+            files(&doc).iter().map(|f| f.get("path").and_then(Yaml::as_str).expect("path").to_owned()).collect();
+        assert_eq!(
+            paths,
+            [
+                MODULES_PATH,
+                SYSCTL_PATH,
+                CRICTL_PATH,
+                CONTAINERD_CONFIG_PATH,
+                APT_SOURCE_PATH,
+                APT_PREFERENCES_PATH,
+                DOCKER_APT_SOURCE_PATH,
+                CONTAINERD_PREFERENCES_PATH
+            ]
+        );
+        let deferred: Vec<bool> = files(&doc).iter().map(|f| f.get("defer") == Some(&Yaml::Bool(true))).collect();
+        assert_eq!(deferred, [false, false, false, true, true, true, true, true]);
+        assert!(file_content(&doc, CONTAINERD_CONFIG_PATH).contains("\nversion = 3\n"));
+        assert!(file_content(&doc, CONTAINERD_CONFIG_PATH).contains("sandbox = \"registry.k8s.io/pause:3.10.2\"\n"));
+        assert_eq!(file_content(&doc, CONTAINERD_PREFERENCES_PATH), containerd::docker_apt_preferences());
+        let runcmd = strings(doc.get("runcmd"));
+        let at = |prefix: &str| runcmd.iter().position(|c| c.starts_with(prefix)).unwrap_or_else(|| panic!("{prefix}"));
+        assert!(
+            at("install -d -m 0755 /etc/apt/keyrings") < at("curl -fsSL https://download.docker.com/linux/debian/gpg")
+        );
+        assert!(at("curl -fsSL https://download.docker.com") < at("apt-get update"));
+        assert!(at("apt-get update") < at("DEBIAN_FRONTEND=noninteractive apt-get install -y -o Dpkg"));
+        assert!(at("apt-mark hold containerd.io") < at("containerd --version"));
+        assert!(at("containerd --version") < at("DEBIAN_FRONTEND=noninteractive apt-get install -y kubelet"));
+        assert!(at("DEBIAN_FRONTEND=noninteractive apt-get install -y kubelet") < at("systemctl restart containerd"));
     }
 
     #[test]

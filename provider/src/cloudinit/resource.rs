@@ -62,6 +62,11 @@ fn schema() -> Schema {
         .attribute(Attribute::string("shell").description("Login shell. Defaults to `/bin/bash`."))
         .attribute(Attribute::string("sudo").description("sudoers rule. Defaults to `ALL=(ALL) NOPASSWD:ALL`."));
     let runtime = Block::new("containerd as the container runtime.")
+        .attribute(
+            Attribute::string("source")
+                .default_value(Value::string(super::DEFAULT_CONTAINERD_SOURCE))
+                .description("Where containerd comes from: `debian` (Debian 13's containerd 1.7, config version 2; Kubernetes 1.35 is the last release that supports it) or `docker` (containerd 2.x, package `containerd.io` from Docker's Debian repository, pinned to 2.x and held, config version 3). Kubernetes 1.36 and later need `docker`."),
+        )
         .attribute(Attribute::string("sandbox_image").description(
             "Pause image. Defaults to the one kubeadm of `kubernetes_version` expects.",
         ))
@@ -153,6 +158,9 @@ fn spec_from_value(value: &Value) -> CloudInitSpec {
         sandbox_image: runtime_value.get("sandbox_image").as_str().map(str::to_string),
         ..ContainerRuntime::default()
     };
+    if let Some(source) = runtime_value.get("source").as_str() {
+        container_runtime.source = source.to_string();
+    }
     if let Some(dir) = runtime_value.get("cni_bin_dir").as_str() {
         container_runtime.cni_bin_dir = dir.to_string();
     }
@@ -244,6 +252,8 @@ fn summary(err: &CloudInitError) -> &'static str {
         CloudInitError::InvalidKubernetesVersion { .. } => "Unsupported Kubernetes version",
         CloudInitError::InvalidRenewalWindow { .. } => "Invalid certificate renewal window",
         CloudInitError::UnknownPauseImage { .. } => "No pause image known for this Kubernetes version",
+        CloudInitError::InvalidContainerdSource { .. } => "Unknown containerd source",
+        CloudInitError::ContainerdTooOld { .. } => "containerd 1.x cannot run this Kubernetes version",
         CloudInitError::InvalidSshKey { .. } => "Invalid SSH public key",
         CloudInitError::NoSshKeys => "No SSH key for the login user",
         CloudInitError::BaseMissingHeader
@@ -299,7 +309,9 @@ fn validate_known_inputs(config: &Value) -> Diagnostics {
             // version) need every field they read to be known.
             let dependencies: &[&str] = match err {
                 CloudInitError::InvalidHostname { field, .. } if field == "fqdn" => &["fqdn", "hostname"],
-                CloudInitError::UnknownPauseImage { .. } => &["kubernetes_version", "container_runtime"],
+                CloudInitError::UnknownPauseImage { .. } | CloudInitError::ContainerdTooOld { .. } => {
+                    &["kubernetes_version", "container_runtime"]
+                }
                 CloudInitError::NoSshKeys => &["user"],
                 _ => &[],
             };

@@ -116,8 +116,17 @@ fn small_variant() -> CloudInitSpec {
     spec
 }
 
+/// Kubernetes 1.36 on Docker's containerd 2.x.
+fn docker_variant() -> CloudInitSpec {
+    let mut spec = minimal();
+    spec.kubernetes_version = "1.36.3".into();
+    spec.container_runtime.source = "docker".into();
+    spec
+}
+
 fn specs() -> Vec<(&'static str, CloudInitSpec)> {
-    let specs = vec![("minimal", minimal()), ("full", full()), ("small", small_variant())];
+    let specs =
+        vec![("minimal", minimal()), ("full", full()), ("small", small_variant()), ("docker", docker_variant())];
     // For eyeballing: CLOUDINIT_DUMP_DIR=/tmp/out cargo test cloudinit::
     if let Some(dir) = std::env::var_os("CLOUDINIT_DUMP_DIR") {
         for (name, spec) in &specs {

@@ -91,9 +91,15 @@ impl Default for CloudInitSpec {
     }
 }
 
+/// Default `container_runtime.source`: Debian 13's containerd 1.7.
+pub const DEFAULT_CONTAINERD_SOURCE: &str = "debian";
+
 /// containerd configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContainerRuntime {
+    /// Where containerd comes from: `debian` (1.7) or `docker` (2.x), see
+    /// [`ContainerdSource`](super::containerd::ContainerdSource).
+    pub source: String,
     /// Pause image; `None` picks the one kubeadm of the version expects
     /// (see [`PAUSE_IMAGES`](super::kubernetes::PAUSE_IMAGES)).
     pub sandbox_image: Option<String>,
@@ -108,6 +114,7 @@ pub struct ContainerRuntime {
 impl Default for ContainerRuntime {
     fn default() -> Self {
         Self {
+            source: DEFAULT_CONTAINERD_SOURCE.to_owned(),
             sandbox_image: None,
             cni_bin_dir: DEFAULT_CNI_BIN_DIR.to_owned(),
             cni_conf_dir: DEFAULT_CNI_CONF_DIR.to_owned(),

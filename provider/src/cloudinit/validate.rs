@@ -4,6 +4,7 @@
 //! resource can also call them one by one on the values that are known at
 //! validate time. [`validate_all`] runs every check and collects all errors.
 
+use super::containerd::{ContainerdSource, DEBIAN_PACKAGE, DOCKER_PACKAGE};
 use super::error::CloudInitError;
 use super::generated_files::generated_paths;
 use super::kubernetes::{KubernetesVersion, PKGS_K8S_IO_ONLY};
@@ -61,12 +62,17 @@ pub fn validate_all(spec: &CloudInitSpec) -> Vec<CloudInitError> {
     if let Some(locale) = &spec.locale {
         check(validate_locale(locale));
     }
+    let source = ContainerdSource::parse(&spec.container_runtime.source);
     match KubernetesVersion::parse(&spec.kubernetes_version) {
         Ok(version) => {
             check(version.sandbox_image(spec.container_runtime.sandbox_image.as_deref()).map(drop));
+            if let Ok(source) = &source {
+                check(source.supports(&version));
+            }
         }
         Err(e) => check(Err(e)),
     }
+    check(source.clone().map(drop));
     if let Some(image) = &spec.container_runtime.sandbox_image {
         check(validate_sandbox_image(image));
     }
@@ -90,6 +96,9 @@ pub fn validate_all(spec: &CloudInitSpec) -> Vec<CloudInitError> {
     };
     for (i, package) in spec.packages.iter().enumerate() {
         check(validate_package(&format!("packages[{i}]"), package));
+        if source == Ok(ContainerdSource::Docker) {
+            check(validate_package_beside_docker_containerd(&format!("packages[{i}]"), package));
+        }
     }
     let generated = generated_paths(spec);
     for (i, file) in spec.write_files.iter().enumerate() {
@@ -352,6 +361,24 @@ pub fn validate_sysctl(key: &str, value: &str) -> Result<(), CloudInitError> {
     }
     if value.trim() != value {
         return Err(err("the value has leading or trailing whitespace".to_owned()));
+    }
+    Ok(())
+}
+
+/// With `container_runtime.source = "docker"`, `packages` may not name
+/// containerd: Debian's conflicts with `containerd.io`, and `containerd.io`
+/// only exists once runcmd has added Docker's repository.
+///
+/// # Errors
+/// [`CloudInitError::InvalidPackage`] naming `field`.
+pub fn validate_package_beside_docker_containerd(field: &str, value: &str) -> Result<(), CloudInitError> {
+    let name = value.split_once('=').map_or(value, |(name, _)| name);
+    if name == DEBIAN_PACKAGE || name == DOCKER_PACKAGE {
+        return Err(CloudInitError::InvalidPackage {
+            field: field.to_owned(),
+            value: value.to_owned(),
+            reason: "is installed by the renderer from Docker's repository when container_runtime.source is \"docker\"; drop it from packages".to_owned(),
+        });
     }
     Ok(())
 }
@@ -904,11 +931,34 @@ mod tests {
 
         let mut spec = valid_spec();
         spec.kubernetes_version = "1.99".into();
+        spec.container_runtime.source = "docker".into();
         assert!(matches!(validate(&spec), Err(CloudInitError::UnknownPauseImage { .. })));
         spec.container_runtime.sandbox_image = Some("registry.example/pause:9".into());
         validate(&spec).expect("explicit image");
         spec.container_runtime.sandbox_image = Some("bad image".into());
         assert!(matches!(validate(&spec), Err(CloudInitError::InvalidSandboxImage { .. })));
+
+        let mut spec = valid_spec();
+        spec.kubernetes_version = "1.36.3".into();
+        assert_eq!(validate(&spec), Err(CloudInitError::ContainerdTooOld { kubernetes: "1.36".into() }));
+        spec.container_runtime.source = "docker".into();
+        validate(&spec).expect("containerd 2.x runs 1.36");
+        spec.packages = vec!["htop".into(), "containerd=1.7.24~ds1-10".into(), "containerd.io".into()];
+        let errors = validate_all(&spec);
+        let fields: Vec<String> =
+            errors.iter().map(|e| e.to_string().split(':').next().unwrap_or_default().to_owned()).collect();
+        assert_eq!(fields, ["packages[1]", "packages[2]"], "{errors:?}");
+        assert!(errors.iter().all(|e| e.to_string().contains("container_runtime.source is \"docker\"")), "{errors:?}");
+        spec.container_runtime.source = "podman".into();
+        spec.packages.clear();
+        assert_eq!(validate(&spec), Err(CloudInitError::InvalidContainerdSource { value: "podman".into() }));
+        assert_eq!(
+            validate(&spec).expect_err("bad source").attribute_path(),
+            [
+                crate::cloudinit::AttributeStep::Attribute("container_runtime".into()),
+                crate::cloudinit::AttributeStep::Attribute("source".into())
+            ]
+        );
 
         let mut spec = valid_spec();
         spec.container_runtime.cni_bin_dir = "/opt/\"cni".into();

@@ -435,6 +435,7 @@ mod remote_command_tests {
 
     use std::collections::BTreeSet;
 
+    use crate::cloudinit::ContainerdSource;
     use crate::cloudinit::kubernetes::KUBERNETES_PACKAGES;
     use crate::cloudinit::render::BASE_PACKAGES;
     use crate::cloudinit::schema_tests::TargetCloudInit;
@@ -445,7 +446,7 @@ mod remote_command_tests {
         ("kubeadm", "kubeadm"),       // pkgs.k8s.io: /usr/bin/kubeadm
         ("kubelet", "kubelet"),       // pkgs.k8s.io: /usr/bin/kubelet
         ("kubectl", "kubectl"),       // pkgs.k8s.io: /usr/bin/kubectl
-        ("containerd", "containerd"), // Debian: /usr/bin/containerd
+        ("containerd", "containerd"), // Debian (and Docker's containerd.io): /usr/bin/containerd
         ("systemctl", "systemd"),     // Debian: /usr/bin/systemctl (every cloud image)
         ("sudo", "sudo"),             // Debian: /usr/bin/sudo (cloud images' default user)
         ("cloud-init", "cloud-init"), // Debian: /usr/bin/cloud-init
@@ -512,7 +513,10 @@ mod remote_command_tests {
         let root = target.root();
         let used: BTreeSet<String> = super::remote_scripts().iter().flat_map(|s| commands(s)).collect();
         assert!(used.contains("kubeadm") && used.contains("swapon") && used.contains("mv"), "{used:?}");
-        let ours: BTreeSet<&str> = BASE_PACKAGES.iter().chain(KUBERNETES_PACKAGES.iter()).copied().collect();
+        // Either containerd package ships /usr/bin/containerd.
+        let containerd = [ContainerdSource::Debian.package(), ContainerdSource::Docker.package()];
+        let ours: BTreeSet<&str> =
+            BASE_PACKAGES.iter().chain(KUBERNETES_PACKAGES.iter()).chain(containerd.iter()).copied().collect();
         let mut missing = Vec::new();
         for command in &used {
             let in_base = ["usr/bin", "bin", "usr/sbin", "sbin"].iter().any(|d| root.join(d).join(command).exists());

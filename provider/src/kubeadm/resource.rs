@@ -422,7 +422,7 @@ fn check_version_change(prior: &Value, from: &str, to: &str, diags: &mut Diagnos
                     at,
                     "These nodes run containerd 1.x, which this Kubernetes version no longer supports",
                     format!(
-                        "Kubernetes 1.35 is the last release that supports containerd 1.x, and these nodes report it: {}. Debian 13's own containerd is 1.7. Rebuild them on containerd 2.x first (a cloud-config that installs it, and a new `instance_id` per node), then upgrade to {to}. Keep kubernetes_version at {from} until then.",
+                        "Kubernetes 1.35 is the last release that supports containerd 1.x, and these nodes report it: {}. Debian 13's own containerd is 1.7. Rebuild them on containerd 2.x first (`cloudinit_config` with `container_runtime {{ source = \"docker\" }}`, and a new `instance_id` per node), then upgrade to {to}. Keep kubernetes_version at {from} until then.",
                         nodes.join(", ")
                     ),
                 );
