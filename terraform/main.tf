@@ -55,6 +55,11 @@ module "kubernetes" {
   # (not part of `nodes`) because the user-data of module.kubernetes feeds
   # the VMs: folding it into `nodes` would be a dependency cycle.
   instance_ids = module.vm.instance_ids
+  # Per node, the VM's identity without its user-data: existing nodes keep
+  # the Kubernetes version and host list they were built with (a version
+  # bump or a new node rebuilds no VM); a new node, or a rebuilt one,
+  # boots the current ones.
+  rebuild_triggers = module.vm.rebuild_triggers
 
   user_data_base       = local.user_data_base
   etc_hosts            = local.etc_hosts

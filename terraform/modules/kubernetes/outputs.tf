@@ -39,3 +39,16 @@ output "client_key" {
   value       = kubeadm_cluster.this.client_key
   sensitive   = true
 }
+
+output "built_versions" {
+  description = "Per node: the Kubernetes version its user-data was rendered at (the version its VM was built with; kubeadm_cluster upgrades it in place from there)."
+  value       = { for name, built in terraform_data.built_with : name => built.input.kubernetes_version }
+}
+
+output "user_data_behind" {
+  description = "Nodes whose VM was built with another Kubernetes version or /etc/hosts list than the current ones. They keep running as they are (kubeadm_cluster upgrades them in place); bump a node's generation to rebuild it with the current ones."
+  value = sort([
+    for name, built in terraform_data.built_with : name
+    if built.input.kubernetes_version != var.kubernetes_version || built.input.hosts != local.hosts_line
+  ])
+}

@@ -43,6 +43,11 @@ variable "instance_ids" {
   type        = map(string)
 }
 
+variable "rebuild_triggers" {
+  description = "Per node: a value that changes whenever the node's VM is rebuilt for a reason other than its user-data (from module vm). Only then, or for a new node, is its user-data rendered from the current inputs."
+  type        = map(string)
+}
+
 variable "user_data_base" {
   description = "Per node: the rendered templates/user-data.yaml.tftpl, merged into the generated user-data."
   type        = map(string)

@@ -58,16 +58,25 @@ resource "proxmox_virtual_environment_file" "user_data" {
 # computes is unknown in the plan that replaces it, which would hide the
 # node changes (and the quorum check) from the plan reviewers see.
 # This hash is known at plan time.
+#
+# `placements` is the same list without the user-data (output
+# rebuild_triggers): module kubernetes renders a node's user-data from new
+# inputs only when the VM is rebuilt for one of these. Merging the two
+# keeps the hash as it was (jsonencode sorts the keys), so no VM moves.
 locals {
-  instance_ids = {
-    for name, node in var.nodes : name => sha256(jsonencode({
-      user_data  = sha256(var.user_data[name])
+  placements = {
+    for name, node in var.nodes : name => {
       host       = node.host
       vm_id      = node.vm_id
       image      = var.image.file_name
       datastore  = var.vm_datastore_id
       generation = node.generation
-    }))
+    }
+  }
+  instance_ids = {
+    for name, placement in local.placements : name => sha256(jsonencode(merge(placement, {
+      user_data = sha256(var.user_data[name])
+    })))
   }
 }
 

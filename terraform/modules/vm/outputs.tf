@@ -13,3 +13,8 @@ output "vms" {
     }
   }
 }
+
+output "rebuild_triggers" {
+  description = "Per node: a hash of every reason to rebuild the VM except its user-data (host, image, a fixed vm_id, the datastore, generation). Known at plan time, before any VM exists; module kubernetes renders a node's user-data from new inputs only when it changes."
+  value       = { for name, placement in local.placements : name => sha256(jsonencode(placement)) }
+}
