@@ -688,6 +688,21 @@ fn upgrade_script_ms(lab: &Lab, host: &str) -> Option<u64> {
     log.lines().rev().find_map(|l| l.split(" in ").nth(1)?.strip_suffix(" ms")?.parse().ok())
 }
 
+/// The provider's "node upgrade step times" lines in a Terraform log:
+/// per node, each `*_ms` field (drain, connect, script, uncordon, gate).
+fn upgrade_step_times(log: &str) -> Vec<(String, Vec<(String, u64)>)> {
+    log.lines()
+        .filter(|l| l.contains("node upgrade step times"))
+        .filter_map(|line| {
+            let fields: Vec<(&str, &str)> = line.split_whitespace().filter_map(|w| w.split_once('=')).collect();
+            let node = fields.iter().find(|(k, _)| *k == "node")?.1.trim_matches('"').to_owned();
+            let times =
+                fields.iter().filter_map(|(k, v)| Some((k.strip_suffix("_ms")?.to_owned(), v.parse().ok()?))).collect();
+            Some((node, times))
+        })
+        .collect()
+}
+
 /// Names whose `after_unknown.nodes_status` entry is unknown in a plan.
 fn unknown_status(change: &serde_json::Value) -> Vec<String> {
     let unknown = change["after_unknown"]["nodes_status"].as_object().cloned().unwrap_or_default();
@@ -766,8 +781,14 @@ fn real_rolling_upgrade_from_the_previous_minor_survives_a_kill_and_resumes() {
     let cp1_pids = control_plane_pids(&lab, "cp-1");
 
     let (started, resume_started) = (Instant::now(), std::time::SystemTime::now());
-    expect_code(&ws, &["apply", "-auto-approve", "-no-color", "-input=false", "tfplan"], 0);
+    let provider_log = lab.dir.join("resumed-apply.log");
+    let log_path = provider_log.display().to_string();
+    let output = ws.run_with_env(
+        &["apply", "-auto-approve", "-no-color", "-input=false", "tfplan"],
+        &[("TF_LOG_PROVIDER", "INFO"), ("TF_LOG_PATH", &log_path)],
+    );
     let resumed = started.elapsed();
+    assert!(output.status.success(), "the resumed apply failed:\n{}", support::text(&output));
 
     assert!(node_versions(&lab).values().all(|v| *v == (new.clone(), false)), "{:?}", node_versions(&lab));
     assert_eq!(api_nodes(&lab), all_ready(&names));
@@ -826,6 +847,19 @@ fn real_rolling_upgrade_from_the_previous_minor_survives_a_kill_and_resumes() {
         resumed.as_secs_f64(),
         floor_ms as f64 / 1000.0,
         (resumed.as_secs_f64() * 1000.0 / floor_ms as f64 - 1.0) * 100.0
+    );
+    // Where the rest went, per node, from the provider's own step times.
+    let steps = upgrade_step_times(&std::fs::read_to_string(&provider_log).expect("the resumed apply's log"));
+    for node in ["cp-3", "wk-1", "wk-2", "wk-3"] {
+        assert!(steps.iter().any(|(n, _)| n == node), "{node}: no step times in the provider's log: {steps:?}");
+    }
+    let in_nodes: u64 = steps.iter().flat_map(|(_, times)| times.iter().map(|(_, ms)| ms)).sum();
+    for (node, times) in &steps {
+        eprintln!("  {node}: {}", times.iter().map(|(k, ms)| format!("{k} {ms} ms")).collect::<Vec<_>>().join(", "));
+    }
+    eprintln!(
+        "  outside the nodes' steps (CLI and provider start, reading the API, saving state): {} ms",
+        (resumed.as_millis() as u64).saturating_sub(in_nodes)
     );
     let sessions = lab.sessions();
     expect_code(&ws, &PLAN, 0);

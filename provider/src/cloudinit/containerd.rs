@@ -151,20 +151,12 @@ fn config_v2(runtime: &ContainerRuntime, sandbox_image: &str) -> String {
          [{cri}]\n\
          \x20 sandbox_image = {image}\n\
          \n\
-         [{cri}.containerd]\n\
-         \x20 default_runtime_name = \"runc\"\n\
-         \n\
-         [{cri}.containerd.runtimes.runc]\n\
-         \x20 runtime_type = \"io.containerd.runc.v2\"\n\
-         \n\
-         [{cri}.containerd.runtimes.runc.options]\n\
-         \x20 SystemdCgroup = {systemd}\n\
-         \n\
+         {runc}\
          [{cri}.cni]\n\
          \x20 bin_dir = {bin_dir}\n\
          \x20 conf_dir = {conf_dir}\n",
         image = toml_string(sandbox_image),
-        systemd = runtime.systemd_cgroup,
+        runc = runc_tables(cri, runtime.systemd_cgroup),
         bin_dir = toml_string(&runtime.cni_bin_dir),
         conf_dir = toml_string(&runtime.cni_conf_dir),
     )
@@ -182,22 +174,30 @@ fn config_v3(runtime: &ContainerRuntime, sandbox_image: &str) -> String {
          [{images}.pinned_images]\n\
          \x20 sandbox = {image}\n\
          \n\
-         [{cri}.containerd]\n\
+         {runc}\
+         [{cri}.cni]\n\
+         \x20 bin_dirs = [{bin_dir}]\n\
+         \x20 conf_dir = {conf_dir}\n",
+        image = toml_string(sandbox_image),
+        runc = runc_tables(cri, runtime.systemd_cgroup),
+        bin_dir = toml_string(&runtime.cni_bin_dir),
+        conf_dir = toml_string(&runtime.cni_conf_dir),
+    )
+}
+
+/// runc as the default runtime, under the plugin table `cri` (the same
+/// layout in both config versions, only the plugin's name moved).
+fn runc_tables(cri: &str, systemd_cgroup: bool) -> String {
+    format!(
+        "[{cri}.containerd]\n\
          \x20 default_runtime_name = \"runc\"\n\
          \n\
          [{cri}.containerd.runtimes.runc]\n\
          \x20 runtime_type = \"io.containerd.runc.v2\"\n\
          \n\
          [{cri}.containerd.runtimes.runc.options]\n\
-         \x20 SystemdCgroup = {systemd}\n\
-         \n\
-         [{cri}.cni]\n\
-         \x20 bin_dirs = [{bin_dir}]\n\
-         \x20 conf_dir = {conf_dir}\n",
-        image = toml_string(sandbox_image),
-        systemd = runtime.systemd_cgroup,
-        bin_dir = toml_string(&runtime.cni_bin_dir),
-        conf_dir = toml_string(&runtime.cni_conf_dir),
+         \x20 SystemdCgroup = {systemd_cgroup}\n\
+         \n"
     )
 }
 
@@ -323,6 +323,22 @@ mod tests {
         }
     }
 
+    /// `containerd --config FILE config dump` of `config`: (dump, log).
+    fn config_dump(containerd: &std::path::Path, config: &str) -> (String, String) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, config).expect("write the config");
+        let output = std::process::Command::new(containerd)
+            .arg("--config")
+            .arg(&path)
+            .args(["config", "dump"])
+            .output()
+            .expect("run containerd");
+        let log = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(output.status.success(), "containerd config dump failed:\n{log}");
+        (String::from_utf8_lossy(&output.stdout).into_owned(), log)
+    }
+
     /// The value of `key` in table `section` of a `containerd config dump`.
     fn dumped<'a>(dump: &'a str, section: &str, key: &str) -> Option<&'a str> {
         let mut current = "";
@@ -351,17 +367,8 @@ mod tests {
             cni_conf_dir: "/etc/cni/lab.d".into(),
             ..ContainerRuntime::default()
         };
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("config.toml");
-        std::fs::write(&path, config(&runtime, ContainerdSource::Docker, "mirror.lab/pause:3.10.2")).expect("write");
-        let output = std::process::Command::new(&containerd)
-            .arg("--config")
-            .arg(&path)
-            .args(["config", "dump"])
-            .output()
-            .expect("run containerd");
-        let (dump, log) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-        assert!(output.status.success(), "{log}");
+        let (dump, log) =
+            config_dump(&containerd, &config(&runtime, ContainerdSource::Docker, "mirror.lab/pause:3.10.2"));
         assert!(!log.contains("unknown key") && !log.contains("deprecat"), "containerd warned:\n{log}");
         let images = "plugins.'io.containerd.cri.v1.images'";
         let cri = "plugins.'io.containerd.cri.v1.runtime'";
@@ -376,14 +383,7 @@ mod tests {
 
         // And the check has teeth: a misspelt table leaves the default.
         let misspelt = config(&runtime, ContainerdSource::Docker, "x/pause:1").replace("runc.options]", "runc.option]");
-        std::fs::write(&path, misspelt).expect("write");
-        let output = std::process::Command::new(&containerd)
-            .arg("--config")
-            .arg(&path)
-            .args(["config", "dump"])
-            .output()
-            .expect("run containerd");
-        let dump = String::from_utf8_lossy(&output.stdout);
+        let (dump, _) = config_dump(&containerd, &misspelt);
         assert_eq!(dumped(&dump, &format!("{runc}.options"), "SystemdCgroup"), Some("false"), "{dump}");
     }
 }

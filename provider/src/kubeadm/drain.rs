@@ -14,6 +14,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::api::{ApiClient, Eviction};
+use super::backoff::Backoff;
 use super::error::KubeadmError;
 use super::model::DrainSettings;
 
@@ -21,8 +22,10 @@ use super::model::DrainSettings;
 /// a budget often frees up within a second of a replacement turning Ready.
 const FIRST_RETRY: Duration = Duration::from_millis(500);
 const LAST_RETRY: Duration = Duration::from_secs(5);
-/// How often evicted pods are looked for while waiting for them to go.
-const GONE_POLL: Duration = Duration::from_secs(1);
+/// How often evicted pods are looked for while waiting for them to go: a
+/// pod with nothing to flush is gone within a few hundred milliseconds.
+const GONE_FIRST_POLL: Duration = Duration::from_millis(50);
+const GONE_LAST_POLL: Duration = Duration::from_secs(1);
 
 /// One pod, by identity: a pod recreated under the same name is another pod.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,7 +133,8 @@ async fn evict_all(
     cancel: &CancellationToken,
 ) -> Result<Vec<PodRef>, KubeadmError> {
     let mut evicted = Vec::new();
-    let mut pause = FIRST_RETRY;
+    let mut backoff = Backoff::new(FIRST_RETRY, LAST_RETRY);
+    let mut pause = backoff.pause();
     loop {
         let mut refused = Vec::new();
         for pod in std::mem::take(&mut pending) {
@@ -150,7 +154,7 @@ async fn evict_all(
         tracing::info!(node, refused = refused.len(), ?pause, "eviction refused by a disruption budget; retrying");
         pending = refused.into_iter().map(|(p, _)| p).collect();
         sleep_or_cancel(pause, cancel).await?;
-        pause = (pause * 2).min(LAST_RETRY);
+        pause = backoff.pause();
     }
 }
 
@@ -166,6 +170,7 @@ async fn wait_gone(
     timeout: Duration,
     cancel: &CancellationToken,
 ) -> Result<(), KubeadmError> {
+    let mut backoff = Backoff::new(GONE_FIRST_POLL, GONE_LAST_POLL);
     while !pods.is_empty() {
         let mut left = Vec::new();
         for pod in pods {
@@ -181,11 +186,12 @@ async fn wait_gone(
             tracing::warn!(node, pods = pods.len(), "node not Ready: not waiting for its evicted pods to stop");
             break;
         }
-        if Instant::now() + GONE_POLL > deadline {
+        let pause = backoff.pause();
+        if Instant::now() + pause > deadline {
             let pods = pods.iter().map(|p| format!("{} (evicted, still terminating)", p.label())).collect();
             return Err(KubeadmError::DrainTimeout { node: node.to_owned(), waited: timeout, pods });
         }
-        sleep_or_cancel(GONE_POLL, cancel).await?;
+        sleep_or_cancel(pause, cancel).await?;
     }
     Ok(())
 }

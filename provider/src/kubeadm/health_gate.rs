@@ -7,15 +7,18 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
+use super::backoff::Backoff;
 use super::error::KubeadmError;
 use super::etcd::EtcdClient;
 use super::lifecycle::Ctx;
 use super::node::NodeSession;
 use super::pki;
 
-/// Between two rounds of a gate (each is a few API requests; a node that
-/// just restarted answers within seconds, so waiting long only adds time).
-const POLL: Duration = Duration::from_millis(250);
+/// Between two rounds of a gate (each is a few API requests): a kubelet
+/// that just restarted reports in within a second or two, so the rounds
+/// start close together and spread out during a longer wait.
+const FIRST_POLL: Duration = Duration::from_millis(50);
+const LAST_POLL: Duration = Duration::from_millis(500);
 
 impl Ctx<'_> {
     /// Polls `check` until it passes, or until `wait` is over (then the
@@ -31,6 +34,7 @@ impl Ctx<'_> {
         Fut: Future<Output = Result<T, KubeadmError>>,
     {
         let deadline = tokio::time::Instant::now() + wait;
+        let mut backoff = Backoff::new(FIRST_POLL, LAST_POLL);
         loop {
             let last = match check().await {
                 Ok(passed) => return Ok(passed),
@@ -41,7 +45,7 @@ impl Ctx<'_> {
             }
             tokio::select! {
                 () = self.cancel.cancelled() => return Err(KubeadmError::Cancelled),
-                () = tokio::time::sleep(POLL) => {}
+                () = tokio::time::sleep(backoff.pause()) => {}
             }
         }
     }

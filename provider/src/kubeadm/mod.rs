@@ -24,6 +24,7 @@
 //!   (and `kubelet_fields`) at plan time.
 
 pub mod api;
+pub mod backoff;
 pub mod certificate_state;
 pub mod certificates;
 pub mod changes;

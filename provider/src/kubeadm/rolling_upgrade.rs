@@ -54,6 +54,54 @@ impl Mode {
     }
 }
 
+/// Where one node's upgrade spent its time, logged (at info) so a slow
+/// upgrade shows which step to look at; the real-lab test reads it to
+/// split the upgrade's overhead from the node's own work (the script).
+#[derive(Debug)]
+struct StepTimes {
+    lap_started: std::time::Instant,
+    drain: Duration,
+    connect: Duration,
+    script: Duration,
+    uncordon: Duration,
+    gate: Duration,
+}
+
+impl StepTimes {
+    fn start() -> Self {
+        let zero = Duration::ZERO;
+        Self {
+            lap_started: std::time::Instant::now(),
+            drain: zero,
+            connect: zero,
+            script: zero,
+            uncordon: zero,
+            gate: zero,
+        }
+    }
+
+    /// The time since the last lap, and a new lap.
+    fn lap(&mut self) -> Duration {
+        let now = std::time::Instant::now();
+        let lap = now.duration_since(self.lap_started);
+        self.lap_started = now;
+        lap
+    }
+
+    fn log(&self, node: &str) {
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        tracing::info!(
+            node,
+            drain_ms = ms(self.drain),
+            connect_ms = ms(self.connect),
+            script_ms = ms(self.script),
+            uncordon_ms = ms(self.uncordon),
+            gate_ms = ms(self.gate),
+            "node upgrade step times"
+        );
+    }
+}
+
 impl Ctx<'_> {
     /// Runs `upgrade`, stopping at the first node that fails. Whatever
     /// happened, `progress.api_nodes` ends as the API server lists the
@@ -115,6 +163,7 @@ impl Ctx<'_> {
             problems: "it is not in the API server's Node list: it must be joined before it can be upgraded".into(),
         })?;
         let done = node.kubelet_version == target;
+        let mut times = StepTimes::start();
         if !done {
             if !node.unschedulable {
                 let mark = json!({"metadata": {"annotations": {CORDON_ANNOTATION: "true"}}});
@@ -122,17 +171,26 @@ impl Ctx<'_> {
             }
             drain::cordon_and_drain(&self.api, name, &self.cluster.drain, &self.cancel).await?;
         }
+        times.drain = times.lap();
         let session = self.connect(name, false).await?;
+        times.connect = times.lap();
         let key = session.host_key();
         let result = async {
             if !done {
                 self.run_upgrade(&session, mode, config, target).await?;
             }
+            times.script = times.lap();
             self.uncordon_if_ours(name).await?;
-            self.wait_upgraded(&session, target).await
+            times.uncordon = times.lap();
+            self.wait_upgraded(&session, target).await?;
+            times.gate = times.lap();
+            Ok(())
         }
         .await;
         session.close().await;
+        if result.is_ok() {
+            times.log(name);
+        }
         result.map(|()| key)
     }
 
