@@ -608,13 +608,18 @@ fn the_whole_root_plans_with_the_real_providers() {
     assert_plan_size_within_budget(&text);
 }
 
-/// The actions planned for `address` (`["no-op"]`, `["create"]`, ...).
-fn actions<'a>(plan: &'a serde_json::Value, address: &str) -> &'a serde_json::Value {
+/// The planned change of `address`.
+fn change<'a>(plan: &'a serde_json::Value, address: &str) -> &'a serde_json::Value {
     plan["resource_changes"]
         .as_array()
         .and_then(|changes| changes.iter().find(|c| c["address"] == address))
-        .map(|c| &c["change"]["actions"])
+        .map(|c| &c["change"])
         .unwrap_or_else(|| panic!("{address} is not in the plan"))
+}
+
+/// The actions planned for `address` (`["no-op"]`, `["create"]`, ...).
+fn actions<'a>(plan: &'a serde_json::Value, address: &str) -> &'a serde_json::Value {
+    &change(plan, address)["actions"]
 }
 
 /// `module.vm.terraform_data.instance` is what replaces a VM (through
@@ -625,9 +630,15 @@ fn actions<'a>(plan: &'a serde_json::Value, address: &str) -> &'a serde_json::Va
 const VM_IDENTITY: &str = "-target=module.vm.terraform_data.instance";
 
 /// The plan of `root` at `version` with these tfvars, targeted at the VMs' identity.
-fn identity_plan(root: &Root, tfvars: &str, version: &str) -> serde_json::Value {
-    root.write("ci.tfvars", &ROOT_TFVARS.replace("REPO", "http://127.0.0.1:9/").replace(ROOT_WK1, tfvars));
+fn identity_plan(root: &Root, wk1: &str, version: &str) -> serde_json::Value {
+    root.write("ci.tfvars", &identity_tfvars(wk1));
     root.plan_json(&[&format!("-var=kubernetes_version={version}"), VM_IDENTITY])
+}
+
+/// ROOT_TFVARS with `wk1` in place of wk-1's line; no chart repository
+/// (the identity plans install no chart).
+fn identity_tfvars(wk1: &str) -> String {
+    ROOT_TFVARS.replace("REPO", "http://127.0.0.1:9/").replace(ROOT_WK1, wk1)
 }
 
 /// wk-1's line in ROOT_TFVARS, which the next test edits.
@@ -645,7 +656,7 @@ fn a_version_bump_or_a_new_node_never_replaces_an_existing_vm() {
         return;
     }
     assert!(ROOT_TFVARS.contains(ROOT_WK1), "ROOT_TFVARS changed: {ROOT_WK1}");
-    let Some(root) = Root::new(terraform, &ROOT_TFVARS.replace("REPO", "http://127.0.0.1:9/")) else { return };
+    let Some(root) = Root::new(terraform, &identity_tfvars(ROOT_WK1)) else { return };
     let node = |name: &str, key: &str| format!("module.kubernetes.{name}[\"pve-vm-{key}\"]");
     let instance = |key: &str| format!("module.vm.terraform_data.instance[\"pve-vm-{key}\"]");
     let keys = ["cp-1", "cp-2", "cp-3", "wk-1", "wk-2", "wk-3"];
@@ -682,11 +693,8 @@ fn a_version_bump_or_a_new_node_never_replaces_an_existing_vm() {
     untouched(&grow, &keys, "a new node");
     assert_eq!(actions(&grow, &node("cloudinit_config.node", "wk-4")), &serde_json::json!(["create"]));
     assert_eq!(outputs(&grow, "built_versions")["pve-vm-wk-4"], "1.35.4");
-    let wk4_config = grow["resource_changes"]
-        .as_array()
-        .and_then(|c| c.iter().find(|c| c["address"] == node("cloudinit_config.node", "wk-4")))
-        .expect("wk-4's cloud-config");
-    let rendered = wk4_config["change"]["after"]["rendered"].as_str().expect("rendered at plan time");
+    let wk4_config = change(&grow, &node("cloudinit_config.node", "wk-4"));
+    let rendered = wk4_config["after"]["rendered"].as_str().expect("rendered at plan time");
     assert!(rendered.contains("/v1.35/deb/") && rendered.contains("127.0.1.211 pve-vm-wk-1"), "{rendered}");
 
     // Rebuilding one node on purpose: it, and only it, gets the new inputs.
@@ -703,18 +711,16 @@ fn a_version_bump_or_a_new_node_never_replaces_an_existing_vm() {
     assert_eq!(behind, serde_json::json!(["pve-vm-cp-1", "pve-vm-cp-2", "pve-vm-cp-3", "pve-vm-wk-2", "pve-vm-wk-3"]));
 
     // Back at the built version, nothing is behind and nothing changes.
-    let (code, stdout, stderr) = {
-        identity_plan(&root, ROOT_WK1, "1.34.4");
-        root.run(&[
-            "plan",
-            "-input=false",
-            "-no-color",
-            "-detailed-exitcode",
-            "-var-file=ci.tfvars",
-            "-var=kubernetes_version=1.34.4",
-            VM_IDENTITY,
-        ])
-    };
+    root.write("ci.tfvars", &identity_tfvars(ROOT_WK1));
+    let (code, stdout, stderr) = root.run(&[
+        "plan",
+        "-input=false",
+        "-no-color",
+        "-detailed-exitcode",
+        "-var-file=ci.tfvars",
+        "-var=kubernetes_version=1.34.4",
+        VM_IDENTITY,
+    ]);
     assert_eq!(code, Some(0), "the unchanged root plans changes:\n{stdout}\n{stderr}");
 }
 

@@ -50,9 +50,6 @@ pub enum ContainerdSource {
 }
 
 impl ContainerdSource {
-    /// The accepted spellings, in the order the error lists them.
-    pub const NAMES: [&'static str; 2] = ["debian", "docker"];
-
     /// Parses `container_runtime.source`.
     ///
     /// # Errors
