@@ -7,6 +7,9 @@
 
 use thiserror::Error;
 
+use super::attributes as attr;
+use super::field::{AttributeStep, Field};
+
 /// Everything that can go wrong while validating or rendering a
 /// [`CloudInitSpec`](super::spec::CloudInitSpec).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -15,7 +18,7 @@ pub enum CloudInitError {
     #[error("{field}: {value:?} is not a valid host name: {reason}")]
     InvalidHostname {
         /// Attribute path, e.g. `hostname` or `hosts["10.0.0.2"][0]`.
-        field: String,
+        field: Field,
         /// The offending value.
         value: String,
         /// Which rule it breaks.
@@ -97,7 +100,7 @@ pub enum CloudInitError {
     #[error("{field}: {value:?} is not a valid path: {reason}")]
     InvalidPath {
         /// Attribute path, e.g. `write_files[2].path` or `container_runtime.cni_bin_dir`.
-        field: String,
+        field: Field,
         /// The offending value.
         value: String,
         /// Which rule it breaks.
@@ -111,7 +114,7 @@ pub enum CloudInitError {
     )]
     InvalidKernelModule {
         /// Attribute path, e.g. `kernel_modules[0]`.
-        field: String,
+        field: Field,
         /// The offending value.
         value: String,
     },
@@ -120,7 +123,7 @@ pub enum CloudInitError {
     #[error("{field}: {reason}")]
     InvalidSysctl {
         /// Attribute path, e.g. `sysctls["vm.swappiness"]`.
-        field: String,
+        field: Field,
         /// Which rule it breaks.
         reason: String,
     },
@@ -139,7 +142,7 @@ pub enum CloudInitError {
     #[error("{field}: {value:?} {reason}")]
     InvalidPackage {
         /// Attribute path, e.g. `packages[3]`.
-        field: String,
+        field: Field,
         /// The offending value.
         value: String,
         /// Which rule it breaks.
@@ -150,7 +153,7 @@ pub enum CloudInitError {
     #[error("{field}: {value:?} {reason}")]
     InvalidUser {
         /// Attribute path, e.g. `user.name` or `user.groups[1]`.
-        field: String,
+        field: Field,
         /// The offending value.
         value: String,
         /// Which rule it breaks.
@@ -162,7 +165,7 @@ pub enum CloudInitError {
     InvalidSshKey {
         /// Attribute path, e.g. `user.github_keys[0]`, or `line 3` for
         /// [`parse_authorized_keys`](super::ssh_key::parse_authorized_keys).
-        field: String,
+        field: Field,
         /// Which rule it breaks.
         reason: String,
     },
@@ -179,7 +182,7 @@ pub enum CloudInitError {
     #[error("{field}: {reason}")]
     InvalidHostsEntry {
         /// Attribute path, e.g. `hosts["10.0.0.300"]`.
-        field: String,
+        field: Field,
         /// Which rule it breaks.
         reason: String,
     },
@@ -188,7 +191,7 @@ pub enum CloudInitError {
     #[error("{field}: {value:?} is not an octal file mode string such as \"0644\" or \"0755\"")]
     InvalidPermissions {
         /// Attribute path, e.g. `write_files[0].permissions`.
-        field: String,
+        field: Field,
         /// The offending value.
         value: String,
     },
@@ -198,7 +201,7 @@ pub enum CloudInitError {
     #[error("{field}: {value:?} {reason}")]
     InvalidOwner {
         /// Attribute path, e.g. `write_files[0].owner`.
-        field: String,
+        field: Field,
         /// The offending value.
         value: String,
         /// Which rule it breaks.
@@ -213,7 +216,7 @@ pub enum CloudInitError {
     )]
     InvalidEncoding {
         /// Attribute path, e.g. `write_files[0].encoding`.
-        field: String,
+        field: Field,
         /// The offending value.
         value: String,
     },
@@ -222,7 +225,7 @@ pub enum CloudInitError {
     #[error("{field}: {reason}")]
     InvalidContent {
         /// Attribute path, e.g. `write_files[0].content`.
-        field: String,
+        field: Field,
         /// Which rule it breaks.
         reason: String,
     },
@@ -231,7 +234,7 @@ pub enum CloudInitError {
     #[error("{field}: {reason}")]
     InvalidRuncmd {
         /// Attribute path, e.g. `runcmd[4]`.
-        field: String,
+        field: Field,
         /// Which rule it breaks.
         reason: String,
     },
@@ -245,7 +248,7 @@ pub enum CloudInitError {
     WriteFileConflict {
         /// Attribute path of the later entry, e.g. `write_files[1].path` or
         /// `base: write_files[0].path`.
-        field: String,
+        field: Field,
         /// The doubly written path.
         path: String,
         /// Who writes it first, e.g. `the generated file for attribute "hosts"`.
@@ -335,46 +338,21 @@ pub enum CloudInitError {
     },
 }
 
-/// One step of [`CloudInitError::attribute_path`], mirroring Terraform's
-/// attribute paths (kept independent of the plugin's own path type).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AttributeStep {
-    /// An attribute or nested block.
-    Attribute(String),
-    /// A map key, e.g. the IP in `hosts["10.0.0.1"]`.
-    Key(String),
-    /// A list index.
-    Index(usize),
-}
-
 impl CloudInitError {
     /// The attribute path as steps, for a Terraform diagnostic:
     /// `user.ssh_authorized_keys[1]` gives `[Attribute("user"),
     /// Attribute("ssh_authorized_keys"), Index(1)]`. Errors inside `base`
-    /// point at `base`; `line N` errors of
-    /// [`parse_authorized_keys`](super::ssh_key::parse_authorized_keys)
-    /// point at `user`.
+    /// point at `base`; errors in keys fetched from GitHub point at
+    /// `user.ssh_keys_from_github`.
     #[must_use]
     pub fn attribute_path(&self) -> Vec<AttributeStep> {
-        match self {
-            Self::UnknownPauseImage { .. } | Self::InvalidSandboxImage { .. } => vec![
-                AttributeStep::Attribute("container_runtime".to_owned()),
-                AttributeStep::Attribute("sandbox_image".to_owned()),
-            ],
-            _ => {
-                let field = self.field();
-                if field.contains(": ") {
-                    // "base: write_files[0].path" lives inside the base document.
-                    vec![AttributeStep::Attribute(self.attribute().to_owned())]
-                } else {
-                    parse_steps(field)
-                }
-            }
-        }
+        self.field().attribute_path()
     }
 
-    /// The attribute path as text (`user.groups[1]`, `sysctls["vm.x"]`, `base`).
-    fn field(&self) -> &str {
+    /// Where the input at fault lives.
+    #[must_use]
+    pub fn field(&self) -> Field {
+        let nested = |block: &str, name: &str| Field::attr(block).at(name);
         match self {
             Self::InvalidHostname { field, .. }
             | Self::InvalidPath { field, .. }
@@ -388,83 +366,36 @@ impl CloudInitError {
             | Self::InvalidEncoding { field, .. }
             | Self::InvalidContent { field, .. }
             | Self::InvalidRuncmd { field, .. }
-            | Self::WriteFileConflict { field, .. } => field.as_str(),
-            // `line N` comes from an authorized_keys body (GitHub keys).
-            Self::InvalidSshKey { field, .. } if field.starts_with("line ") => "user",
-            Self::InvalidSshKey { field, .. } => field.as_str(),
-            Self::UnknownTimezone { .. } => "timezone",
-            Self::InvalidLocale { .. } => "locale",
-            Self::InvalidKubernetesVersion { .. } => "kubernetes_version",
-            Self::InvalidRenewalWindow { .. } => "kubeadm_certificate_renewal.days_before",
-            Self::UnknownPauseImage { .. } | Self::InvalidSandboxImage { .. } => "container_runtime.sandbox_image",
-            Self::InvalidContainerdSource { .. } | Self::ContainerdTooOld { .. } => "container_runtime.source",
-            Self::NoSshKeys => "user",
+            | Self::WriteFileConflict { field, .. }
+            | Self::InvalidSshKey { field, .. } => field.clone(),
+            Self::UnknownTimezone { .. } => Field::attr(attr::TIMEZONE),
+            Self::InvalidLocale { .. } => Field::attr(attr::LOCALE),
+            Self::InvalidKubernetesVersion { .. } => Field::attr(attr::KUBERNETES_VERSION),
+            Self::InvalidRenewalWindow { .. } => nested(attr::KUBEADM_CERTIFICATE_RENEWAL, attr::DAYS_BEFORE),
+            Self::UnknownPauseImage { .. } | Self::InvalidSandboxImage { .. } => {
+                nested(attr::CONTAINER_RUNTIME, attr::SANDBOX_IMAGE)
+            }
+            Self::InvalidContainerdSource { .. } | Self::ContainerdTooOld { .. } => {
+                nested(attr::CONTAINER_RUNTIME, attr::SOURCE)
+            }
+            Self::NoSshKeys => Field::attr(attr::USER),
             Self::BaseMissingHeader
             | Self::BaseNotYaml { .. }
             | Self::BaseNotMapping { .. }
             | Self::BaseUnsupported { .. }
             | Self::BaseSchema { .. }
             | Self::OwnedKeyConflict { .. }
-            | Self::MergeTypeMismatch { .. } => "base",
-            Self::GzipRequiresBase64 | Self::Compression { .. } => "gzip",
+            | Self::MergeTypeMismatch { .. } => Field::attr(attr::BASE),
+            Self::GzipRequiresBase64 | Self::Compression { .. } => Field::attr(attr::GZIP),
         }
     }
 
     /// The top-level attribute the error belongs to (`hostname`, `user`,
     /// `write_files`, `base`, ...), for attaching a Terraform diagnostic.
     #[must_use]
-    pub fn attribute(&self) -> &str {
-        let field = self.field();
-        // `base: write_files[0].path` and `user.groups[1]` both belong to
-        // the leading identifier.
-        let end = field.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(field.len());
-        &field[..end]
+    pub fn attribute(&self) -> String {
+        self.field().attribute()
     }
-}
-
-/// Parses `a.b[1]["key"]` into steps; stops at anything else.
-fn parse_steps(field: &str) -> Vec<AttributeStep> {
-    let mut steps = Vec::new();
-    let mut rest = field;
-    while !rest.is_empty() {
-        if let Some(after) = rest.strip_prefix("[\"") {
-            // A key written with `{:?}`: unescape \" and \\.
-            let mut key = String::new();
-            let mut chars = after.char_indices();
-            let mut end = None;
-            while let Some((i, c)) = chars.next() {
-                match c {
-                    '\\' => {
-                        if let Some((_, escaped)) = chars.next() {
-                            key.push(escaped);
-                        }
-                    }
-                    '"' => {
-                        end = Some(i);
-                        break;
-                    }
-                    c => key.push(c),
-                }
-            }
-            let Some(end) = end else { break };
-            steps.push(AttributeStep::Key(key));
-            rest = after[end + 1..].strip_prefix(']').unwrap_or("");
-        } else if let Some(after) = rest.strip_prefix('[') {
-            let Some((index, tail)) = after.split_once(']') else { break };
-            let Ok(index) = index.parse() else { break };
-            steps.push(AttributeStep::Index(index));
-            rest = tail;
-        } else {
-            let name_part = rest.strip_prefix('.').unwrap_or(rest);
-            let end = name_part.find(['.', '[']).unwrap_or(name_part.len());
-            if end == 0 {
-                break;
-            }
-            steps.push(AttributeStep::Attribute(name_part[..end].to_owned()));
-            rest = &name_part[end..];
-        }
-    }
-    steps
 }
 
 #[cfg(test)]
@@ -472,17 +403,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn attribute_is_the_leading_identifier() {
-        let e = CloudInitError::InvalidSshKey { field: "user.ssh_authorized_keys[1]".into(), reason: "x".into() };
+    fn the_attribute_is_where_the_input_came_from() {
+        let key = Field::attr("user").at("ssh_authorized_keys").index(1);
+        let e = CloudInitError::InvalidSshKey { field: key, reason: "x".into() };
         assert_eq!(e.attribute(), "user");
+        assert!(e.to_string().starts_with("user.ssh_authorized_keys[1]: "), "{e}");
         let e = CloudInitError::WriteFileConflict {
-            field: "base: write_files[0].path".into(),
+            field: Field::base_write_files().index(0).at("path"),
             path: "/etc/hosts".into(),
             first: "y".into(),
         };
         assert_eq!(e.attribute(), "base");
-        let e = CloudInitError::InvalidSysctl { field: "sysctls[\"a b\"]".into(), reason: "r".into() };
-        assert_eq!(e.attribute(), "sysctls");
+        assert!(e.to_string().starts_with("base: write_files[0].path: "), "{e}");
         assert_eq!(CloudInitError::GzipRequiresBase64.attribute(), "gzip");
         assert_eq!(
             CloudInitError::OwnedKeyConflict { path: "timezone".into(), attribute: "timezone".into() }.attribute(),
@@ -491,34 +423,23 @@ mod tests {
     }
 
     #[test]
-    fn attribute_paths_as_steps() {
-        use AttributeStep::{Attribute, Index, Key};
-        let e = CloudInitError::InvalidSshKey { field: "user.ssh_authorized_keys[1]".into(), reason: "x".into() };
-        assert_eq!(e.attribute_path(), [Attribute("user".into()), Attribute("ssh_authorized_keys".into()), Index(1)]);
-        let e = CloudInitError::InvalidHostname {
-            field: "hosts[\"fd00::1\"][2]".into(),
-            value: "v".into(),
-            reason: "r".into(),
+    fn errors_without_a_field_of_their_own_name_their_attribute_path() {
+        use AttributeStep::Attribute;
+        let e = CloudInitError::InvalidPermissions {
+            field: Field::attr("write_files").index(0).at("permissions"),
+            value: "x".into(),
         };
-        assert_eq!(e.attribute_path(), [Attribute("hosts".into()), Key("fd00::1".into()), Index(2)]);
-        let e = CloudInitError::InvalidSysctl { field: format!("sysctls[{:?}]", "a\"b"), reason: "r".into() };
-        assert_eq!(e.attribute_path(), [Attribute("sysctls".into()), Key("a\"b".into())]);
-        let e = CloudInitError::InvalidPermissions { field: "write_files[0].permissions".into(), value: "x".into() };
-        assert_eq!(e.attribute_path(), [Attribute("write_files".into()), Index(0), Attribute("permissions".into())]);
-        let e = CloudInitError::WriteFileConflict {
-            field: "base: write_files[0].path".into(),
-            path: "/x".into(),
-            first: "y".into(),
-        };
-        assert_eq!(e.attribute_path(), [Attribute("base".into())]);
+        assert_eq!(
+            e.attribute_path(),
+            [Attribute("write_files".into()), AttributeStep::Index(0), Attribute("permissions".into())]
+        );
         assert_eq!(CloudInitError::BaseMissingHeader.attribute_path(), [Attribute("base".into())]);
         assert_eq!(
             CloudInitError::UnknownPauseImage { minor: "1.99".into(), known: String::new() }.attribute_path(),
             [Attribute("container_runtime".into()), Attribute("sandbox_image".into())]
         );
-        let e = CloudInitError::InvalidSshKey { field: "line 3".into(), reason: "x".into() };
-        assert_eq!(e.attribute_path(), [Attribute("user".into())]);
-        assert_eq!(e.attribute(), "user");
+        let e = CloudInitError::InvalidSshKey { field: Field::FetchedKeyLine(3), reason: "x".into() };
+        assert_eq!(e.attribute_path(), [Attribute("user".into()), Attribute("ssh_keys_from_github".into())]);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! controls each: the renderer writes them, the validator refuses a user
 //! file that would replace one (it may only append).
 
+use super::attributes as attr;
 use super::containerd::ContainerdSource;
 use super::kubernetes::KubernetesVersion;
 use super::spec::CloudInitSpec;
@@ -37,24 +38,24 @@ pub const RENEWAL_TIMER_PATH: &str = "/etc/systemd/system/kubeadm-renew-certific
 pub fn generated_paths(spec: &CloudInitSpec) -> Vec<(&'static str, &'static str)> {
     let mut paths = Vec::new();
     if !spec.hosts.is_empty() {
-        paths.push((HOSTS_PATH, "hosts"));
+        paths.push((HOSTS_PATH, attr::HOSTS));
     }
-    paths.push((MODULES_PATH, "kernel_modules"));
-    paths.push((SYSCTL_PATH, "sysctls"));
-    paths.push((CRICTL_PATH, "container_runtime"));
-    paths.push((CONTAINERD_CONFIG_PATH, "container_runtime"));
-    paths.push((APT_SOURCE_PATH, "kubernetes_version"));
+    paths.push((MODULES_PATH, attr::KERNEL_MODULES));
+    paths.push((SYSCTL_PATH, attr::SYSCTLS));
+    paths.push((CRICTL_PATH, attr::CONTAINER_RUNTIME));
+    paths.push((CONTAINERD_CONFIG_PATH, attr::CONTAINER_RUNTIME));
+    paths.push((APT_SOURCE_PATH, attr::KUBERNETES_VERSION));
     if ContainerdSource::parse(&spec.container_runtime.source) == Ok(ContainerdSource::Docker) {
-        paths.push((DOCKER_APT_SOURCE_PATH, "container_runtime"));
-        paths.push((CONTAINERD_PREFERENCES_PATH, "container_runtime"));
+        paths.push((DOCKER_APT_SOURCE_PATH, attr::CONTAINER_RUNTIME));
+        paths.push((CONTAINERD_PREFERENCES_PATH, attr::CONTAINER_RUNTIME));
     }
     if KubernetesVersion::parse(&spec.kubernetes_version).is_ok_and(|v| v.patch.is_some()) {
-        paths.push((APT_PREFERENCES_PATH, "kubernetes_version"));
+        paths.push((APT_PREFERENCES_PATH, attr::KUBERNETES_VERSION));
     }
     if spec.certificate_renewal.is_some() {
-        paths.push((crate::node_scripts::RENEW_CERTIFICATES_PATH, "kubeadm_certificate_renewal"));
-        paths.push((RENEWAL_SERVICE_PATH, "kubeadm_certificate_renewal"));
-        paths.push((RENEWAL_TIMER_PATH, "kubeadm_certificate_renewal"));
+        paths.push((crate::node_scripts::RENEW_CERTIFICATES_PATH, attr::KUBEADM_CERTIFICATE_RENEWAL));
+        paths.push((RENEWAL_SERVICE_PATH, attr::KUBEADM_CERTIFICATE_RENEWAL));
+        paths.push((RENEWAL_TIMER_PATH, attr::KUBEADM_CERTIFICATE_RENEWAL));
     }
     paths
 }

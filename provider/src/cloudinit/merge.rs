@@ -9,6 +9,7 @@
 //! - anything else (list vs mapping, scalar vs list, ...): an error naming
 //!   the path.
 
+use super::attributes as attr;
 use super::error::CloudInitError;
 use crate::yaml::{Mapping, Yaml, push_path_key};
 
@@ -26,11 +27,11 @@ pub struct OwnedKey {
 /// one, e.g. `manage_etc_hosts` without `hosts` or `locale` unset, `base`
 /// may set it freely.)
 pub const OWNED_KEYS: &[OwnedKey] = &[
-    OwnedKey { key: "hostname", attribute: "hostname" },
-    OwnedKey { key: "fqdn", attribute: "fqdn" },
-    OwnedKey { key: "timezone", attribute: "timezone" },
-    OwnedKey { key: "locale", attribute: "locale" },
-    OwnedKey { key: "manage_etc_hosts", attribute: "hosts" },
+    OwnedKey { key: "hostname", attribute: attr::HOSTNAME },
+    OwnedKey { key: "fqdn", attribute: attr::FQDN },
+    OwnedKey { key: "timezone", attribute: attr::TIMEZONE },
+    OwnedKey { key: "locale", attribute: attr::LOCALE },
+    OwnedKey { key: "manage_etc_hosts", attribute: attr::HOSTS },
 ];
 
 /// Merges `base` into `generated` (see the module docs).

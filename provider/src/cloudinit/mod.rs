@@ -22,11 +22,14 @@
 //!   Docker's 2.x) and writes its configuration;
 //! - [`error`] defines [`CloudInitError`].
 
+pub mod attributes;
 pub mod cloud_config_schema;
 pub mod containerd;
 pub mod error;
+pub mod field;
 pub mod generated_files;
 pub mod github_keys;
+pub mod input;
 pub mod kubernetes;
 pub mod merge;
 pub mod render;
@@ -41,7 +44,8 @@ mod schema_differential;
 pub(crate) mod schema_tests;
 
 pub use containerd::ContainerdSource;
-pub use error::{AttributeStep, CloudInitError};
+pub use error::CloudInitError;
+pub use field::{AttributeStep, Field};
 pub use kubernetes::{KubernetesVersion, PAUSE_IMAGES, PauseImage};
 pub use merge::{OWNED_KEYS, OwnedKey};
 pub use render::{GENERATED_KEY_ORDER, encode_content, render};

@@ -14,8 +14,10 @@
 //! (see [`containerd`](super::containerd)) is installed in runcmd, like the
 //! Kubernetes packages, from a deferred source whose key runcmd fetches.
 
+use super::attributes as attr;
 use super::containerd::{self, ContainerdSource, DEBIAN_PACKAGE};
 use super::error::CloudInitError;
+use super::field::Field;
 use super::generated_files::{
     APT_PREFERENCES_PATH, APT_SOURCE_PATH, CONTAINERD_CONFIG_PATH, CONTAINERD_PREFERENCES_PATH, CRICTL_PATH,
     DOCKER_APT_SOURCE_PATH, HOSTS_PATH, MODULES_PATH, RENEWAL_SERVICE_PATH, RENEWAL_TIMER_PATH, SYSCTL_PATH,
@@ -379,14 +381,21 @@ fn check_write_file_conflicts(
     };
     let generated = generated_and_spec - spec.write_files.len();
     let generated_paths = generated_paths(spec);
+    // Entries run generated, then the spec's, then base's (saturating: two
+    // generated files never share a path).
+    let place = |i: usize| -> Field {
+        if i < generated_and_spec {
+            Field::attr(attr::WRITE_FILES).index(i.saturating_sub(generated))
+        } else {
+            Field::base_write_files().index(i - generated_and_spec)
+        }
+    };
     let describe = |i: usize, path: &str| -> String {
         if i < generated {
             let attribute = generated_paths.iter().find(|(p, _)| *p == path).map_or("?", |(_, a)| a);
             format!("the file generated for attribute `{attribute}`")
-        } else if i < generated_and_spec {
-            format!("write_files[{}]", i - generated)
         } else {
-            format!("base: write_files[{}]", i - generated_and_spec)
+            place(i).to_string()
         }
     };
     let mut seen: Vec<(&str, usize)> = Vec::new();
@@ -397,7 +406,7 @@ fn check_write_file_conflicts(
         if let Some((_, first)) = seen.iter().find(|(p, _)| *p == path) {
             if !appends {
                 return Err(CloudInitError::WriteFileConflict {
-                    field: format!("{}.path", describe(i, path)),
+                    field: place(i).at(attr::PATH),
                     path: path.to_owned(),
                     first: describe(*first, path),
                 });
@@ -777,7 +786,7 @@ mod tests {
         assert_eq!(
             err,
             CloudInitError::WriteFileConflict {
-                field: "base: write_files[0].path".into(),
+                field: Field::base_write_files().index(0).at(attr::PATH),
                 path: "/etc/crictl.yaml".into(),
                 first: "the file generated for attribute `container_runtime`".into(),
             }

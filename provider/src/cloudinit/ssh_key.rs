@@ -5,7 +5,9 @@
 //! that (and the rest of the blob's structure) catches truncated or
 //! mis-pasted keys at plan time instead of at the first failed login.
 
+use super::attributes as attr;
 use super::error::CloudInitError;
+use super::field::Field;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
@@ -180,8 +182,8 @@ fn check_blob(key_type: &str, blob: &[u8]) -> Result<(), String> {
 ///
 /// # Errors
 /// [`CloudInitError::InvalidSshKey`].
-pub fn validate_ssh_public_key(field: &str, line: &str) -> Result<SshPublicKey, CloudInitError> {
-    SshPublicKey::parse(line).map_err(|reason| CloudInitError::InvalidSshKey { field: field.to_owned(), reason })
+pub fn validate_ssh_public_key(field: &Field, line: &str) -> Result<SshPublicKey, CloudInitError> {
+    SshPublicKey::parse(line).map_err(|reason| CloudInitError::InvalidSshKey { field: field.clone(), reason })
 }
 
 /// Parses an `authorized_keys`-style body such as GitHub's
@@ -198,7 +200,7 @@ pub fn parse_authorized_keys(text: &str) -> Result<Vec<String>, CloudInitError> 
         if trimmed.is_empty() || trimmed.starts_with('#') {
             continue;
         }
-        let key = validate_ssh_public_key(&format!("line {}", index + 1), trimmed)?;
+        let key = validate_ssh_public_key(&Field::FetchedKeyLine(index + 1), trimmed)?;
         if !keys.iter().any(|k| k.same_key(&key)) {
             keys.push(key);
         }
@@ -216,8 +218,8 @@ pub fn merge_user_keys(explicit: &[String], github: &[String]) -> Result<Vec<Str
     let sources = explicit
         .iter()
         .enumerate()
-        .map(|(i, k)| (format!("user.ssh_authorized_keys[{i}]"), k))
-        .chain(github.iter().enumerate().map(|(i, k)| (format!("user.github_keys[{i}]"), k)));
+        .map(|(i, k)| (Field::attr(attr::USER).at(attr::SSH_AUTHORIZED_KEYS).index(i), k))
+        .chain(github.iter().enumerate().map(|(i, k)| (Field::GithubKey(i), k)));
     for (field, line) in sources {
         let key = validate_ssh_public_key(&field, line)?;
         if !keys.iter().any(|k| k.same_key(&key)) {
@@ -303,7 +305,8 @@ pub(crate) mod tests {
 
     #[test]
     fn validate_names_the_field() {
-        let err = validate_ssh_public_key("user.ssh_authorized_keys[3]", "ssh-rsa").expect_err("bad");
+        let err = validate_ssh_public_key(&Field::attr("user").at("ssh_authorized_keys").index(3), "ssh-rsa")
+            .expect_err("bad");
         assert!(err.to_string().starts_with("user.ssh_authorized_keys[3]: invalid SSH public key"), "{err}");
     }
 
@@ -314,7 +317,10 @@ pub(crate) mod tests {
         assert_eq!(keys, vec![ED25519_B.to_owned(), RSA_2048.to_owned()]);
         assert_eq!(parse_authorized_keys("").expect("empty body"), Vec::<String>::new());
         let err = parse_authorized_keys(&format!("{ED25519_B}\n\nssh-ed25519 AAAA\n")).expect_err("bad line");
-        assert!(matches!(&err, CloudInitError::InvalidSshKey { field, .. } if field == "line 3"), "{err:?}");
+        assert!(
+            matches!(&err, CloudInitError::InvalidSshKey { field, .. } if *field == Field::FetchedKeyLine(3)),
+            "{err:?}"
+        );
     }
 
     #[test]
@@ -323,6 +329,6 @@ pub(crate) mod tests {
         let keys = merge_user_keys(&[ED25519.to_owned()], &[ED25519_B.to_owned(), github_copy]).expect("ok");
         assert_eq!(keys, vec![ED25519.to_owned(), ED25519_B.to_owned()]);
         let err = merge_user_keys(&[], &[ED25519_B.to_owned(), "bogus".to_owned()]).expect_err("bad");
-        assert!(err.to_string().starts_with("user.github_keys[1]:"), "{err}");
+        assert!(err.to_string().starts_with("github_ssh_keys[1]:"), "{err}");
     }
 }

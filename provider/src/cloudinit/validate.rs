@@ -4,8 +4,10 @@
 //! resource can also call them one by one on the values that are known at
 //! validate time. [`validate_all`] runs every check and collects all errors.
 
+use super::attributes as attr;
 use super::containerd::{ContainerdSource, DEBIAN_PACKAGE, DOCKER_PACKAGE};
 use super::error::CloudInitError;
+use super::field::Field;
 use super::generated_files::generated_paths;
 use super::kubernetes::{KubernetesVersion, PKGS_K8S_IO_ONLY};
 use super::spec::{CloudInitSpec, User, WriteFile};
@@ -79,10 +81,11 @@ pub fn validate_all(spec: &CloudInitSpec) -> Vec<CloudInitError> {
     if let Some(renewal) = spec.certificate_renewal.filter(|r| !(1..=364).contains(&r.days_before)) {
         check(Err(CloudInitError::InvalidRenewalWindow { days: renewal.days_before }));
     }
-    check(validate_toml_safe_path("container_runtime.cni_bin_dir", &spec.container_runtime.cni_bin_dir));
-    check(validate_toml_safe_path("container_runtime.cni_conf_dir", &spec.container_runtime.cni_conf_dir));
+    let runtime = || Field::attr(attr::CONTAINER_RUNTIME);
+    check(validate_toml_safe_path(&runtime().at(attr::CNI_BIN_DIR), &spec.container_runtime.cni_bin_dir));
+    check(validate_toml_safe_path(&runtime().at(attr::CNI_CONF_DIR), &spec.container_runtime.cni_conf_dir));
     for (i, module) in spec.kernel_modules.iter().enumerate() {
-        check(validate_kernel_module(&format!("kernel_modules[{i}]"), module));
+        check(validate_kernel_module(&Field::attr(attr::KERNEL_MODULES).index(i), module));
     }
     for (key, value) in &spec.sysctls {
         check(validate_sysctl(key, value));
@@ -95,9 +98,10 @@ pub fn validate_all(spec: &CloudInitSpec) -> Vec<CloudInitError> {
         }
     };
     for (i, package) in spec.packages.iter().enumerate() {
-        check(validate_package(&format!("packages[{i}]"), package));
+        let field = Field::attr(attr::PACKAGES).index(i);
+        check(validate_package(&field, package));
         if source == Ok(ContainerdSource::Docker) {
-            check(validate_package_beside_docker_containerd(&format!("packages[{i}]"), package));
+            check(validate_package_beside_docker_containerd(&field, package));
         }
     }
     let generated = generated_paths(spec);
@@ -108,7 +112,7 @@ pub fn validate_all(spec: &CloudInitSpec) -> Vec<CloudInitError> {
         if !file.append {
             if let Some((_, attribute)) = generated.iter().find(|(path, _)| *path == file.path) {
                 check(Err(CloudInitError::WriteFileConflict {
-                    field: format!("write_files[{i}].path"),
+                    field: Field::attr(attr::WRITE_FILES).index(i).at(attr::PATH),
                     path: file.path.clone(),
                     first: format!("the file generated for attribute `{attribute}`"),
                 }));
@@ -117,7 +121,7 @@ pub fn validate_all(spec: &CloudInitSpec) -> Vec<CloudInitError> {
     }
     check(validate_unique_write_files(&spec.write_files));
     for (i, command) in spec.runcmd.iter().enumerate() {
-        check(validate_runcmd(&format!("runcmd[{i}]"), command));
+        check(validate_runcmd(&Field::attr(attr::RUNCMD).index(i), command));
     }
     if spec.gzip && !spec.base64_encode {
         check(Err(CloudInitError::GzipRequiresBase64));
@@ -131,8 +135,8 @@ pub fn validate_all(spec: &CloudInitSpec) -> Vec<CloudInitError> {
     errors
 }
 
-fn invalid_hostname(field: &str, value: &str, reason: impl Into<String>) -> CloudInitError {
-    CloudInitError::InvalidHostname { field: field.to_owned(), value: value.to_owned(), reason: reason.into() }
+fn invalid_hostname(field: &Field, value: &str, reason: impl Into<String>) -> CloudInitError {
+    CloudInitError::InvalidHostname { field: field.clone(), value: value.to_owned(), reason: reason.into() }
 }
 
 /// An RFC 1123 DNS name: dot-separated labels of letters, digits and
@@ -140,7 +144,7 @@ fn invalid_hostname(field: &str, value: &str, reason: impl Into<String>) -> Clou
 ///
 /// # Errors
 /// [`CloudInitError::InvalidHostname`] naming `field`.
-pub fn validate_dns_name(field: &str, value: &str, max_len: usize) -> Result<(), CloudInitError> {
+pub fn validate_dns_name(field: &Field, value: &str, max_len: usize) -> Result<(), CloudInitError> {
     if value.is_empty() {
         return Err(invalid_hostname(field, value, "it is empty"));
     }
@@ -182,10 +186,11 @@ pub fn validate_dns_name(field: &str, value: &str, max_len: usize) -> Result<(),
 /// # Errors
 /// [`CloudInitError::InvalidHostname`] for `hostname`.
 pub fn validate_hostname(value: &str) -> Result<(), CloudInitError> {
-    validate_dns_name("hostname", value, MAX_HOSTNAME_LEN)?;
+    let field = Field::attr(attr::HOSTNAME);
+    validate_dns_name(&field, value, MAX_HOSTNAME_LEN)?;
     if value.chars().any(|c| c.is_ascii_uppercase()) {
         return Err(invalid_hostname(
-            "hostname",
+            &field,
             value,
             "use lowercase; it becomes the Kubernetes node name, which must be lowercase",
         ));
@@ -199,15 +204,16 @@ pub fn validate_hostname(value: &str) -> Result<(), CloudInitError> {
 /// # Errors
 /// [`CloudInitError::InvalidHostname`] for `fqdn`.
 pub fn validate_fqdn(value: &str, hostname: &str) -> Result<(), CloudInitError> {
-    validate_dns_name("fqdn", value, MAX_DNS_NAME_LEN)?;
+    let field = Field::attr(attr::FQDN);
+    validate_dns_name(&field, value, MAX_DNS_NAME_LEN)?;
     if !value.contains('.') {
-        return Err(invalid_hostname("fqdn", value, "a fully qualified name has at least two labels"));
+        return Err(invalid_hostname(&field, value, "a fully qualified name has at least two labels"));
     }
     if value.chars().any(|c| c.is_ascii_uppercase()) {
-        return Err(invalid_hostname("fqdn", value, "use lowercase, like hostname"));
+        return Err(invalid_hostname(&field, value, "use lowercase, like hostname"));
     }
     if !value.strip_prefix(hostname).is_some_and(|rest| rest.starts_with('.')) {
-        return Err(invalid_hostname("fqdn", value, format!("it must start with the hostname, \"{hostname}.\"")));
+        return Err(invalid_hostname(&field, value, format!("it must start with the hostname, \"{hostname}.\"")));
     }
     Ok(())
 }
@@ -285,9 +291,9 @@ pub fn validate_sandbox_image(value: &str) -> Result<(), CloudInitError> {
 ///
 /// # Errors
 /// [`CloudInitError::InvalidPath`] naming `field`.
-pub fn validate_absolute_path(field: &str, value: &str) -> Result<(), CloudInitError> {
+pub fn validate_absolute_path(field: &Field, value: &str) -> Result<(), CloudInitError> {
     let err = |reason: &str| CloudInitError::InvalidPath {
-        field: field.to_owned(),
+        field: field.clone(),
         value: value.to_owned(),
         reason: reason.to_owned(),
     };
@@ -307,11 +313,11 @@ pub fn validate_absolute_path(field: &str, value: &str) -> Result<(), CloudInitE
 }
 
 /// An absolute path that can go into a TOML basic string unescaped.
-fn validate_toml_safe_path(field: &str, value: &str) -> Result<(), CloudInitError> {
+fn validate_toml_safe_path(field: &Field, value: &str) -> Result<(), CloudInitError> {
     validate_absolute_path(field, value)?;
     if value.contains(['"', '\\']) || value.chars().any(char::is_control) {
         return Err(CloudInitError::InvalidPath {
-            field: field.to_owned(),
+            field: field.clone(),
             value: value.to_owned(),
             reason: "quotes, backslashes and control characters are not allowed".to_owned(),
         });
@@ -323,14 +329,10 @@ fn validate_toml_safe_path(field: &str, value: &str) -> Result<(), CloudInitErro
 ///
 /// # Errors
 /// [`CloudInitError::InvalidKernelModule`] naming `field`.
-pub fn validate_kernel_module(field: &str, value: &str) -> Result<(), CloudInitError> {
+pub fn validate_kernel_module(field: &Field, value: &str) -> Result<(), CloudInitError> {
     let ok = (1..=MAX_MODULE_NAME_LEN).contains(&value.len())
         && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    if ok {
-        Ok(())
-    } else {
-        Err(CloudInitError::InvalidKernelModule { field: field.to_owned(), value: value.to_owned() })
-    }
+    if ok { Ok(()) } else { Err(CloudInitError::InvalidKernelModule { field: field.clone(), value: value.to_owned() }) }
 }
 
 /// One sysctl for a sysctl.d file: key in dotted or slashed form (a
@@ -339,7 +341,7 @@ pub fn validate_kernel_module(field: &str, value: &str) -> Result<(), CloudInitE
 /// # Errors
 /// [`CloudInitError::InvalidSysctl`] naming `sysctls["key"]`.
 pub fn validate_sysctl(key: &str, value: &str) -> Result<(), CloudInitError> {
-    let field = format!("sysctls[{key:?}]");
+    let field = Field::attr(attr::SYSCTLS).key(key);
     let err = |reason: String| CloudInitError::InvalidSysctl { field: field.clone(), reason };
     let name = key.strip_prefix('-').unwrap_or(key);
     if name.is_empty() || name.len() > 256 {
@@ -371,11 +373,11 @@ pub fn validate_sysctl(key: &str, value: &str) -> Result<(), CloudInitError> {
 ///
 /// # Errors
 /// [`CloudInitError::InvalidPackage`] naming `field`.
-pub fn validate_package_beside_docker_containerd(field: &str, value: &str) -> Result<(), CloudInitError> {
+pub fn validate_package_beside_docker_containerd(field: &Field, value: &str) -> Result<(), CloudInitError> {
     let name = value.split_once('=').map_or(value, |(name, _)| name);
     if name == DEBIAN_PACKAGE || name == DOCKER_PACKAGE {
         return Err(CloudInitError::InvalidPackage {
-            field: field.to_owned(),
+            field: field.clone(),
             value: value.to_owned(),
             reason: "is installed by the renderer from Docker's repository when container_runtime.source is \"docker\"; drop it from packages".to_owned(),
         });
@@ -390,9 +392,9 @@ pub fn validate_package_beside_docker_containerd(field: &str, value: &str) -> Re
 ///
 /// # Errors
 /// [`CloudInitError::InvalidPackage`] naming `field`.
-pub fn validate_package(field: &str, value: &str) -> Result<(), CloudInitError> {
+pub fn validate_package(field: &Field, value: &str) -> Result<(), CloudInitError> {
     let err = |reason: &str| CloudInitError::InvalidPackage {
-        field: field.to_owned(),
+        field: field.clone(),
         value: value.to_owned(),
         reason: reason.to_owned(),
     };
@@ -434,41 +436,43 @@ fn account_name_ok(name: &str) -> bool {
 #[must_use]
 pub fn validate_user(user: &User) -> Vec<CloudInitError> {
     let mut errors = Vec::new();
-    let invalid = |field: String, value: &str, reason: &str| CloudInitError::InvalidUser {
+    let user_field = |name: &str| Field::attr(attr::USER).at(name);
+    let invalid = |field: Field, value: &str, reason: &str| CloudInitError::InvalidUser {
         field,
         value: value.to_owned(),
         reason: reason.to_owned(),
     };
     if !account_name_ok(&user.name) {
         errors.push(invalid(
-            "user.name".into(),
+            user_field(attr::NAME),
             &user.name,
             "is not a valid user name (lowercase letters, digits, '_' and '-', starting with a letter, at most 32)",
         ));
     } else if user.name == "root" {
-        errors.push(invalid("user.name".into(), &user.name, "cannot be used: root login is disabled"));
+        errors.push(invalid(user_field(attr::NAME), &user.name, "cannot be used: root login is disabled"));
     }
     for (i, group) in user.groups.iter().enumerate() {
         if !account_name_ok(group) {
-            errors.push(invalid(format!("user.groups[{i}]"), group, "is not a valid group name"));
+            errors.push(invalid(user_field(attr::GROUPS).index(i), group, "is not a valid group name"));
         } else if user.groups.iter().take(i).any(|g| g == group) {
-            errors.push(invalid(format!("user.groups[{i}]"), group, "is listed twice"));
+            errors.push(invalid(user_field(attr::GROUPS).index(i), group, "is listed twice"));
         }
     }
-    if let Err(e) = validate_absolute_path("user.shell", &user.shell) {
+    if let Err(e) = validate_absolute_path(&user_field(attr::SHELL), &user.shell) {
         errors.push(e);
     }
     if let Some(sudo) = &user.sudo {
         if sudo.trim().is_empty() || sudo.chars().any(char::is_control) {
             errors.push(invalid(
-                "user.sudo".into(),
+                user_field(attr::SUDO),
                 sudo,
                 "must be one non-empty sudoers rule such as \"ALL=(ALL) NOPASSWD:ALL\"",
             ));
         }
     }
-    let keys = user.ssh_authorized_keys.iter().enumerate().map(|(i, k)| (format!("user.ssh_authorized_keys[{i}]"), k));
-    let github = user.github_keys.iter().enumerate().map(|(i, k)| (format!("user.github_keys[{i}]"), k));
+    let keys =
+        user.ssh_authorized_keys.iter().enumerate().map(|(i, k)| (user_field(attr::SSH_AUTHORIZED_KEYS).index(i), k));
+    let github = user.github_keys.iter().enumerate().map(|(i, k)| (Field::GithubKey(i), k));
     for (field, key) in keys.chain(github) {
         if let Err(e) = validate_ssh_public_key(&field, key) {
             errors.push(e);
@@ -487,7 +491,7 @@ pub fn validate_hosts(hosts: &BTreeMap<String, Vec<String>>) -> Vec<CloudInitErr
     let mut errors = Vec::new();
     let mut seen: BTreeMap<IpAddr, &str> = BTreeMap::new();
     for (ip, names) in hosts {
-        let field = format!("hosts[{ip:?}]");
+        let field = Field::attr(attr::HOSTS).key(ip);
         match ip.parse::<IpAddr>() {
             Ok(addr) => {
                 if let Some(previous) = seen.insert(addr, ip) {
@@ -509,7 +513,7 @@ pub fn validate_hosts(hosts: &BTreeMap<String, Vec<String>>) -> Vec<CloudInitErr
             });
         }
         for (i, name) in names.iter().enumerate() {
-            if let Err(e) = validate_dns_name(&format!("{field}[{i}]"), name, MAX_DNS_NAME_LEN) {
+            if let Err(e) = validate_dns_name(&field.clone().index(i), name, MAX_DNS_NAME_LEN) {
                 errors.push(e);
             }
         }
@@ -522,12 +526,12 @@ pub fn validate_hosts(hosts: &BTreeMap<String, Vec<String>>) -> Vec<CloudInitErr
 ///
 /// # Errors
 /// [`CloudInitError::InvalidPermissions`] naming `field`.
-pub fn validate_permissions(field: &str, value: &str) -> Result<(), CloudInitError> {
+pub fn validate_permissions(field: &Field, value: &str) -> Result<(), CloudInitError> {
     let digits = if value.len() == 5 { value.strip_prefix('0').unwrap_or("x") } else { value };
     if (3..=4).contains(&digits.len()) && digits.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
         Ok(())
     } else {
-        Err(CloudInitError::InvalidPermissions { field: field.to_owned(), value: value.to_owned() })
+        Err(CloudInitError::InvalidPermissions { field: field.clone(), value: value.to_owned() })
     }
 }
 
@@ -535,7 +539,7 @@ pub fn validate_permissions(field: &str, value: &str) -> Result<(), CloudInitErr
 ///
 /// # Errors
 /// [`CloudInitError::InvalidOwner`] naming `field`.
-pub fn validate_owner(field: &str, value: &str) -> Result<(), CloudInitError> {
+pub fn validate_owner(field: &Field, value: &str) -> Result<(), CloudInitError> {
     let ok = match value.split_once(':') {
         Some((user, group)) => account_name_ok(user) && account_name_ok(group),
         None => account_name_ok(value),
@@ -544,7 +548,7 @@ pub fn validate_owner(field: &str, value: &str) -> Result<(), CloudInitError> {
         Ok(())
     } else {
         Err(CloudInitError::InvalidOwner {
-            field: field.to_owned(),
+            field: field.clone(),
             value: value.to_owned(),
             reason: "must be \"user\" or \"user:group\" by name, e.g. \"root:root\"".to_owned(),
         })
@@ -555,11 +559,11 @@ pub fn validate_owner(field: &str, value: &str) -> Result<(), CloudInitError> {
 ///
 /// # Errors
 /// [`CloudInitError::InvalidEncoding`] naming `field`.
-pub fn validate_encoding(field: &str, value: &str) -> Result<(), CloudInitError> {
+pub fn validate_encoding(field: &Field, value: &str) -> Result<(), CloudInitError> {
     if TEXT_ENCODINGS.contains(&value) {
         Ok(())
     } else {
-        Err(CloudInitError::InvalidEncoding { field: field.to_owned(), value: value.to_owned() })
+        Err(CloudInitError::InvalidEncoding { field: field.clone(), value: value.to_owned() })
     }
 }
 
@@ -569,23 +573,23 @@ pub fn validate_encoding(field: &str, value: &str) -> Result<(), CloudInitError>
 #[must_use]
 pub fn validate_write_file(index: usize, file: &WriteFile, managed_user: &str) -> Vec<CloudInitError> {
     let mut errors = Vec::new();
-    let field = |name: &str| format!("write_files[{index}].{name}");
-    if let Err(e) = validate_absolute_path(&field("path"), &file.path) {
+    let field = |name: &str| Field::attr(attr::WRITE_FILES).index(index).at(name);
+    if let Err(e) = validate_absolute_path(&field(attr::PATH), &file.path) {
         errors.push(e);
     }
     if let Some(p) = &file.permissions {
-        if let Err(e) = validate_permissions(&field("permissions"), p) {
+        if let Err(e) = validate_permissions(&field(attr::PERMISSIONS), p) {
             errors.push(e);
         }
     }
     if let Some(owner) = &file.owner {
-        match validate_owner(&field("owner"), owner) {
+        match validate_owner(&field(attr::OWNER), owner) {
             Err(e) => errors.push(e),
             Ok(()) => {
                 let names_user = owner.split(':').any(|part| part == managed_user);
                 if names_user && !file.defer {
                     errors.push(CloudInitError::InvalidOwner {
-                        field: field("owner"),
+                        field: field(attr::OWNER),
                         value: owner.clone(),
                         reason: format!(
                             "names user {managed_user:?}, which does not exist yet when write_files runs; set defer = true"
@@ -596,18 +600,18 @@ pub fn validate_write_file(index: usize, file: &WriteFile, managed_user: &str) -
         }
     }
     if let Some(encoding) = &file.encoding {
-        match validate_encoding(&field("encoding"), encoding) {
+        match validate_encoding(&field(attr::ENCODING), encoding) {
             Err(e) => errors.push(e),
             Ok(()) if encoding != "text/plain" => {
                 let compact: String = file.content.chars().filter(|c| !c.is_ascii_whitespace()).collect();
                 match BASE64.decode(compact.as_bytes()) {
                     Err(e) => errors.push(CloudInitError::InvalidContent {
-                        field: field("content"),
+                        field: field(attr::CONTENT),
                         reason: format!("encoding {encoding:?} needs base64 content: {e}"),
                     }),
                     Ok(bytes) if encoding.starts_with("gz") && !bytes.starts_with(&[0x1f, 0x8b]) => {
                         errors.push(CloudInitError::InvalidContent {
-                            field: field("content"),
+                            field: field(attr::CONTENT),
                             reason: format!("encoding {encoding:?} needs base64 of gzip data (no gzip header found)"),
                         });
                     }
@@ -628,7 +632,7 @@ fn validate_unique_write_files(files: &[WriteFile]) -> Result<(), CloudInitError
         }
         if let Some(first) = files.iter().take(i).position(|f| f.path == file.path) {
             return Err(CloudInitError::WriteFileConflict {
-                field: format!("write_files[{i}].path"),
+                field: Field::attr(attr::WRITE_FILES).index(i).at(attr::PATH),
                 path: file.path.clone(),
                 first: format!("write_files[{first}]"),
             });
@@ -641,7 +645,7 @@ fn validate_unique_write_files(files: &[WriteFile]) -> Result<(), CloudInitError
 ///
 /// # Errors
 /// [`CloudInitError::InvalidRuncmd`] naming `field`.
-pub fn validate_runcmd(field: &str, value: &str) -> Result<(), CloudInitError> {
+pub fn validate_runcmd(field: &Field, value: &str) -> Result<(), CloudInitError> {
     let reason = if value.trim().is_empty() {
         "the command is empty"
     } else if value.contains('\0') {
@@ -649,7 +653,7 @@ pub fn validate_runcmd(field: &str, value: &str) -> Result<(), CloudInitError> {
     } else {
         return Ok(());
     };
-    Err(CloudInitError::InvalidRuncmd { field: field.to_owned(), reason: reason.to_owned() })
+    Err(CloudInitError::InvalidRuncmd { field: field.clone(), reason: reason.to_owned() })
 }
 
 /// What cloud-init 25.1's schema says about a document, as `base` errors;
@@ -758,10 +762,10 @@ mod tests {
 
     #[test]
     fn kernel_modules_sysctls_packages() {
-        validate_kernel_module("kernel_modules[0]", "nf_conntrack").expect("ok");
-        validate_kernel_module("kernel_modules[0]", "ip_vs-rr").expect("ok");
+        validate_kernel_module(&Field::attr("kernel_modules").index(0), "nf_conntrack").expect("ok");
+        validate_kernel_module(&Field::attr("kernel_modules").index(0), "ip_vs-rr").expect("ok");
         for bad in ["", "a b", "x;reboot", "a/b", &"m".repeat(56)] {
-            let err = validate_kernel_module("kernel_modules[2]", bad).expect_err(bad);
+            let err = validate_kernel_module(&Field::attr("kernel_modules").index(2), bad).expect_err(bad);
             assert!(err.to_string().starts_with("kernel_modules[2]:"), "{err}");
         }
 
@@ -798,41 +802,41 @@ mod tests {
             "0ad",
             "linux-image-6.12.0-1-amd64",
         ] {
-            validate_package("packages[0]", good).unwrap_or_else(|e| panic!("{good}: {e}"));
+            validate_package(&Field::attr("packages").index(0), good).unwrap_or_else(|e| panic!("{good}: {e}"));
         }
         for bad in ["", "a", "Htop", "-x", "a b", "htop=", "htop=v1", "pkg:arm64", "x;y"] {
-            assert!(validate_package("packages[1]", bad).is_err(), "{bad:?}");
+            assert!(validate_package(&Field::attr("packages").index(1), bad).is_err(), "{bad:?}");
         }
-        let err = validate_package("packages[3]", "kubeadm").expect_err("reserved");
+        let err = validate_package(&Field::attr("packages").index(3), "kubeadm").expect_err("reserved");
         assert!(err.to_string().contains("kubernetes_version") && err.to_string().starts_with("packages[3]:"), "{err}");
-        assert!(validate_package("packages[0]", "cri-tools=1.35.0-1.1").is_err());
+        assert!(validate_package(&Field::attr("packages").index(0), "cri-tools=1.35.0-1.1").is_err());
     }
 
     #[test]
     fn write_files_fields() {
-        validate_permissions("p", "0644").expect("ok");
-        validate_permissions("p", "644").expect("ok");
-        validate_permissions("p", "1777").expect("ok");
-        validate_permissions("p", "01777").expect("ok");
+        validate_permissions(&Field::attr("p"), "0644").expect("ok");
+        validate_permissions(&Field::attr("p"), "644").expect("ok");
+        validate_permissions(&Field::attr("p"), "1777").expect("ok");
+        validate_permissions(&Field::attr("p"), "01777").expect("ok");
         for bad in ["", "0o644", "rw-r--r--", "0888", "64", "11777", "0x1ff", " 644"] {
-            let err = validate_permissions("write_files[0].permissions", bad).expect_err(bad);
+            let err = validate_permissions(&Field::attr("write_files").index(0).at("permissions"), bad).expect_err(bad);
             assert!(err.to_string().starts_with("write_files[0].permissions:"), "{err}");
         }
-        validate_owner("o", "root:root").expect("ok");
-        validate_owner("o", "www-data").expect("ok");
+        validate_owner(&Field::attr("o"), "root:root").expect("ok");
+        validate_owner(&Field::attr("o"), "www-data").expect("ok");
         for bad in ["", "0:0", "root:", ":root", "Root", "a:b:c"] {
-            assert!(validate_owner("o", bad).is_err(), "{bad:?}");
+            assert!(validate_owner(&Field::attr("o"), bad).is_err(), "{bad:?}");
         }
         for good in TEXT_ENCODINGS {
-            validate_encoding("e", good).expect("ok");
+            validate_encoding(&Field::attr("e"), good).expect("ok");
         }
-        assert!(validate_encoding("e", "gzip").is_err(), "raw gzip cannot be text");
-        assert!(validate_encoding("e", "B64").is_err());
+        assert!(validate_encoding(&Field::attr("e"), "gzip").is_err(), "raw gzip cannot be text");
+        assert!(validate_encoding(&Field::attr("e"), "B64").is_err());
 
         let mut file = WriteFile::new("etc/x", "hi");
         let errors = validate_write_file(3, &file, "debian");
         assert!(
-            matches!(&errors[..], [CloudInitError::InvalidPath { field, .. }] if field == "write_files[3].path"),
+            matches!(&errors[..], [CloudInitError::InvalidPath { field, .. }] if *field == "write_files[3].path"),
             "{errors:?}"
         );
         for bad in ["/etc/../x", "/etc/x/", "/etc/./x", "/etc/a\nb"] {
@@ -867,13 +871,13 @@ mod tests {
             .map(|e| match e {
                 CloudInitError::InvalidUser { field, .. }
                 | CloudInitError::InvalidPath { field, .. }
-                | CloudInitError::InvalidSshKey { field, .. } => field.clone(),
+                | CloudInitError::InvalidSshKey { field, .. } => field.to_string(),
                 other => panic!("{other:?}"),
             })
             .collect();
         assert_eq!(
             fields,
-            ["user.name", "user.groups[1]", "user.groups[2]", "user.shell", "user.sudo", "user.github_keys[0]"]
+            ["user.name", "user.groups[1]", "user.groups[2]", "user.shell", "user.sudo", "github_ssh_keys[0]"]
         );
         spec.user = User::default();
         assert_eq!(validate_user(&spec.user), vec![CloudInitError::NoSshKeys]);
@@ -963,7 +967,7 @@ mod tests {
         let mut spec = valid_spec();
         spec.container_runtime.cni_bin_dir = "/opt/\"cni".into();
         assert!(
-            matches!(validate(&spec), Err(CloudInitError::InvalidPath { ref field, .. }) if field == "container_runtime.cni_bin_dir")
+            matches!(validate(&spec), Err(CloudInitError::InvalidPath { ref field, .. }) if *field == "container_runtime.cni_bin_dir")
         );
 
         let mut spec = valid_spec();
@@ -982,7 +986,7 @@ mod tests {
         let mut spec = valid_spec();
         spec.runcmd = vec!["echo ok".into(), "  ".into()];
         assert!(
-            matches!(validate(&spec), Err(CloudInitError::InvalidRuncmd { ref field, .. }) if field == "runcmd[1]")
+            matches!(validate(&spec), Err(CloudInitError::InvalidRuncmd { ref field, .. }) if *field == "runcmd[1]")
         );
 
         // validate_all reports everything at once, in attribute order.
@@ -992,7 +996,7 @@ mod tests {
         spec.kubernetes_version = "v1.35".into();
         spec.base = Some("nope".into());
         let errors = validate_all(&spec);
-        let attributes: Vec<&str> = errors.iter().map(CloudInitError::attribute).collect();
+        let attributes: Vec<String> = errors.iter().map(CloudInitError::attribute).collect();
         assert_eq!(attributes, ["hostname", "timezone", "kubernetes_version", "base"]);
     }
 }
