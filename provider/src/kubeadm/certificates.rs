@@ -20,12 +20,13 @@ use std::time::Duration;
 
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 use time::OffsetDateTime;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
+
+use super::pki::{PkiError, roots_from_pem};
 
 /// The API server's port on each control plane (kubeadm's `bindPort`, set
 /// by the provider).
@@ -35,8 +36,29 @@ pub const API_SERVER_PORT: u16 = 6443;
 #[derive(Debug, thiserror::Error)]
 pub enum ExpiryError {
     /// The cluster CA is not a usable trust anchor.
-    #[error("the cluster CA is unusable: {0}")]
-    Ca(String),
+    #[error("the cluster CA is unusable")]
+    Ca(#[source] PkiError),
+    /// rustls refused to build a verifier or a client from the CA.
+    #[error("no TLS client could be built for the cluster CA")]
+    Tls(#[source] rustls::Error),
+    /// rustls refused to build the WebPKI verifier from the CA.
+    #[error("no certificate verifier could be built for the cluster CA")]
+    Verifier(#[source] rustls::client::VerifierBuilderError),
+    /// The control plane's address is neither an IP address nor a DNS name.
+    #[error("{address} is not a host name the certificate could be checked for")]
+    InvalidName {
+        /// The address given.
+        address: String,
+        /// rustls' reason.
+        #[source]
+        source: rustls::pki_types::InvalidDnsNameError,
+    },
+    /// The handshake finished without the server presenting a certificate.
+    #[error("{address} presented no certificate")]
+    NoCertificate {
+        /// `host:port` tried.
+        address: String,
+    },
     /// No TCP connection to the API server.
     #[error("cannot connect to {address}: {source}")]
     Connect {
@@ -64,12 +86,13 @@ pub enum ExpiryError {
         limit: Duration,
     },
     /// The server's certificate is not X.509 the provider can read.
-    #[error("the certificate of {address} is unreadable: {reason}")]
+    #[error("the certificate of {address} is unreadable")]
     Unreadable {
         /// `host:port` tried.
         address: String,
         /// The parser's reason.
-        reason: String,
+        #[source]
+        source: PkiError,
     },
 }
 
@@ -127,14 +150,10 @@ impl ServerCertVerifier for RecordingVerifier {
 
 fn verifier(ca_pem: &str) -> Result<RecordingVerifier, ExpiryError> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
-        let cert = cert.map_err(|e| ExpiryError::Ca(e.to_string()))?;
-        roots.add(cert).map_err(|e| ExpiryError::Ca(e.to_string()))?;
-    }
+    let roots = roots_from_pem(ca_pem).map_err(ExpiryError::Ca)?;
     let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
         .build()
-        .map_err(|e| ExpiryError::Ca(e.to_string()))?;
+        .map_err(ExpiryError::Verifier)?;
     Ok(RecordingVerifier { inner, seen: Mutex::new(None) })
 }
 
@@ -158,10 +177,8 @@ pub async fn serving_certificate_expiry(
     let target = api_server_address(address);
     let name = match address.parse::<IpAddr>() {
         Ok(ip) => ServerName::IpAddress(ip.into()),
-        Err(_) => ServerName::try_from(address.to_owned()).map_err(|e| ExpiryError::Unreadable {
-            address: target.clone(),
-            reason: format!("not a host name: {e}"),
-        })?,
+        Err(_) => ServerName::try_from(address.to_owned())
+            .map_err(|source| ExpiryError::InvalidName { address: address.to_owned(), source })?,
     };
     expiry_at(&target, name, ca_pem, limit).await
 }
@@ -179,7 +196,7 @@ async fn expiry_at(
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| ExpiryError::Ca(e.to_string()))?
+        .map_err(ExpiryError::Tls)?
         .dangerous()
         .with_custom_certificate_verifier(verifier.clone())
         .with_no_client_auth();
@@ -197,8 +214,8 @@ async fn expiry_at(
         .map_err(|_| ExpiryError::TimedOut { address: target.clone(), limit })??;
     drop(stream);
     let seen = verifier.seen.lock().ok().and_then(|mut s| s.take());
-    let der = seen.ok_or_else(|| ExpiryError::Unreadable { address: target.clone(), reason: "none sent".into() })?;
-    super::pki::not_after_der(&der).map_err(|e| ExpiryError::Unreadable { address: target, reason: e.to_string() })
+    let der = seen.ok_or_else(|| ExpiryError::NoCertificate { address: target.clone() })?;
+    super::pki::not_after_der(&der).map_err(|source| ExpiryError::Unreadable { address: target, source })
 }
 
 /// How long refresh waits for each control plane's handshake (they run
@@ -244,6 +261,8 @@ pub fn parse_expiry(text: &str) -> Option<OffsetDateTime> {
 
 #[cfg(test)]
 mod tests {
+    use rustls::pki_types::pem::PemObject as _;
+
     use super::*;
 
     #[test]

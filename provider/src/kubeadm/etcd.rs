@@ -74,10 +74,7 @@ impl<'a> EtcdClient<'a> {
             what,
             source,
         };
-        let mut roots = rustls::RootCertStore::empty();
-        for cert in CertificateDer::pem_slice_iter(etcd_ca_pem.as_bytes()) {
-            roots.add(cert.map_err(|e| bad("CA", e.into()))?).map_err(|e| bad("CA", e.into()))?;
-        }
+        let roots = super::pki::roots_from_pem(etcd_ca_pem).map_err(|e| bad("CA", e.into()))?;
         let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(client.cert_pem.as_bytes())
             .collect::<Result<_, _>>()
             .map_err(|e| bad("client certificate", e.into()))?;

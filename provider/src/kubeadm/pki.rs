@@ -67,18 +67,26 @@ pub enum PkiError {
     #[error("no {0} PEM block found")]
     NoPem(&'static str),
     /// The PEM text could not be read.
-    #[error("unreadable PEM: {0}")]
-    Pem(String),
+    #[error("unreadable PEM")]
+    Pem(#[source] pem::Error),
+    /// A CA certificate rustls will not take as a trust anchor.
+    #[error("the CA certificate is no usable trust anchor")]
+    TrustAnchor(#[source] rustls::Error),
     /// The certificate's DER structure is not what X.509 prescribes.
     #[error("malformed certificate")]
     Malformed(#[source] X509Error),
     /// The private key is of a kind this provider cannot sign with.
-    #[error("unsupported private key: {0}")]
-    UnsupportedKey(String),
+    #[error("unsupported private key")]
+    UnsupportedKey(#[source] rcgen::Error),
+    /// ring refused a P-256 key it had just generated.
+    /// (ring's error type implements `std::error::Error` only with its
+    /// `std` feature, so it is kept here as a value.)
+    #[error("the generated P-256 key was rejected: {0}")]
+    RejectedKey(ring::error::KeyRejected),
     /// The CA certificate's subject cannot be reproduced as an issuer name,
     /// so certificates signed with it would not chain to it.
     #[error("unsupported CA subject: {0}")]
-    UnsupportedCaSubject(String),
+    UnsupportedCaSubject(&'static str),
 }
 
 /// kubeadm's CA lifetime.
@@ -188,14 +196,14 @@ fn issue_client(ca: &CertPair, now: OffsetDateTime, leaf: DistinguishedName) -> 
     }
     let key = PrivateKeyDer::from_pem_slice(ca.key_pem.as_bytes()).map_err(|err| match err {
         pem::Error::NoItemsFound => PkiError::NoPem("PRIVATE KEY"),
-        other => PkiError::Pem(other.to_string()),
+        other => PkiError::Pem(other),
     })?;
     // Keys this provider made are PKCS#8 P-256 and sign through ring; an
     // imported CA's key (SEC1, RSA) goes through rcgen's own loader.
     let issued_pair = match P256Key::from_pkcs8(&key, &rng) {
         Some(ring_key) => sign_client(&Issuer::new(params, ring_key), leaf, now, &rng)?,
         None => {
-            let other = rcgen::KeyPair::try_from(&key).map_err(|err| PkiError::UnsupportedKey(err.to_string()))?;
+            let other = rcgen::KeyPair::try_from(&key).map_err(PkiError::UnsupportedKey)?;
             sign_client(&Issuer::new(params, other), leaf, now, &rng)?
         }
     };
@@ -203,7 +211,7 @@ fn issue_client(ca: &CertPair, now: OffsetDateTime, leaf: DistinguishedName) -> 
     // that verifies against nothing; better to fail here than at kubectl.
     let issued = cert_der(&issued_pair.cert_pem)?;
     if parse_cert(&issued)?.issuer().as_raw() != parsed.subject().as_raw() {
-        return Err(PkiError::UnsupportedCaSubject("the subject could not be reproduced exactly".to_owned()));
+        return Err(PkiError::UnsupportedCaSubject("the subject could not be reproduced exactly"));
     }
     Ok(issued_pair)
 }
@@ -351,8 +359,23 @@ fn cert_der(cert_pem: &str) -> Result<Vec<u8>, PkiError> {
     let first = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
         .next()
         .ok_or(PkiError::NoPem("CERTIFICATE"))?
-        .map_err(|err| PkiError::Pem(err.to_string()))?;
+        .map_err(PkiError::Pem)?;
     Ok(first.to_vec())
+}
+
+/// A trust store of the certificates in `ca_pem` (a cluster or etcd CA).
+///
+/// # Errors
+/// No certificate, unreadable PEM, or a certificate rustls refuses.
+pub fn roots_from_pem(ca_pem: &str) -> Result<rustls::RootCertStore, PkiError> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+        roots.add(cert.map_err(PkiError::Pem)?).map_err(PkiError::TrustAnchor)?;
+    }
+    if roots.is_empty() {
+        return Err(PkiError::NoPem("CERTIFICATE"));
+    }
+    Ok(roots)
 }
 
 /// An ECDSA P-256 key generated and used through ring: its random numbers
@@ -370,8 +393,8 @@ impl P256Key {
             .map_err(|_| PkiError::Random)?
             .as_ref()
             .to_vec();
-        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &pkcs8, rng)
-            .map_err(|err| PkiError::UnsupportedKey(err.to_string()))?;
+        let pair =
+            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &pkcs8, rng).map_err(PkiError::RejectedKey)?;
         Ok(Self { pair, pkcs8, rng: rng.clone() })
     }
 
@@ -419,7 +442,7 @@ fn subject_key_id<'a>(cert: &X509Certificate<'a>) -> Option<&'a [u8]> {
 /// rcgen write). Anything else would re-encode differently, and a
 /// certificate naming that issuer would chain to nothing.
 fn reproduce_name(name: &X509Name<'_>) -> Result<DistinguishedName, PkiError> {
-    let unsupported = |why: &str| PkiError::UnsupportedCaSubject(why.to_owned());
+    let unsupported = PkiError::UnsupportedCaSubject;
     let mut dn = DistinguishedName::new();
     for rdn in name.iter() {
         let mut attrs = rdn.iter();
@@ -523,6 +546,22 @@ mod tests {
         }
         let sa_pub = openssl(&["pkey", "-pubout"], Some(s.service_account_key_pem.as_bytes()));
         assert_eq!(String::from_utf8(sa_pub).expect("utf8"), s.service_account_public_pem);
+    }
+
+    #[test]
+    fn a_trust_store_takes_the_ca_and_says_why_it_refuses_anything_else() {
+        let s = generate(now()).expect("generate");
+        assert_eq!(roots_from_pem(&s.ca.cert_pem).expect("the CA").len(), 1);
+        let both = format!("{}{}", s.ca.cert_pem, s.etcd_ca.cert_pem);
+        assert_eq!(roots_from_pem(&both).expect("two CAs").len(), 2);
+        assert!(matches!(roots_from_pem(""), Err(PkiError::NoPem("CERTIFICATE"))));
+        let cut = s.ca.cert_pem.replace("-----END CERTIFICATE-----", "");
+        let err = roots_from_pem(&cut).expect_err("unterminated");
+        assert!(matches!(err, PkiError::Pem(_)), "{err:?}");
+        assert!(std::error::Error::source(&err).is_some(), "the PEM reader's error is kept");
+        let not_der = "-----BEGIN CERTIFICATE-----\naGVsbG8=\n-----END CERTIFICATE-----\n";
+        let err = roots_from_pem(not_der).expect_err("not a certificate");
+        assert!(matches!(err, PkiError::TrustAnchor(_)), "{err:?}");
     }
 
     #[test]
