@@ -41,14 +41,16 @@ pub fn in_ci() -> bool {
 
 /// Locates an external tool for a test. `env` names an environment variable
 /// holding its path; otherwise `path_name` is looked up in `PATH` (when
-/// given). Missing: `None` with a message locally, a panic under CI.
-pub fn require_tool(what: &str, env: &str, path_name: Option<&str>) -> Option<PathBuf> {
+/// given). Missing: the test fails, saying what to set. Tests that need a
+/// tool are `#[ignore]`d with the reason, so a bare `cargo test` lists
+/// them as ignored and scripts/test runs them (`--include-ignored`).
+pub fn require_tool(what: &str, env: &str, path_name: Option<&str>) -> PathBuf {
     let found = match std::env::var_os(env).filter(|v| !v.is_empty()) {
         Some(value) => Some(PathBuf::from(value)),
         None => path_name.and_then(find_in_path),
     };
     match found {
-        Some(path) if path.is_file() => Some(path),
+        Some(path) if path.is_file() => path,
         Some(path) => missing(what, &format!("{env}={} is not a file", path.display())),
         None => {
             let hint = path_name.map(|n| format!(" (or put `{n}` on PATH)")).unwrap_or_default();
@@ -57,10 +59,8 @@ pub fn require_tool(what: &str, env: &str, path_name: Option<&str>) -> Option<Pa
     }
 }
 
-fn missing(what: &str, hint: &str) -> Option<PathBuf> {
-    assert!(!in_ci(), "{what} is required under CI: {hint}");
-    eprintln!("SKIPPED: {what} not available locally: {hint}");
-    None
+fn missing(what: &str, hint: &str) -> ! {
+    panic!("this test needs {what}: {hint}; scripts/test builds and sets it")
 }
 
 /// Finds an executable in `PATH`.
@@ -501,13 +501,12 @@ pub fn version_numbers(version: &str) -> Vec<u32> {
 /// cloud-init 25.1 in the trixie chroot at `HOMELAB_CLOUD_INIT_ROOT`
 /// (scripts/peers builds it), on `document`: `(valid, output)`. `None`
 /// (with a message) when the chroot is missing locally; a panic under CI.
-pub fn target_cloud_init_schema(document: &str) -> Option<(bool, String)> {
+pub fn target_cloud_init_schema(document: &str) -> (bool, String) {
     let root = match std::env::var_os("HOMELAB_CLOUD_INIT_ROOT").map(PathBuf::from) {
         Some(root) if root.join("usr/bin/cloud-init").exists() => root,
         other => {
             let hint = format!("HOMELAB_CLOUD_INIT_ROOT={other:?} has no cloud-init; run scripts/peers");
             missing("cloud-init 25.1 (trixie chroot)", &hint);
-            return None;
         }
     };
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -518,7 +517,7 @@ pub fn target_cloud_init_schema(document: &str) -> Option<(bool, String)> {
     let (ok, stdout, stderr) =
         run(Command::new("chroot").arg(&root).args(["cloud-init", "schema", "-c"]).arg(Path::new("/tmp").join(&name)));
     let _ = std::fs::remove_file(&outside);
-    Some((ok, format!("{stdout}{stderr}")))
+    (ok, format!("{stdout}{stderr}"))
 }
 
 #[cfg(test)]

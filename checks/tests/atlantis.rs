@@ -1039,6 +1039,7 @@ fn image_atlantis_version() -> String {
     value_after(&read("atlantis/Dockerfile"), "ARG ATLANTIS_VERSION=", "atlantis/Dockerfile")
 }
 
+#[ignore = "needs the pinned Atlantis source in the peers cache (scripts/peers); scripts/test runs it"]
 #[test]
 fn the_pinned_atlantis_source_agrees_with_the_pod_and_the_pin() {
     // scripts/peers downloads the Atlantis module it builds into its Go
@@ -1047,11 +1048,12 @@ fn the_pinned_atlantis_source_agrees_with_the_pod_and_the_pin() {
     let version = image_atlantis_version();
     let recipe =
         std::path::Path::new(&peers).join(format!("go/mod/github.com/runatlantis/atlantis@{version}/Dockerfile"));
-    let Ok(text) = std::fs::read_to_string(&recipe) else {
-        assert!(!in_ci(), "the Atlantis {version} source is required under CI ({} missing)", recipe.display());
-        eprintln!("SKIPPED: {} not found (run scripts/peers)", recipe.display());
-        return;
-    };
+    let text = std::fs::read_to_string(&recipe).unwrap_or_else(|err| {
+        panic!(
+            "this test needs the Atlantis {version} source at {} ({err}); scripts/peers downloads it",
+            recipe.display()
+        )
+    });
     assert!(
         text.contains(&format!("groupadd --gid {ATLANTIS_GID} atlantis"))
             && text.contains(&format!("useradd --uid {ATLANTIS_UID} "))

@@ -67,16 +67,14 @@ fn render_all(terraform: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
+#[ignore = "needs TF_ACC_TERRAFORM and the cloud-init chroot; scripts/test runs it"]
 #[test]
 fn template_renders_to_valid_cloud_config() {
-    let Some(terraform) = require_tool("terraform (templatefile)", "TF_ACC_TERRAFORM", None) else { return };
-    if target_cloud_init_schema("#cloud-config\n{}\n").is_none() {
-        return;
-    }
+    let terraform = require_tool("terraform (templatefile)", "TF_ACC_TERRAFORM", None);
     let rendered = render_all(&terraform);
     for (name, text) in rendered {
         assert!(text.starts_with("#cloud-config\n"), "{name}: the first line must be #cloud-config");
-        let (ok, output) = target_cloud_init_schema(&text).expect("cloud-init");
+        let (ok, output) = target_cloud_init_schema(&text);
         assert!(
             ok && output.contains("Valid schema"),
             "{name}: cloud-init 25.1 schema rejected the rendered template:\n{output}\n---\n{text}"

@@ -21,10 +21,11 @@ use support::example::*;
 use support::lab::Lab;
 use support::{Workspace, text};
 
+#[ignore = "needs the lab (root, network namespaces, sshd) and TF_ACC_TERRAFORM; scripts/test runs it"]
 #[test]
 fn create_three_control_planes_three_workers_then_noop_plan_without_ssh() {
-    let Some(lab) = Lab::up(3, 3, &[]) else { return };
-    let Some(ws) = workspace(&lab, serde_json::json!({})) else { return };
+    let lab = Lab::up(3, 3, &[]);
+    let ws = workspace(&lab, serde_json::json!({}));
 
     // The first plan already knows the API server URL and the credentials.
     expect_code(&ws, &PLAN, 2);
@@ -61,10 +62,11 @@ fn create_three_control_planes_three_workers_then_noop_plan_without_ssh() {
     assert_eq!(lab.successes("join"), joins);
 }
 
+#[ignore = "needs the lab (root, network namespaces, sshd) and TF_ACC_TERRAFORM; scripts/test runs it"]
 #[test]
 fn adding_a_worker_joins_only_that_worker() {
-    let Some(lab) = Lab::up(1, 2, &[]) else { return };
-    let Some(ws) = workspace(&lab, serde_json::json!({ "exclude_nodes": ["wk-2"] })) else { return };
+    let lab = Lab::up(1, 2, &[]);
+    let ws = workspace(&lab, serde_json::json!({ "exclude_nodes": ["wk-2"] }));
     ws.ok(&APPLY);
     assert_eq!(joined(&ws), all_joined(&["cp-1", "wk-1"]));
     assert_eq!(lab.node_names(), ["cp-1", "wk-1"]);
@@ -88,10 +90,11 @@ fn adding_a_worker_joins_only_that_worker() {
     expect_code(&ws, &PLAN, 0);
 }
 
+#[ignore = "needs the lab (root, network namespaces, sshd) and TF_ACC_TERRAFORM; scripts/test runs it"]
 #[test]
 fn removing_a_worker_resets_and_deletes_it() {
-    let Some(lab) = Lab::up(1, 2, &[]) else { return };
-    let Some(ws) = workspace(&lab, serde_json::json!({})) else { return };
+    let lab = Lab::up(1, 2, &[]);
+    let ws = workspace(&lab, serde_json::json!({}));
     ws.ok(&APPLY);
     assert_eq!(lab.node_names(), ["cp-1", "wk-1", "wk-2"]);
     assert!(lab.host_path("wk-2", "/etc/kubernetes/kubelet.conf").exists());
@@ -112,10 +115,11 @@ fn removing_a_worker_resets_and_deletes_it() {
     expect_code(&ws, &PLAN, 0);
 }
 
+#[ignore = "needs the lab (root, network namespaces, sshd) and TF_ACC_TERRAFORM; scripts/test runs it"]
 #[test]
 fn removing_a_control_plane_drops_its_etcd_member_and_quorum_loss_is_refused() {
-    let Some(lab) = Lab::up(3, 0, &[]) else { return };
-    let Some(ws) = workspace(&lab, serde_json::json!({})) else { return };
+    let lab = Lab::up(3, 0, &[]);
+    let ws = workspace(&lab, serde_json::json!({}));
     ws.ok(&APPLY);
     assert_eq!(lab.etcd_members(), ["cp-1", "cp-2", "cp-3"]);
 
@@ -185,20 +189,22 @@ fn assert_resumed(ws: &Workspace, lab: &Lab) {
     expect_code(ws, &PLAN, 0);
 }
 
+#[ignore = "needs the lab (root, network namespaces, sshd) and TF_ACC_TERRAFORM; scripts/test runs it"]
 #[test]
 fn interrupted_create_resumes_without_a_second_init() {
-    let Some(lab) = Lab::up(1, 2, &["--init-ms", "3000", "--join-ms", "2000"]) else { return };
-    let Some(ws) = workspace(&lab, serde_json::json!({})) else { return };
+    let lab = Lab::up(1, 2, &["--init-ms", "3000", "--join-ms", "2000"]);
+    let ws = workspace(&lab, serde_json::json!({}));
     let out = interrupt_apply_after_init(&ws, &lab, "INT");
     assert!(out.contains("Interrupt received"), "{out}");
     assert!(resource_values(&ws).is_null(), "an interrupted create records nothing in state");
     assert_resumed(&ws, &lab);
 }
 
+#[ignore = "needs the lab (root, network namespaces, sshd) and TF_ACC_TERRAFORM; scripts/test runs it"]
 #[test]
 fn killed_create_resumes_from_the_init_node() {
-    let Some(lab) = Lab::up(1, 2, &["--init-ms", "3000", "--join-ms", "2000"]) else { return };
-    let Some(ws) = workspace(&lab, serde_json::json!({})) else { return };
+    let lab = Lab::up(1, 2, &["--init-ms", "3000", "--join-ms", "2000"]);
+    let ws = workspace(&lab, serde_json::json!({}));
     interrupt_apply_after_init(&ws, &lab, "KILL");
     // SIGKILL: no state was written at all; only the init node's marker knows.
     assert!(!ws.dir.path().join("terraform.tfstate").exists() || resource_values(&ws).is_null());
@@ -206,10 +212,11 @@ fn killed_create_resumes_from_the_init_node() {
     assert_resumed(&ws, &lab);
 }
 
+#[ignore = "needs the lab (root, network namespaces, sshd) and TF_ACC_TERRAFORM; scripts/test runs it"]
 #[test]
 fn unreachable_host_fails_with_its_node_then_converges() {
-    let Some(lab) = Lab::up(1, 2, &[]) else { return };
-    let Some(ws) = workspace(&lab, serde_json::json!({})) else { return };
+    let lab = Lab::up(1, 2, &[]);
+    let ws = workspace(&lab, serde_json::json!({}));
     lab.fault("wk-2", "sshd", "down");
     let out = expect_code(&ws, &APPLY, 1);
     // The diagnostic's attribute is nodes["wk-2"]: every CLI of the matrix
@@ -228,15 +235,16 @@ fn unreachable_host_fails_with_its_node_then_converges() {
     assert_eq!(lab.successes("join"), counts(&[("wk-1", 1), ("wk-2", 1)]));
 }
 
+#[ignore = "needs the lab (root, network namespaces, sshd) and TF_ACC_TERRAFORM; scripts/test runs it"]
 #[test]
 fn import_adopts_the_cluster_without_init_or_join() {
-    let Some(lab) = Lab::up(1, 1, &[]) else { return };
-    let Some(first) = workspace(&lab, serde_json::json!({})) else { return };
+    let lab = Lab::up(1, 1, &[]);
+    let first = workspace(&lab, serde_json::json!({}));
     first.ok(&APPLY);
     let events = lab.events();
     assert_eq!(lab.total("init"), 1);
 
-    let Some(second) = workspace(&lab, serde_json::json!({})) else { return };
+    let second = workspace(&lab, serde_json::json!({}));
     let import = second.ok(&["import", "-no-color", "-input=false", "kubeadm_cluster.lab", lab.api_server()]);
     assert!(import.contains("Import successful"), "{import}");
     let plan = expect_code(&second, &PLAN, 2);
@@ -251,10 +259,11 @@ fn import_adopts_the_cluster_without_init_or_join() {
     assert!(again.contains("No changes."), "{again}");
 }
 
+#[ignore = "needs the lab (root, network namespaces, sshd) and TF_ACC_TERRAFORM; scripts/test runs it"]
 #[test]
 fn destroy_resets_every_node() {
-    let Some(lab) = Lab::up(1, 2, &[]) else { return };
-    let Some(ws) = workspace(&lab, serde_json::json!({})) else { return };
+    let lab = Lab::up(1, 2, &[]);
+    let ws = workspace(&lab, serde_json::json!({}));
     ws.ok(&APPLY);
     let hosts = ["cp-1", "wk-1", "wk-2"];
     for host in hosts {
@@ -316,10 +325,11 @@ fn secret_needles(ws: &Workspace) -> Vec<String> {
     needles
 }
 
+#[ignore = "needs the lab (root, network namespaces, sshd) and TF_ACC_TERRAFORM; scripts/test runs it"]
 #[test]
 fn secrets_never_reach_output_or_logs() {
-    let Some(lab) = Lab::up(1, 1, &[]) else { return };
-    let Some(ws) = workspace(&lab, serde_json::json!({})) else { return };
+    let lab = Lab::up(1, 1, &[]);
+    let ws = workspace(&lab, serde_json::json!({}));
     let log_path = ws.dir.path().join("trace.log");
     let log = log_path.display().to_string();
     let trace = [("TF_LOG", "trace")];
@@ -365,9 +375,10 @@ const JOIN_PATCH: &str = "join_configuration    = yamlencode(merge({ nodeRegistr
 /// The cluster patch line of examples/lab's `kubeadm_config_patches`.
 const CLUSTER_PATCH: &str = "cluster_configuration = var.certificate_validity == null ? null : yamlencode({ certificateValidityPeriod = var.certificate_validity })";
 
+#[ignore = "needs the lab (root, network namespaces, sshd) and TF_ACC_TERRAFORM; scripts/test runs it"]
 #[test]
 fn invalid_configurations_fail_before_any_ssh_with_the_attribute() {
-    let Some(lab) = Lab::up(1, 1, &[]) else { return };
+    let lab = Lab::up(1, 1, &[]);
     let cases = [
         (
             broken_example("role        = h.role", "role        = h.name == \"wk-1\" ? \"master\" : h.role"),
@@ -414,7 +425,7 @@ fn invalid_configurations_fail_before_any_ssh_with_the_attribute() {
     // depend on the lab's JSON, known only at plan.
     let known_at_validate = [false, false, false, false, true];
     for (((main_tf, expected), line), at_validate) in cases.into_iter().zip(lines).zip(known_at_validate) {
-        let Some(ws) = workspace_with(&lab, serde_json::json!({}), &main_tf) else { return };
+        let ws = workspace_with(&lab, serde_json::json!({}), &main_tf);
         let before = lab.sessions();
         let validate = ["validate", "-no-color"];
         let mut commands = vec![&PLAN[..], &APPLY[..]];
@@ -513,10 +524,11 @@ fn assert_host_key_refused(ws: &Workspace, lab: &Lab, node: &str) -> String {
     out
 }
 
+#[ignore = "needs the lab (root, network namespaces, sshd) and TF_ACC_TERRAFORM; scripts/test runs it"]
 #[test]
 fn replaced_worker_is_refused_until_its_instance_id_changes_then_rejoins() {
-    let Some(lab) = Lab::up(1, 1, &[]) else { return };
-    let Some(ws) = workspace_with(&lab, serde_json::json!({}), &tofu_example()) else { return };
+    let lab = Lab::up(1, 1, &[]);
+    let ws = workspace_with(&lab, serde_json::json!({}), &tofu_example());
     ws.ok(&APPLY);
     let first = lab_key(&lab, "wk-1");
     assert_eq!(ssh_host_keys(&ws)["wk-1"], first, "trust on first use recorded wk-1's key");
@@ -574,10 +586,11 @@ fn replaced_worker_is_refused_until_its_instance_id_changes_then_rejoins() {
     assert!(!again.contains("NotReady"), "{again}");
 }
 
+#[ignore = "needs the lab (root, network namespaces, sshd) and TF_ACC_TERRAFORM; scripts/test runs it"]
 #[test]
 fn replaced_worker_with_pinned_keys_needs_the_new_pinned_key() {
-    let Some(lab) = Lab::up(1, 1, &[]) else { return };
-    let Some(ws) = workspace(&lab, serde_json::json!({})) else { return };
+    let lab = Lab::up(1, 1, &[]);
+    let ws = workspace(&lab, serde_json::json!({}));
     ws.ok(&APPLY);
     let stale = ws.dir.path().join("lab-before-replace.json");
     std::fs::copy(&lab.lab_file, &stale).expect("copy lab json");
@@ -604,10 +617,11 @@ fn replaced_worker_with_pinned_keys_needs_the_new_pinned_key() {
     expect_code(&ws, &PLAN, 0);
 }
 
+#[ignore = "needs the lab (root, network namespaces, sshd) and TF_ACC_TERRAFORM; scripts/test runs it"]
 #[test]
 fn replaced_control_plane_gets_a_new_etcd_member() {
-    let Some(lab) = Lab::up(3, 0, &[]) else { return };
-    let Some(ws) = workspace_with(&lab, serde_json::json!({}), &tofu_example()) else { return };
+    let lab = Lab::up(3, 0, &[]);
+    let ws = workspace_with(&lab, serde_json::json!({}), &tofu_example());
     ws.ok(&APPLY);
     let ids = lab.etcd_ids();
     assert_eq!(ids.keys().collect::<Vec<_>>(), ["cp-1", "cp-2", "cp-3"]);
@@ -655,10 +669,11 @@ fn replaced_control_plane_gets_a_new_etcd_member() {
     expect_code(&ws, &PLAN, 0);
 }
 
+#[ignore = "needs the lab (root, network namespaces, sshd) and TF_ACC_TERRAFORM; scripts/test runs it"]
 #[test]
 fn node_that_left_the_cluster_is_reset_and_joined_again() {
-    let Some(lab) = Lab::up(1, 1, &[]) else { return };
-    let Some(ws) = workspace(&lab, serde_json::json!({})) else { return };
+    let lab = Lab::up(1, 1, &[]);
+    let ws = workspace(&lab, serde_json::json!({}));
     ws.ok(&APPLY);
     delete_node(&lab, "cp-1", "wk-1");
     expect_code(&ws, &PLAN, 2);
@@ -680,10 +695,11 @@ fn node_that_left_the_cluster_is_reset_and_joined_again() {
     expect_code(&ws, &PLAN, 0);
 }
 
+#[ignore = "needs the lab (root, network namespaces, sshd) and TF_ACC_TERRAFORM; scripts/test runs it"]
 #[test]
 fn not_ready_node_is_a_plan_warning_only() {
-    let Some(lab) = Lab::up(1, 1, &[]) else { return };
-    let Some(ws) = workspace(&lab, serde_json::json!({})) else { return };
+    let lab = Lab::up(1, 1, &[]);
+    let ws = workspace(&lab, serde_json::json!({}));
     ws.ok(&APPLY);
     lab.fault("wk-1", "kubelet", "stopped");
     let (sessions, events) = (lab.sessions(), lab.events());
@@ -702,10 +718,11 @@ fn not_ready_node_is_a_plan_warning_only() {
     assert!(!plan.contains("NotReady") && !plan.contains("Plan: "), "{plan}");
 }
 
+#[ignore = "needs the lab (root, network namespaces, sshd) and TF_ACC_TERRAFORM; scripts/test runs it"]
 #[test]
 fn labels_and_taints_change_in_place_through_the_api_only() {
-    let Some(lab) = Lab::up(1, 2, &[]) else { return };
-    let Some(ws) = workspace(&lab, serde_json::json!({})) else { return };
+    let lab = Lab::up(1, 2, &[]);
+    let ws = workspace(&lab, serde_json::json!({}));
     ws.ok(&APPLY);
     let (sessions, events) = (lab.sessions(), lab.events());
     let worker_role = "node-role.kubernetes.io/worker";
@@ -751,10 +768,11 @@ fn labels_and_taints_change_in_place_through_the_api_only() {
     expect_code(&ws, &PLAN, 0);
 }
 
+#[ignore = "needs the lab (root, network namespaces, sshd) and TF_ACC_TERRAFORM; scripts/test runs it"]
 #[test]
 fn connection_dropped_during_a_join_fails_then_the_next_apply_finishes() {
-    let Some(lab) = Lab::up(1, 2, &[]) else { return };
-    let Some(ws) = workspace(&lab, serde_json::json!({})) else { return };
+    let lab = Lab::up(1, 2, &[]);
+    let ws = workspace(&lab, serde_json::json!({}));
     // wk-2's sshd session dies in the middle of `kubeadm join`.
     lab.fault("wk-2", "drop-in", "kubeadm join");
     let out = expect_code(&ws, &APPLY, 1);
@@ -772,10 +790,11 @@ fn connection_dropped_during_a_join_fails_then_the_next_apply_finishes() {
     expect_code(&ws, &PLAN, 0);
 }
 
+#[ignore = "needs the lab (root, network namespaces, sshd) and TF_ACC_TERRAFORM; scripts/test runs it"]
 #[test]
 fn a_join_that_fails_once_during_an_update_is_recorded_and_finished_next_time() {
-    let Some(lab) = Lab::up(1, 2, &[]) else { return };
-    let Some(ws) = workspace(&lab, serde_json::json!({ "exclude_nodes": ["wk-2"] })) else { return };
+    let lab = Lab::up(1, 2, &[]);
+    let ws = workspace(&lab, serde_json::json!({ "exclude_nodes": ["wk-2"] }));
     ws.ok(&APPLY);
     lab.fault("wk-2", "fail-once", "kubeadm join");
     set_vars(&ws, &lab, serde_json::json!({}));
@@ -799,10 +818,11 @@ fn a_join_that_fails_once_during_an_update_is_recorded_and_finished_next_time() 
     expect_code(&ws, &PLAN, 0);
 }
 
+#[ignore = "needs the lab (root, network namespaces, sshd) and TF_ACC_TERRAFORM; scripts/test runs it"]
 #[test]
 fn cloud_init_failure_names_the_node_and_its_status_before_anything_runs() {
-    let Some(lab) = Lab::up(1, 1, &[]) else { return };
-    let Some(ws) = workspace(&lab, serde_json::json!({})) else { return };
+    let lab = Lab::up(1, 1, &[]);
+    let ws = workspace(&lab, serde_json::json!({}));
     lab.fault("cp-1", "cloud-init", "error");
     let out = expect_code(&ws, &APPLY, 1);
     assert!(out.contains("Error: cloud-init did not finish on node"), "{out}");
@@ -836,14 +856,15 @@ fn nodes_as_version_0(nodes: &serde_json::Value) -> serde_json::Value {
     serde_json::json!({ "value": nodes, "type": ["object", types] })
 }
 
+#[ignore = "needs the lab (root, network namespaces, sshd) and TF_ACC_TERRAFORM; scripts/test runs it"]
 #[test]
 fn state_of_the_dynamic_nodes_schema_upgrades_without_a_diff() {
-    let Some(lab) = Lab::up(1, 1, &[]) else { return };
+    let lab = Lab::up(1, 1, &[]);
     let taint = serde_json::json!({ "key": "dedicated", "value": null, "effect": "NoSchedule" });
     let vars = serde_json::json!({
         "node_labels": { "wk-1": { "tier": "web" } }, "node_taints": { "wk-1": [taint] }, "instance_ids": { "cp-1": "7" }
     });
-    let Some(ws) = workspace(&lab, vars) else { return };
+    let ws = workspace(&lab, vars);
     ws.ok(&APPLY);
 
     // Rewrite the stored state into what schema version 0 wrote.
@@ -868,26 +889,28 @@ fn state_of_the_dynamic_nodes_schema_upgrades_without_a_diff() {
     );
 }
 
+#[ignore = "needs the lab (root, network namespaces, sshd) and TF_ACC_TERRAFORM; scripts/test runs it"]
 #[test]
 fn a_bastion_is_never_trusted_on_first_use() {
     // Its key is recorded nowhere, so trust-on-first-use would accept any
     // key on every run: host_key is required, even with trust_on_first_use.
-    let Some(lab) = Lab::up(1, 0, &[]) else { return };
+    let lab = Lab::up(1, 0, &[]);
     let main_tf = broken_example(
         "host_keys   = { for h in local.lab.hosts : h.name => h.host_public_key }",
         "trust_on_first_use = true\n    bastion {\n      host = \"127.0.0.1\"\n    }",
     );
-    let Some(ws) = workspace_with(&lab, serde_json::json!({}), &main_tf) else { return };
+    let ws = workspace_with(&lab, serde_json::json!({}), &main_tf);
     let before = lab.sessions();
     let out = expect_code(&ws, &["validate", "-no-color"], 1);
     assert!(out.contains("\"host_key\" is required"), "{out}");
     assert_eq!(lab.sessions(), before, "no SSH session");
 }
 
+#[ignore = "needs the lab (root, network namespaces, sshd) and TF_ACC_TERRAFORM; scripts/test runs it"]
 #[test]
 fn unreadable_private_state_is_an_error_not_a_new_cluster() {
-    let Some(lab) = Lab::up(1, 0, &[]) else { return };
-    let Some(ws) = workspace(&lab, serde_json::json!({})) else { return };
+    let lab = Lab::up(1, 0, &[]);
+    let ws = workspace(&lab, serde_json::json!({}));
     ws.ok(&APPLY);
     let ca = resource_values(&ws)["cluster_ca_certificate"].clone();
     let mut state: serde_json::Value = serde_json::from_str(&ws.read("terraform.tfstate")).expect("tfstate");

@@ -40,10 +40,11 @@ fn all_ready(names: &[&str]) -> BTreeMap<String, bool> {
     names.iter().map(|n| ((*n).to_owned(), true)).collect()
 }
 
+#[ignore = "needs the real Kubernetes peers, the lab (root, network namespaces, sshd) and TF_ACC_TERRAFORM; scripts/test runs it"]
 #[test]
 fn real_create_three_control_planes_three_workers_then_noop_plan_without_ssh() {
-    let Some(lab) = Lab::up_real(3, 3) else { return };
-    let Some(ws) = workspace(&lab, serde_json::json!({})) else { return };
+    let lab = Lab::up_real(3, 3);
+    let ws = workspace(&lab, serde_json::json!({}));
     expect_code(&ws, &APPLY, 0);
     let names = ["cp-1", "cp-2", "cp-3", "wk-1", "wk-2", "wk-3"];
     assert_eq!(joined(&ws), all_joined(&names));
@@ -70,10 +71,11 @@ fn member_names(lab: &Lab, via: &str) -> Vec<String> {
     names
 }
 
+#[ignore = "needs the real Kubernetes peers, the lab (root, network namespaces, sshd) and TF_ACC_TERRAFORM; scripts/test runs it"]
 #[test]
 fn real_add_and_remove_a_worker() {
-    let Some(lab) = Lab::up_real(1, 2) else { return };
-    let Some(ws) = workspace(&lab, serde_json::json!({ "exclude_nodes": ["wk-2"] })) else { return };
+    let lab = Lab::up_real(1, 2);
+    let ws = workspace(&lab, serde_json::json!({ "exclude_nodes": ["wk-2"] }));
     expect_code(&ws, &APPLY, 0);
     assert_eq!(node_names(&lab), ["cp-1", "wk-1"]);
 
@@ -96,10 +98,11 @@ fn real_add_and_remove_a_worker() {
     expect_code(&ws, &PLAN, 0);
 }
 
+#[ignore = "needs the real Kubernetes peers, the lab (root, network namespaces, sshd) and TF_ACC_TERRAFORM; scripts/test runs it"]
 #[test]
 fn real_remove_then_replace_a_control_plane() {
-    let Some(lab) = Lab::up_real(3, 0) else { return };
-    let Some(ws) = workspace(&lab, serde_json::json!({})) else { return };
+    let lab = Lab::up_real(3, 0);
+    let ws = workspace(&lab, serde_json::json!({}));
     expect_code(&ws, &APPLY, 0);
     assert_eq!(member_names(&lab, "cp-1"), ["cp-1", "cp-2", "cp-3"]);
 
@@ -137,14 +140,15 @@ fn real_remove_then_replace_a_control_plane() {
     expect_code(&ws, &PLAN, 0);
 }
 
+#[ignore = "needs the real Kubernetes peers, the lab (root, network namespaces, sshd) and TF_ACC_TERRAFORM; scripts/test runs it"]
 #[test]
 fn real_destroy_resets_every_node_and_import_adopts() {
-    let Some(lab) = Lab::up_real(1, 1) else { return };
-    let Some(first) = workspace(&lab, serde_json::json!({})) else { return };
+    let lab = Lab::up_real(1, 1);
+    let first = workspace(&lab, serde_json::json!({}));
     expect_code(&first, &APPLY, 0);
 
     // A second workspace imports the live cluster: no kubeadm runs.
-    let Some(second) = workspace(&lab, serde_json::json!({})) else { return };
+    let second = workspace(&lab, serde_json::json!({}));
     let import = second.ok(&["import", "-no-color", "-input=false", "kubeadm_cluster.lab", lab.api_server()]);
     assert!(import.contains("Import successful"), "{import}");
     let admin = std::fs::read(lab.host_path("cp-1", "/etc/kubernetes/admin.conf")).expect("admin.conf");
@@ -183,14 +187,15 @@ fn has_control_plane_label(lab: &Lab, name: &str) -> bool {
     node["metadata"]["labels"].get("node-role.kubernetes.io/control-plane").is_some()
 }
 
+#[ignore = "needs the real Kubernetes peers, the lab (root, network namespaces, sshd) and TF_ACC_TERRAFORM; scripts/test runs it"]
 #[test]
 fn real_create_cut_during_the_second_control_plane_join_resumes() {
     use std::os::unix::process::CommandExt;
     use std::process::Stdio;
     use std::time::{Duration, Instant};
 
-    let Some(lab) = Lab::up_real(3, 1) else { return };
-    let Some(ws) = workspace(&lab, serde_json::json!({})) else { return };
+    let lab = Lab::up_real(3, 1);
+    let ws = workspace(&lab, serde_json::json!({}));
     let mut command = ws.command(&APPLY);
     command.stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
     let child = command.spawn().expect("start terraform apply");
@@ -243,8 +248,8 @@ struct Outcome {
 
 /// One scenario on `lab`: a create without wk-2, wk-2 added, a control
 /// plane removal that would lose quorum (2 of 2), wk-1 removed.
-fn scenario(lab: &Lab) -> Option<Vec<Outcome>> {
-    let ws = workspace(lab, serde_json::json!({ "exclude_nodes": ["wk-2"] }))?;
+fn scenario(lab: &Lab) -> Vec<Outcome> {
+    let ws = workspace(lab, serde_json::json!({ "exclude_nodes": ["wk-2"] }));
     let steps: [(&str, serde_json::Value); 4] = [
         ("create without wk-2", serde_json::json!({ "exclude_nodes": ["wk-2"] })),
         ("add wk-2", serde_json::json!({})),
@@ -260,23 +265,25 @@ fn scenario(lab: &Lab) -> Option<Vec<Outcome>> {
         let api_nodes = if lab.is_real() { node_names(lab) } else { lab.node_names() };
         outcomes.push(Outcome { step, plan_code, apply_code, joined: joined(&ws), api_nodes, etcd_members });
     }
-    Some(outcomes)
+    outcomes
 }
 
+#[ignore = "needs the real Kubernetes peers, the lab (root, network namespaces, sshd) and TF_ACC_TERRAFORM; scripts/test runs it"]
 #[test]
 fn differential_the_simulator_and_real_kubeadm_agree_on_a_scenario() {
-    let Some(simulated) = Lab::up(2, 2, &[]).and_then(|lab| scenario(&lab)) else { return };
-    let Some(real) = Lab::up_real(2, 2).and_then(|lab| scenario(&lab)) else { return };
+    let simulated = scenario(&Lab::up(2, 2, &[]));
+    let real = scenario(&Lab::up_real(2, 2));
     assert_eq!(simulated, real, "the simulator disagrees with real kubeadm");
     // And the scenario says something: a quorum refusal and real changes.
     assert_eq!(real[2].plan_code, Some(1), "{real:#?}");
     assert_eq!(real[3].api_nodes, ["cp-1", "cp-2", "wk-2"], "{real:#?}");
 }
 
+#[ignore = "needs the real Kubernetes peers, the lab (root, network namespaces, sshd) and TF_ACC_TERRAFORM; scripts/test runs it"]
 #[test]
 fn real_helm_installs_a_chart_in_the_apply_that_creates_the_cluster() {
-    let Some(lab) = Lab::up_real(1, 1) else { return };
-    let Some(ws) = workspace(&lab, serde_json::json!({ "demo_chart": true })) else { return };
+    let lab = Lab::up_real(1, 1);
+    let ws = workspace(&lab, serde_json::json!({ "demo_chart": true }));
     // One plan holds the cluster and the release: the helm provider is
     // configured from kubeadm_cluster's plan-time host and certificates.
     expect_code(&ws, &["plan", "-no-color", "-input=false", "-out=tfplan"], 0);
@@ -330,11 +337,12 @@ fn wait_for_holder(lab: &Lab, control_planes: &[&str], not: Option<&str>, second
 /// holds the VIP by ARP with kube-vip's lease, every client reaches the API
 /// server through it, and when that control plane's kubelet stops, another
 /// takes the VIP over.
+#[ignore = "needs the real Kubernetes peers, the lab (root, network namespaces, sshd) and TF_ACC_TERRAFORM; scripts/test runs it"]
 #[test]
 fn real_kube_vip_holds_the_vip_and_hands_it_over() {
-    let Some(lab) = Lab::up_real(3, 1) else { return };
+    let lab = Lab::up_real(3, 1);
     assert_eq!(lab.info["apiserver_pid"], 0, "no forwarder on the VIP");
-    let Some(ws) = workspace(&lab, serde_json::json!({})) else { return };
+    let ws = workspace(&lab, serde_json::json!({}));
     expect_code(&ws, &APPLY, 0);
     let cps = ["cp-1", "cp-2", "cp-3"];
     assert_eq!(api_nodes(&lab), all_ready(&["cp-1", "cp-2", "cp-3", "wk-1"]));
@@ -379,14 +387,15 @@ fn labels_and_taints(lab: &Lab, name: &str) -> (BTreeMap<String, String>, Vec<St
     (labels, taints)
 }
 
+#[ignore = "needs the real Kubernetes peers, the lab (root, network namespaces, sshd) and TF_ACC_TERRAFORM; scripts/test runs it"]
 #[test]
 fn real_labels_and_taints_follow_the_config_and_others_stay() {
-    let Some(lab) = Lab::up_real(1, 1) else { return };
+    let lab = Lab::up_real(1, 1);
     let configured = serde_json::json!({
         "node_labels": { "wk-1": { "tier": "web", "zone": "a" } },
         "node_taints": { "wk-1": [{ "key": "dedicated", "value": "web", "effect": "NoSchedule" }] },
     });
-    let Some(ws) = workspace(&lab, configured) else { return };
+    let ws = workspace(&lab, configured);
     expect_code(&ws, &APPLY, 0);
     let (labels, taints) = labels_and_taints(&lab, "wk-1");
     assert_eq!((labels.get("tier"), labels.get("zone")), (Some(&"web".into()), Some(&"a".into())), "{labels:?}");
@@ -485,10 +494,11 @@ fn unschedulable(lab: &Lab, name: &str) -> bool {
     lab.kubectl_json("cp-1", &["node", name])["spec"]["unschedulable"] == true
 }
 
+#[ignore = "needs the real Kubernetes peers, the lab (root, network namespaces, sshd) and TF_ACC_TERRAFORM; scripts/test runs it"]
 #[test]
 fn real_drain_refuses_to_lose_pods_and_waits_out_a_disruption_budget() {
-    let Some(lab) = Lab::up_real(1, 2) else { return };
-    let Some(ws) = workspace(&lab, serde_json::json!({})) else { return };
+    let lab = Lab::up_real(1, 2);
+    let ws = workspace(&lab, serde_json::json!({}));
     expect_code(&ws, &APPLY, 0);
     kubectl_apply(&lab, DRAIN_WORKLOAD);
     wait_for_budget(&lab);
@@ -575,15 +585,16 @@ fn parse_rfc3339(text: &str) -> time::OffsetDateTime {
     time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).expect("RFC 3339")
 }
 
+#[ignore = "needs the real Kubernetes peers, the lab (root, network namespaces, sshd) and TF_ACC_TERRAFORM; scripts/test runs it"]
 #[test]
 fn real_certificates_are_renewed_inside_the_window_one_control_plane_at_a_time() {
-    let Some(lab) = Lab::up_real(3, 0) else { return };
+    let lab = Lab::up_real(3, 0);
     let cps = ["cp-1", "cp-2", "cp-3"];
     // kubeadm issues 10-minute certificates here; a window of 5 minutes
     // leaves them alone right after the create.
     let short =
         |window: &str| serde_json::json!({ "certificate_validity": "10m", "renew_certificates_before": window });
-    let Some(ws) = workspace(&lab, short("5m")) else { return };
+    let ws = workspace(&lab, short("5m"));
     expect_code(&ws, &APPLY, 0);
     let before = certificates_expire(&ws);
     assert_eq!(before.keys().map(String::as_str).collect::<Vec<_>>(), cps, "one entry per control plane");
@@ -709,22 +720,19 @@ fn unknown_status(change: &serde_json::Value) -> Vec<String> {
     unknown.into_iter().filter(|(_, v)| v == &serde_json::json!(true)).map(|(k, _)| k).collect()
 }
 
+#[ignore = "needs the real Kubernetes peers, the lab (root, network namespaces, sshd) and TF_ACC_TERRAFORM; scripts/test runs it"]
 #[test]
 fn real_rolling_upgrade_from_the_previous_minor_survives_a_kill_and_resumes() {
     use std::os::unix::process::CommandExt;
     use std::process::Stdio;
     use std::time::{Duration, Instant};
 
-    let (Some(from), Some(to)) = (support::lab::previous_kubernetes_version(), support::lab::kubernetes_version())
-    else {
-        assert!(std::env::var_os("CI").is_none(), "scripts/peers must provide both Kubernetes versions under CI");
-        return;
-    };
+    let (from, to) = (support::lab::previous_kubernetes_version(), support::lab::kubernetes_version());
     let (old, new) = (format!("v{from}"), format!("v{to}"));
-    let Some(lab) = Lab::up_real_at(3, 3, &from) else { return };
+    let lab = Lab::up_real_at(3, 3, &from);
     let names = ["cp-1", "cp-2", "cp-3", "wk-1", "wk-2", "wk-3"];
     let cps = ["cp-1", "cp-2", "cp-3"];
-    let Some(ws) = workspace(&lab, serde_json::json!({})) else { return };
+    let ws = workspace(&lab, serde_json::json!({}));
     expect_code(&ws, &APPLY, 0);
     assert!(node_versions(&lab).values().all(|v| *v == (old.clone(), false)), "{:?}", node_versions(&lab));
     assert_eq!(static_pod_image(&lab, "kube-apiserver", "cp-1"), format!("registry.k8s.io/kube-apiserver:{old}"));

@@ -131,9 +131,10 @@ fn the_provider_agrees_with_the_written_verdicts() {
     }
 }
 
+#[ignore = "needs the Debian 13 cloud-init chroot (scripts/peers); scripts/test runs it"]
 #[test]
 fn the_provider_and_cloud_init_25_1_agree_on_every_document() {
-    let Some(cloud_init) = TargetCloudInit::find() else { return };
+    let cloud_init = TargetCloudInit::find();
     let documents: Vec<(String, String)> =
         CORPUS.iter().map(|(name, _, body)| (name.to_string(), format!("#cloud-config\n{body}"))).collect();
     let verdicts = cloud_init.schema_all(&documents);

@@ -6,17 +6,8 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::test_support::{Agent, Sshd, keygen_with_passphrase, skip_reason};
+use super::test_support::{Agent, Sshd, keygen_with_passphrase, require_sshd};
 use super::*;
-
-macro_rules! require_sshd {
-    () => {
-        if let Some(reason) = skip_reason() {
-            eprintln!("skipping: {reason}");
-            return;
-        }
-    };
-}
 
 fn endpoint(sshd: &Sshd, auth: Auth, host_keys: HostKeyPolicy) -> Endpoint {
     Endpoint { host: "127.0.0.1".into(), port: sshd.port, user: sshd.user.clone(), auth, host_keys }
@@ -59,9 +50,10 @@ fn shell_quote_escapes_single_quotes() {
     assert_eq!(shell_quote("a'b"), r"'a'\''b'");
 }
 
+#[ignore = "needs OpenSSH sshd and ssh-keygen; scripts/test runs it"]
 #[tokio::test]
 async fn key_auth_exec_status_stdout_stderr_and_stdin() {
-    require_sshd!();
+    require_sshd();
     let sshd = Sshd::start();
     let s = connect_verified(&sshd).await;
     assert_eq!(s.host_key(), sshd.host_key.public);
@@ -80,9 +72,10 @@ async fn key_auth_exec_status_stdout_stderr_and_stdin() {
     s.close().await;
 }
 
+#[ignore = "needs OpenSSH sshd and ssh-keygen; scripts/test runs it"]
 #[tokio::test]
 async fn host_key_mismatch_is_refused_with_both_fingerprints() {
-    require_sshd!();
+    require_sshd();
     let sshd = Sshd::start();
     let other = sshd.extra_key("other_host");
     let ep = endpoint(&sshd, key_auth(&sshd), HostKeyPolicy::Verify(vec![other.public.clone()]));
@@ -105,9 +98,10 @@ async fn host_key_mismatch_is_refused_with_both_fingerprints() {
     assert!(matches!(err, SshError::UnknownHostKey { .. }), "{err:?}");
 }
 
+#[ignore = "needs OpenSSH sshd and ssh-keygen; scripts/test runs it"]
 #[tokio::test]
 async fn tofu_and_expect_new_key_report_observed_key() {
-    require_sshd!();
+    require_sshd();
     let sshd = Sshd::start();
     for policy in [HostKeyPolicy::TrustOnFirstUse, HostKeyPolicy::ExpectNewKey] {
         let ep = endpoint(&sshd, key_auth(&sshd), policy);
@@ -117,9 +111,10 @@ async fn tofu_and_expect_new_key_report_observed_key() {
     }
 }
 
+#[ignore = "needs OpenSSH sshd and ssh-keygen; scripts/test runs it"]
 #[tokio::test]
 async fn wrong_private_key_is_rejected() {
-    require_sshd!();
+    require_sshd();
     let sshd = Sshd::start();
     let wrong = sshd.extra_key("wrong_client");
     let auth = Auth::PrivateKey { pem: wrong.private_pem, passphrase: None };
@@ -133,9 +128,10 @@ async fn wrong_private_key_is_rejected() {
     assert!(matches!(err, SshError::KeyParse(_)), "{err:?}");
 }
 
+#[ignore = "needs OpenSSH sshd and ssh-keygen; scripts/test runs it"]
 #[tokio::test]
 async fn command_timeout_names_redacted_command() {
-    require_sshd!();
+    require_sshd();
     let sshd = Sshd::start();
     let ep = endpoint(&sshd, key_auth(&sshd), HostKeyPolicy::Verify(vec![sshd.host_key.public.clone()]));
     let mut cfg = config(ep);
@@ -158,9 +154,10 @@ async fn command_timeout_names_redacted_command() {
     assert_eq!(s.exec("echo ok", None, None).await.unwrap().stdout, b"ok\n");
 }
 
+#[ignore = "needs OpenSSH sshd and ssh-keygen; scripts/test runs it"]
 #[tokio::test]
 async fn write_file_sets_content_and_mode() {
-    require_sshd!();
+    require_sshd();
     let sshd = Sshd::start();
     let s = connect_verified(&sshd).await;
     let path = sshd.dir.path().join("sub dir/secret.key");
@@ -176,9 +173,10 @@ async fn write_file_sets_content_and_mode() {
     assert_eq!(leftovers, 1);
 }
 
+#[ignore = "needs OpenSSH sshd and ssh-keygen; scripts/test runs it"]
 #[tokio::test]
 async fn bastion_reaches_target() {
-    require_sshd!();
+    require_sshd();
     let target = Sshd::start();
     let bastion = Sshd::start();
     let mut cfg =
@@ -201,9 +199,10 @@ async fn bastion_reaches_target() {
     );
 }
 
+#[ignore = "needs OpenSSH sshd and ssh-keygen; scripts/test runs it"]
 #[tokio::test]
 async fn agent_auth_with_real_ssh_agent() {
-    require_sshd!();
+    require_sshd();
     let sshd = Sshd::start();
     let agent = Agent::start();
     // An unauthorized key first, so the client must try more than one.
@@ -215,9 +214,10 @@ async fn agent_auth_with_real_ssh_agent() {
     assert_eq!(s.exec("echo agent", None, None).await.unwrap().stdout, b"agent\n");
 }
 
+#[ignore = "needs OpenSSH sshd and ssh-keygen; scripts/test runs it"]
 #[tokio::test]
 async fn dropped_connection_is_distinct_error() {
-    require_sshd!();
+    require_sshd();
     let sshd = Sshd::start();
     let s = connect_verified(&sshd).await;
     // The shell's parent is the per-connection sshd process: killing it drops
@@ -226,9 +226,10 @@ async fn dropped_connection_is_distinct_error() {
     assert!(matches!(err, SshError::ConnectionLost { .. }), "{err:?}");
 }
 
+#[ignore = "needs OpenSSH sshd and ssh-keygen; scripts/test runs it"]
 #[tokio::test]
 async fn encrypted_private_key_needs_its_passphrase() {
-    require_sshd!();
+    require_sshd();
     let sshd = Sshd::start();
     let key = keygen_with_passphrase(&sshd.dir.path().join("enc_client"), "pw-123");
     let authorized = sshd.dir.path().join("authorized_keys");

@@ -96,9 +96,9 @@ fn bin_dir(dir: &Path, terraform: &Path, cli: Cli) -> (PathBuf, String) {
 }
 
 impl Atlantis {
-    /// Starts the server and waits for `/healthz`; `None` to skip.
-    pub fn start(setup: &Setup) -> Option<Self> {
-        let binary = peer("HOMELAB_PEER_ATLANTIS")?;
+    /// Starts the server and waits for `/healthz`.
+    pub fn start(setup: &Setup) -> Self {
+        let binary = peer("HOMELAB_PEER_ATLANTIS");
         let dir = tempfile::tempdir().expect("atlantis dir");
         let port = free_port();
         let cli = Cli::detect(setup.terraform);
@@ -136,7 +136,7 @@ impl Atlantis {
             .expect("start atlantis server");
         let mut atlantis = Self { port, dir, child };
         atlantis.wait_healthy();
-        Some(atlantis)
+        atlantis
     }
 
     fn wait_healthy(&mut self) {

@@ -24,13 +24,13 @@ pub fn at_line(needle: &str) -> String {
 }
 
 /// examples/lab in a fresh workspace, `terraform init` done, pointed at `lab`.
-pub fn workspace(lab: &Lab, vars: serde_json::Value) -> Option<Workspace> {
+pub fn workspace(lab: &Lab, vars: serde_json::Value) -> Workspace {
     workspace_with(lab, vars, &example("main.tf"))
 }
 
 /// Like [`workspace`] with `main_tf` instead of the example's main.tf.
-pub fn workspace_with(lab: &Lab, vars: serde_json::Value, main_tf: &str) -> Option<Workspace> {
-    let ws = Workspace::new(main_tf)?;
+pub fn workspace_with(lab: &Lab, vars: serde_json::Value, main_tf: &str) -> Workspace {
+    let ws = Workspace::new(main_tf);
     for name in EXAMPLE_FILES.iter().filter(|n| **n != "main.tf") {
         ws.write(name, &example(name));
     }
@@ -41,7 +41,7 @@ pub fn workspace_with(lab: &Lab, vars: serde_json::Value, main_tf: &str) -> Opti
     }
     set_vars(&ws, lab, vars);
     ws.init();
-    Some(ws)
+    ws
 }
 
 /// Writes `terraform.tfvars.json`: `lab_file` plus `vars`.

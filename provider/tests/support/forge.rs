@@ -13,23 +13,17 @@ use std::time::{Duration, Instant};
 
 use super::text;
 
-/// Paths of the Gitea peer, or `None` (with a message) to skip; under CI
-/// the peer must be there.
-pub fn gitea_peer() -> Option<(PathBuf, PathBuf)> {
-    peer("HOMELAB_PEER_GITEA").zip(peer("HOMELAB_PEER_GITEA_STATIC"))
+/// Paths of the Gitea peer: its binary and static files.
+pub fn gitea_peer() -> (PathBuf, PathBuf) {
+    (peer("HOMELAB_PEER_GITEA"), peer("HOMELAB_PEER_GITEA_STATIC"))
 }
 
-/// A peer binary or directory from `peers.env`, or `None` to skip locally.
-pub fn peer(var: &str) -> Option<PathBuf> {
-    match std::env::var_os(var).map(PathBuf::from) {
-        Some(path) if path.exists() => Some(path),
-        found => {
-            let why = format!("{var} ({found:?}) is not set to an existing path: run scripts/peers");
-            assert!(std::env::var_os("CI").is_none(), "{why}; the pull-request flow must run under CI");
-            eprintln!("skipping: {why}");
-            None
-        }
-    }
+/// A peer binary or directory from `peers.env`.
+pub fn peer(var: &str) -> PathBuf {
+    super::required(
+        std::env::var_os(var).map(PathBuf::from).filter(|path| path.exists()),
+        &format!("{var} (an existing path)"),
+    )
 }
 
 /// A free loopback port (bound, then released for the server to take).
@@ -141,9 +135,9 @@ impl Install {
 }
 
 impl Gitea {
-    /// Initialises the database and starts `gitea web`; `None` to skip.
-    pub fn start() -> Option<Self> {
-        let (binary, static_root) = gitea_peer()?;
+    /// Initialises the database and starts `gitea web`.
+    pub fn start() -> Self {
+        let (binary, static_root) = gitea_peer();
         let dir = tempfile::tempdir().expect("gitea dir");
         let port = free_port();
         let config = dir.path().join("app.ini");
@@ -159,7 +153,7 @@ impl Gitea {
             .expect("start gitea web");
         let mut gitea = Self { port, install, child };
         gitea.wait_healthy();
-        Some(gitea)
+        gitea
     }
 
     fn wait_healthy(&mut self) {

@@ -59,18 +59,16 @@ pub fn binaries() -> &'static LabBinaries {
     })
 }
 
-/// Whether labs can run here (root, `ip netns`, sshd): skip locally, fail in CI.
-pub fn usable() -> bool {
+/// Fails the test unless labs can run here (root, `ip netns`, sshd).
+pub fn require_lab() {
     let root = Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false);
     let netns = Command::new("ip").args(["netns", "list"]).output().map(|o| o.status.success()).unwrap_or(false);
     let sshd = Path::new("/usr/sbin/sshd").exists();
-    if root && netns && sshd {
-        return true;
-    }
-    let why = format!("the lab needs root, ip netns and /usr/sbin/sshd (root={root} netns={netns} sshd={sshd})");
-    assert!(std::env::var_os("CI").is_none(), "{why}: acceptance tests must run under CI");
-    eprintln!("skipping: {why}");
-    false
+    let usable = root && netns && sshd;
+    super::required(
+        usable.then_some(()),
+        &format!("root, ip netns and /usr/sbin/sshd for the lab (root={root} netns={netns} sshd={sshd})"),
+    );
 }
 
 /// One running lab; `down` on drop.
@@ -102,10 +100,8 @@ pub struct Event {
 impl Lab {
     /// `homelab-lab up --control-planes CPS --workers WORKERS EXTRA...`, or
     /// `None` when labs cannot run here.
-    pub fn up(control_planes: usize, workers: usize, extra: &[&str]) -> Option<Self> {
-        if !usable() {
-            return None;
-        }
+    pub fn up(control_planes: usize, workers: usize, extra: &[&str]) -> Self {
+        require_lab();
         let tmp = tempfile::tempdir().expect("lab temp dir");
         let dir = tmp.path().join("lab");
         let lab_file = tmp.path().join("lab.json");
@@ -117,20 +113,20 @@ impl Lab {
         let output = lab.command(&args).output().expect("run homelab-lab up");
         assert!(output.status.success(), "homelab-lab up failed:\n{}", text(&output));
         lab.info = serde_json::from_str(&std::fs::read_to_string(&lab.lab_file).expect("lab json")).expect("lab json");
-        Some(lab)
+        lab
     }
 
     /// A real-Kubernetes lab (`up --real`): real kubeadm, etcd and control
     /// plane from `scripts/peers`. `None` when labs cannot run here; under
     /// CI the peers must be there.
-    pub fn up_real(control_planes: usize, workers: usize) -> Option<Self> {
+    pub fn up_real(control_planes: usize, workers: usize) -> Self {
         Self::up(control_planes, workers, &["--real"])
     }
 
     /// The same, its hosts starting at Kubernetes `version` (one the peers
     /// hold, e.g. [`previous_kubernetes_version`]): their packages, apt
     /// source and static pods at that version, ready for an upgrade.
-    pub fn up_real_at(control_planes: usize, workers: usize, version: &str) -> Option<Self> {
+    pub fn up_real_at(control_planes: usize, workers: usize, version: &str) -> Self {
         Self::up(control_planes, workers, &["--real", "--kubernetes-version", version])
     }
 
@@ -347,13 +343,16 @@ impl Lab {
 /// The Kubernetes minor before the peers' main one (`1.34.4`), which
 /// upgrades start from: `HOMELAB_PEER_KUBERNETES_PREVIOUS_VERSION` from the
 /// environment or `peers.env`.
-pub fn previous_kubernetes_version() -> Option<String> {
-    peer_setting("HOMELAB_PEER_KUBERNETES_PREVIOUS_VERSION")
+pub fn previous_kubernetes_version() -> String {
+    super::required(
+        peer_setting("HOMELAB_PEER_KUBERNETES_PREVIOUS_VERSION"),
+        "HOMELAB_PEER_KUBERNETES_PREVIOUS_VERSION",
+    )
 }
 
 /// The peers' main Kubernetes version (`1.35.4`).
-pub fn kubernetes_version() -> Option<String> {
-    peer_setting("HOMELAB_PEER_KUBERNETES_VERSION")
+pub fn kubernetes_version() -> String {
+    super::required(peer_setting("HOMELAB_PEER_KUBERNETES_VERSION"), "HOMELAB_PEER_KUBERNETES_VERSION")
 }
 
 /// A `scripts/peers` setting, from the environment or `peers.env`.

@@ -26,18 +26,17 @@ pub fn repo_file(path: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// Returns the terraform binary, or `None` (with a message) to skip.
-pub fn terraform_binary() -> Option<PathBuf> {
-    match std::env::var_os("TF_ACC_TERRAFORM") {
-        Some(path) => Some(PathBuf::from(path)),
-        None if std::env::var_os("CI").is_some() => {
-            panic!("TF_ACC_TERRAFORM is not set under CI: acceptance tests must run")
-        }
-        None => {
-            eprintln!("skipping: set TF_ACC_TERRAFORM to a terraform binary to run acceptance tests");
-            None
-        }
-    }
+/// What a test that needs something from scripts/peers says when it is
+/// missing. Such tests are `#[ignore]`d with the reason, so a plain
+/// `cargo test` lists them as ignored; scripts/test runs them
+/// (`--include-ignored`) and they fail here, never pass silently.
+pub fn required<T>(found: Option<T>, what: &str) -> T {
+    found.unwrap_or_else(|| panic!("this test needs {what}; run it through scripts/test, which builds and sets it"))
+}
+
+/// The terraform (or tofu) binary the acceptance tests drive.
+pub fn terraform_binary() -> PathBuf {
+    required(std::env::var_os("TF_ACC_TERRAFORM").map(PathBuf::from), "TF_ACC_TERRAFORM (a terraform or tofu binary)")
 }
 
 /// Which CLI `TF_ACC_TERRAFORM` is: OpenTofu or Terraform, and its version.
@@ -125,9 +124,9 @@ pub fn cloudinit_required_providers() -> String {
 }
 
 impl Workspace {
-    /// A workspace with `main.tf`, or `None` when acceptance tests are skipped.
-    pub fn new(main_tf: &str) -> Option<Self> {
-        let terraform = terraform_binary()?;
+    /// A workspace with `main.tf`.
+    pub fn new(main_tf: &str) -> Self {
+        let terraform = terraform_binary();
         let dir = tempfile::tempdir().expect("workspace dir");
         let cli_config = dir.path().join("terraform.rc");
         // Only the mirrors: a test must never reach a registry. The peers'
@@ -157,7 +156,7 @@ impl Workspace {
             dir,
         };
         workspace.write("main.tf", main_tf);
-        Some(workspace)
+        workspace
     }
 
     /// Writes a file into the workspace.
@@ -296,17 +295,14 @@ pub const KEY_B: &str =
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGbnvKoNREl8zsm5Y0qa2Ib0RGiFtJMrxrla1LI8pxMC octocat-new@example";
 
 /// Runs the target OS's `cloud-init schema` (Debian 13's cloud-init 25.1,
-/// in scripts/peers' chroot at `HOMELAB_CLOUD_INIT_ROOT`) on `document`;
-/// `None` when the chroot is missing outside CI.
-pub fn cloud_init_schema(document: &str) -> Option<(bool, String)> {
-    let root = match std::env::var_os("HOMELAB_CLOUD_INIT_ROOT").map(PathBuf::from) {
-        Some(root) if root.join("usr/bin/cloud-init").exists() => root,
-        other => {
-            assert!(std::env::var_os("CI").is_none(), "HOMELAB_CLOUD_INIT_ROOT ({other:?}) must be set under CI");
-            eprintln!("skipping cloud-init schema check: no trixie chroot (run scripts/peers)");
-            return None;
-        }
-    };
+/// in scripts/peers' chroot at `HOMELAB_CLOUD_INIT_ROOT`) on `document`.
+pub fn cloud_init_schema(document: &str) -> (bool, String) {
+    let root = required(
+        std::env::var_os("HOMELAB_CLOUD_INIT_ROOT")
+            .map(PathBuf::from)
+            .filter(|r| r.join("usr/bin/cloud-init").exists()),
+        "HOMELAB_CLOUD_INIT_ROOT (Debian 13's cloud-init in a chroot)",
+    );
     let file = tempfile::Builder::new().suffix(".yaml").tempfile_in(root.join("tmp")).expect("temp file in the chroot");
     std::fs::write(file.path(), document).expect("write user-data");
     let inside = Path::new("/tmp").join(file.path().file_name().expect("temp name"));
@@ -316,5 +312,5 @@ pub fn cloud_init_schema(document: &str) -> Option<(bool, String)> {
         .arg(inside)
         .output()
         .expect("run chroot");
-    Some((output.status.success(), text(&output)))
+    (output.status.success(), text(&output))
 }
