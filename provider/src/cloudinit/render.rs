@@ -699,7 +699,11 @@ mod tests {
         assert!(enable.is_some() && enable > kubelet, "{runcmd:?}");
         // A user file may not replace it.
         spec.write_files = vec![WriteFile::new(RENEW_CERTIFICATES_PATH, "echo mine")];
-        assert!(render(&spec).is_err());
+        let err = render(&spec).expect_err("replaces the generated script");
+        assert!(
+            matches!(&err, CloudInitError::WriteFileConflict { first, .. } if first.contains("kubeadm_certificate_renewal")),
+            "{err:?}"
+        );
         spec.write_files.clear();
         spec.certificate_renewal = Some(CertificateRenewal { days_before: 365 });
         let err = render(&spec).expect_err("a window longer than the lifetime");

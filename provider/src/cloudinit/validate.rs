@@ -731,10 +731,14 @@ mod tests {
         validate_fqdn("node1.lab.example", "node1").expect("ok");
         let err = validate_fqdn("node2.lab", "node1").expect_err("prefix");
         assert!(err.to_string().starts_with("fqdn:") && err.to_string().contains("\"node1.\""), "{err}");
-        assert!(validate_fqdn("node1", "node1").is_err(), "one label");
-        assert!(validate_fqdn("node1.Lab", "node1").is_err(), "uppercase");
-        assert!(validate_fqdn("node1x.lab", "node1").is_err(), "prefix must end at a dot");
-        assert!(validate_fqdn(&format!("node1.{}", "a".repeat(64)), "node1").is_err(), "long label");
+        let reason = |fqdn: &str| match validate_fqdn(fqdn, "node1") {
+            Err(CloudInitError::InvalidHostname { field, reason, .. }) if field == "fqdn" => reason,
+            other => panic!("{fqdn}: {other:?}"),
+        };
+        assert!(reason("node1").contains("at least two labels"));
+        assert!(reason("node1.Lab").contains("lowercase"));
+        assert!(reason("node1x.lab").contains("must start with the hostname"), "the prefix must end at a dot");
+        assert!(reason(&format!("node1.{}", "a".repeat(64))).contains("longer than 63"));
     }
 
     #[test]
@@ -746,8 +750,10 @@ mod tests {
         assert!(err.to_string().contains("did you mean \"Europe/Berlin\""), "{err}");
         let err = validate_timezone("Mars/Olympus").expect_err("unknown");
         assert!(err.to_string().contains("Etc/UTC") && err.to_string().starts_with("timezone:"), "{err}");
-        assert!(validate_timezone("").is_err());
-        assert!(validate_timezone("../../etc/passwd").is_err());
+        for bad in ["", "../../etc/passwd"] {
+            let err = validate_timezone(bad).expect_err(bad);
+            assert!(matches!(&err, CloudInitError::UnknownTimezone { value, .. } if value == bad), "{err:?}");
+        }
     }
 
     #[test]
@@ -756,7 +762,8 @@ mod tests {
             validate_locale(good).unwrap_or_else(|e| panic!("{good}: {e}"));
         }
         for bad in ["", "en US", "en_US.UTF-8\n", "en_US..UTF-8", "_US", "en_US.", "en_US@"] {
-            assert!(validate_locale(bad).is_err(), "{bad:?}");
+            let err = validate_locale(bad).expect_err(bad);
+            assert_eq!(err, CloudInitError::InvalidLocale { value: bad.to_owned() });
         }
     }
 
@@ -805,11 +812,16 @@ mod tests {
             validate_package(&Field::attr("packages").index(0), good).unwrap_or_else(|e| panic!("{good}: {e}"));
         }
         for bad in ["", "a", "Htop", "-x", "a b", "htop=", "htop=v1", "pkg:arm64", "x;y"] {
-            assert!(validate_package(&Field::attr("packages").index(1), bad).is_err(), "{bad:?}");
+            let err = validate_package(&Field::attr("packages").index(1), bad).expect_err(bad);
+            assert!(
+                matches!(&err, CloudInitError::InvalidPackage { field, value, .. } if *field == "packages[1]" && value == bad),
+                "{err:?}"
+            );
         }
         let err = validate_package(&Field::attr("packages").index(3), "kubeadm").expect_err("reserved");
         assert!(err.to_string().contains("kubernetes_version") && err.to_string().starts_with("packages[3]:"), "{err}");
-        assert!(validate_package(&Field::attr("packages").index(0), "cri-tools=1.35.0-1.1").is_err());
+        let err = validate_package(&Field::attr("packages").index(0), "cri-tools=1.35.0-1.1").expect_err("pkgs.k8s.io");
+        assert!(err.to_string().contains("pkgs.k8s.io"), "{err}");
     }
 
     #[test]
@@ -825,13 +837,17 @@ mod tests {
         validate_owner(&Field::attr("o"), "root:root").expect("ok");
         validate_owner(&Field::attr("o"), "www-data").expect("ok");
         for bad in ["", "0:0", "root:", ":root", "Root", "a:b:c"] {
-            assert!(validate_owner(&Field::attr("o"), bad).is_err(), "{bad:?}");
+            let err = validate_owner(&Field::attr("o"), bad).expect_err(bad);
+            assert!(matches!(&err, CloudInitError::InvalidOwner { value, .. } if value == bad), "{err:?}");
         }
         for good in TEXT_ENCODINGS {
             validate_encoding(&Field::attr("e"), good).expect("ok");
         }
-        assert!(validate_encoding(&Field::attr("e"), "gzip").is_err(), "raw gzip cannot be text");
-        assert!(validate_encoding(&Field::attr("e"), "B64").is_err());
+        for bad in ["gzip", "B64"] {
+            // Raw gzip cannot be text; names are case-sensitive.
+            let err = validate_encoding(&Field::attr("e"), bad).expect_err(bad);
+            assert!(matches!(&err, CloudInitError::InvalidEncoding { value, .. } if value == bad), "{err:?}");
+        }
 
         let mut file = WriteFile::new("etc/x", "hi");
         let errors = validate_write_file(3, &file, "debian");

@@ -704,7 +704,9 @@ mod tests {
         assert_eq!(endpoint_host("[fd00::1]:6443").expect("host"), "fd00::1");
         assert_eq!(endpoint_host("fd00::1").expect("host"), "fd00::1");
         assert_eq!(endpoint_host("cp.home.arpa").expect("host"), "cp.home.arpa");
-        assert!(endpoint_host(":6443").is_err());
-        assert!(endpoint_host("[fd00::1").is_err());
+        for bad in [":6443", "[fd00::1"] {
+            let err = endpoint_host(bad).expect_err(bad);
+            assert!(matches!(&err, ConfigError::InvalidEndpoint(endpoint) if endpoint == bad), "{err:?}");
+        }
     }
 }

@@ -209,6 +209,10 @@ mod tests {
         assert_eq!(parse_response(plain).unwrap(), (200, b"{}".to_vec()));
         let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n{\"a\r\n4\r\n\":1}\r\n0\r\n\r\n";
         assert_eq!(parse_response(chunked).unwrap(), (200, b"{\"a\":1}".to_vec()));
-        assert!(parse_response(b"garbage").is_err());
+        assert_eq!(parse_response(b"garbage"), Err("no HTTP header in the reply".to_owned()));
+        let bad_status = parse_response(b"HTTP/1.1 OK\r\n\r\n").expect_err("no status code");
+        assert!(bad_status.starts_with("bad status line"), "{bad_status}");
+        let bad_chunk = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n";
+        assert!(parse_response(bad_chunk).expect_err("bad chunk").starts_with("bad chunk size"));
     }
 }

@@ -392,7 +392,9 @@ mod tests {
             assert!(check_image_repository(ok).is_ok(), "{ok}");
         }
         for bad in ["Bad Repo", "", "registry.lan/UPPER", "a/", "/a", "reg:port/x", "a/-b", "a/b_", "a/b___c"] {
-            assert!(check_image_repository(bad).is_err(), "{bad}");
+            let err = check_image_repository(bad).expect_err(bad);
+            assert_eq!(err.summary, "Invalid image repository", "{bad}");
+            assert!(err.detail.contains(&format!("{bad:?}")), "{bad}: {}", err.detail);
         }
     }
 
@@ -406,16 +408,25 @@ mod tests {
         }
     }
 
+    /// A refusal of `rule` for `value`: its summary and detail.
+    fn refusal(rule: Rule, value: &str) -> (&'static str, String) {
+        let err = rule.check(&yaml(value), None).expect_err(value);
+        (err.summary, err.detail)
+    }
+
     #[test]
     fn types_follow_go_decoding() {
         assert!(Rule::Int.check(&yaml("50"), None).is_ok());
-        assert!(Rule::Int.check(&yaml("\"50\""), None).is_err());
+        assert_eq!(
+            refusal(Rule::Int, "\"50\""),
+            ("Wrong value type", "must be an integer, not a string (quoted numbers and booleans are strings).".into())
+        );
         assert!(Rule::Float.check(&yaml("5"), None).is_ok());
-        assert!(Rule::Bool.check(&yaml("\"true\""), None).is_err());
+        assert!(refusal(Rule::Bool, "\"true\"").1.contains("not a string"), "a quoted bool is a string");
         assert!(Rule::StrMap.check(&yaml("{a: b}"), None).is_ok());
-        assert!(Rule::StrMap.check(&yaml("{a: 1}"), None).is_err());
-        assert!(Rule::StrList.check(&yaml("[a, 1]"), None).is_err());
-        assert!(Rule::Object.check(&yaml("[]"), None).is_err());
+        for (rule, value) in [(Rule::StrMap, "{a: 1}"), (Rule::StrList, "[a, 1]"), (Rule::Object, "[]")] {
+            assert_eq!(refusal(rule, value).0, "Wrong value type", "{value}");
+        }
         assert!(Rule::Str.check(&yaml("~"), None).is_ok(), "null removes the field");
     }
 
@@ -426,17 +437,18 @@ mod tests {
         let err = Rule::FeatureGates.check(&gate, Some(35)).expect_err("gone in 1.35");
         assert!(err.detail.contains("kubeadm 1.35"), "{}", err.detail);
         assert!(Rule::FeatureGates.check(&gate, None).is_ok(), "unknown version: names unchecked");
-        assert!(Rule::FeatureGates.check(&yaml("{NodeLocalCRISocket: 'yes'}"), Some(35)).is_err());
+        let err = Rule::FeatureGates.check(&yaml("{NodeLocalCRISocket: 'yes'}"), Some(35)).expect_err("not a bool");
+        assert_eq!(err.summary, "Wrong value type", "{}", err.detail);
     }
 
     #[test]
     fn sockets_and_preflight() {
         assert!(check_cri_socket("unix:///run/containerd/containerd.sock").is_ok());
         for bad in ["/run/containerd/containerd.sock", "tcp://x:1", "unix://relative"] {
-            assert!(check_cri_socket(bad).is_err(), "{bad}");
+            assert_eq!(check_cri_socket(bad).expect_err(bad).summary, "Invalid CRI socket", "{bad}");
         }
         assert!(Rule::IgnorePreflightErrors.check(&yaml("[all]"), None).is_ok());
         assert!(Rule::IgnorePreflightErrors.check(&yaml("[ImagePull, Swap]"), None).is_ok());
-        assert!(Rule::IgnorePreflightErrors.check(&yaml("[All, Swap]"), None).is_err());
+        assert_eq!(refusal(Rule::IgnorePreflightErrors, "[All, Swap]").0, "Invalid preflight ignores");
     }
 }

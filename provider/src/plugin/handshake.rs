@@ -82,7 +82,8 @@ mod tests {
         let message = missing.to_string();
         assert!(message.contains("terraform-provider-x"), "{message}");
         assert!(message.contains("started by Terraform"), "{message}");
-        assert!(check_magic_cookie("p", Some(OsStr::new("d602"))).is_err());
+        let wrong = check_magic_cookie("p", Some(OsStr::new("d602"))).expect_err("wrong cookie");
+        assert!(matches!(wrong, PluginError::NotStartedByTerraform { name: "p" }), "{wrong:?}");
     }
 
     #[test]
@@ -94,7 +95,8 @@ mod tests {
         assert_eq!(negotiate_protocol(Some("6,5")).ok(), Some(6));
         let err = negotiate_protocol(Some("4,5")).expect_err("no 6 offered");
         assert!(err.to_string().contains("4,5"), "{err}");
-        assert!(negotiate_protocol(Some("16")).is_err());
+        let err = negotiate_protocol(Some("16")).expect_err("16 is not 6");
+        assert!(matches!(&err, PluginError::UnsupportedProtocol { offered } if offered == "16"), "{err:?}");
     }
 
     #[test]
@@ -119,6 +121,7 @@ mod tests {
 
     #[test]
     fn socket_path_with_separator_is_refused() {
-        assert!(handshake_line(6, Path::new("/tmp/a|b/s"), None).is_err());
+        let err = handshake_line(6, Path::new("/tmp/a|b/s"), None).expect_err("'|' in the path");
+        assert!(matches!(&err, PluginError::UnusableSocketPath(path) if path == Path::new("/tmp/a|b/s")), "{err:?}");
     }
 }

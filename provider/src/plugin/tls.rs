@@ -238,10 +238,14 @@ mod tests {
     fn client_cert_pem_is_parsed_to_der() {
         let (pem, der) = cert_pem(&rcgen::PKCS_ECDSA_P521_SHA512);
         assert_eq!(parse_client_cert_pem(&pem).expect("parsed"), der);
-        assert!(parse_client_cert_pem("").is_err());
-        assert!(parse_client_cert_pem("not a pem").is_err());
+        let reason = |text: &str| match parse_client_cert_pem(text) {
+            Err(PluginError::ClientCert(reason)) => reason,
+            other => panic!("{text:?}: {other:?}"),
+        };
+        assert_eq!(reason(""), "no CERTIFICATE block found");
+        assert_eq!(reason("not a pem"), "no CERTIFICATE block found");
         let (other, _) = cert_pem(&rcgen::PKCS_ECDSA_P256_SHA256);
-        assert!(parse_client_cert_pem(&format!("{pem}{other}")).is_err());
+        assert_eq!(reason(&format!("{pem}{other}")), "expected one certificate, found 2");
     }
 
     #[test]
@@ -255,8 +259,10 @@ mod tests {
         assert!(verifier.root_hint_subjects().is_empty());
         let now = UnixTime::now();
         assert!(verifier.verify_client_cert(&expected, &[], now).is_ok());
-        assert!(verifier.verify_client_cert(&other, &[], now).is_err());
-        assert!(verifier.verify_client_cert(&expected, std::slice::from_ref(&other), now).is_err());
+        let refused = TlsError::InvalidCertificate(CertificateError::ApplicationVerificationFailure);
+        assert_eq!(verifier.verify_client_cert(&other, &[], now).expect_err("another certificate"), refused);
+        let with_intermediate = verifier.verify_client_cert(&expected, std::slice::from_ref(&other), now);
+        assert_eq!(with_intermediate.expect_err("not alone"), refused);
         assert!(verifier.supported_verify_schemes().contains(&rustls::SignatureScheme::ECDSA_NISTP521_SHA512));
     }
 

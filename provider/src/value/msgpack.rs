@@ -492,12 +492,14 @@ mod tests {
     fn hostile_lengths_do_not_allocate() {
         // array32 claiming 4 billion elements, with no bytes behind it.
         let bytes = [0xdd, 0xff, 0xff, 0xff, 0xff];
-        assert!(decode_msgpack(&bytes, &Type::list(Type::String)).is_err());
+        let err = decode_msgpack(&bytes, &Type::list(Type::String)).expect_err("4 billion elements");
+        assert!(matches!(err, ValueError::Truncated { .. }), "{err:?}");
         let deep = vec![0x91; 10_000];
         let mut ty = Type::String;
         for _ in 0..100 {
             ty = Type::list(ty);
         }
-        assert!(decode_msgpack(&deep, &ty).is_err());
+        let err = decode_msgpack(&deep, &ty).expect_err("too deep");
+        assert!(matches!(err, ValueError::TooDeep(_)), "{err:?}");
     }
 }

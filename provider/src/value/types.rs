@@ -153,7 +153,8 @@ mod tests {
     fn garbage_types_are_errors() {
         for text in [r#""text""#, r#"["list"]"#, r#"["object",[]]"#, "17", r#"["nope","string"]"#] {
             let json: Json = serde_json::from_str(text).unwrap();
-            assert!(Type::from_json(&json).is_err(), "{text}");
+            let err = Type::from_json(&json).expect_err(text);
+            assert!(matches!(&err, ValueError::InvalidType(_)), "{text}: {err:?}");
         }
     }
 }
