@@ -113,6 +113,15 @@ fn sha256_hex(data: &[u8]) -> String {
     sha2::Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Every resource change of a saved plan (`plan -out` + `show -json`), by
+/// address: asserting on the JSON, not the CLI's column-aligned text.
+fn planned_changes(ws: &Workspace) -> Vec<(String, serde_json::Value)> {
+    ws.ok(&["plan", "-no-color", "-input=false", "-out=tfplan"]);
+    let plan: serde_json::Value = serde_json::from_str(&ws.ok(&["show", "-json", "tfplan"])).expect("plan json");
+    let changes = plan["resource_changes"].as_array().cloned().unwrap_or_default();
+    changes.into_iter().map(|c| (c["address"].as_str().unwrap_or_default().to_owned(), c["change"].clone())).collect()
+}
+
 #[ignore = "needs TF_ACC_TERRAFORM (a terraform or tofu CLI) and the cloud-init chroot; scripts/test runs it"]
 #[test]
 fn lifecycle_init_apply_noop_plan_replace_destroy() {
@@ -122,11 +131,16 @@ fn lifecycle_init_apply_noop_plan_replace_destroy() {
     ws.init();
     assert!(ws.read(".terraform.lock.hcl").contains("terraform.local/homelab/cloudinit"));
 
-    // The plan already shows the rendered document: everything is known.
-    let plan = ws.ok(&["plan", "-no-color", "-input=false"]);
-    assert!(plan.contains("3 to add, 0 to change, 0 to destroy"), "{plan}");
-    assert!(plan.contains("#cloud-config"), "rendered should be known at plan time:\n{plan}");
-    assert!(!plan.contains("rendered = (known after apply)"), "{plan}");
+    // The plan already holds the rendered document: everything is known.
+    let changes = planned_changes(&ws);
+    assert_eq!(changes.len(), 3, "{changes:#?}");
+    for (address, change) in &changes {
+        assert_eq!(change["actions"], serde_json::json!(["create"]), "{address}");
+        // after_unknown lists only what is unknown.
+        assert!(change["after_unknown"].get("rendered").is_none(), "{address}: rendered at plan time");
+        let rendered = change["after"]["rendered"].as_str().unwrap_or_default();
+        assert!(!rendered.is_empty() && change["after"]["sha256"].is_string(), "{address}: {change:#}");
+    }
 
     ws.ok(&["apply", "-auto-approve", "-no-color", "-input=false"]);
     let rendered = ws.output_json("full_rendered");
@@ -155,11 +169,14 @@ fn lifecycle_init_apply_noop_plan_replace_destroy() {
 
     // Changing one input shows exactly that resource being replaced.
     ws.write("main.tf", &config(&server, "pve-vm-cp-9"));
-    let change = ws.run(&["plan", "-detailed-exitcode", "-no-color", "-input=false"]);
-    let change_text = text(&change);
-    assert_eq!(change.status.code(), Some(2), "{change_text}");
-    assert!(change_text.contains("forces replacement"), "{change_text}");
-    assert!(change_text.contains("1 to add, 0 to change, 1 to destroy"), "{change_text}");
+    let changes = planned_changes(&ws);
+    let replaced: Vec<&(String, serde_json::Value)> =
+        changes.iter().filter(|(_, c)| c["actions"] != serde_json::json!(["no-op"])).collect();
+    assert_eq!(replaced.len(), 1, "{changes:#?}");
+    let (address, change) = replaced[0];
+    assert_eq!(change["actions"], serde_json::json!(["delete", "create"]), "{address} is replaced");
+    let paths = change["replace_paths"].as_array().cloned().unwrap_or_default();
+    assert!(paths.contains(&serde_json::json!(["hostname"])), "{address}: the hostname forces it: {paths:?}");
 
     ws.ok(&["destroy", "-auto-approve", "-no-color", "-input=false"]);
     let state = ws.state_json();

@@ -100,9 +100,12 @@ fn removing_a_worker_resets_and_deletes_it() {
     assert!(lab.host_path("wk-2", "/etc/kubernetes/kubelet.conf").exists());
 
     set_vars(&ws, &lab, serde_json::json!({ "exclude_nodes": ["wk-2"] }));
-    let plan = expect_code(&ws, &PLAN, 2);
-    assert!(plan.contains("- wk-2 = {"), "{plan}");
-    assert!(plan.contains("0 to add, 1 to change, 0 to destroy"), "{plan}");
+    expect_code(&ws, &PLAN, 2);
+    let (actions, before, after) = planned_change(&ws);
+    assert_eq!(actions, serde_json::json!(["update"]), "a removal is an in-place update");
+    assert_eq!(changed_nodes(&before, &after), ["wk-2"]);
+    assert_eq!(before["nodes"]["wk-2"]["role"], "worker");
+    assert!(after["nodes"]["wk-2"].is_null());
     ws.ok(&APPLY);
 
     assert_eq!(lab.node_names(), ["cp-1", "wk-1"], "wk-2's Node deleted");
