@@ -12,18 +12,22 @@ use time::OffsetDateTime;
 use super::certificates::{format_expiry, parse_expiry, renewal_due};
 use super::config::Role;
 use super::model::{self, Cluster};
+use crate::framework::Diagnostics;
 use crate::value::Value;
 
 /// The attribute.
 pub const ATTRIBUTE: &str = "certificates_expire";
 
 /// (name, address) of each control plane in a `nodes` value.
-pub fn control_planes(nodes: &Value) -> Vec<(String, String)> {
-    model::parse_nodes(nodes)
+///
+/// # Errors
+/// A node that breaks its rules (a damaged state).
+pub fn control_planes(nodes: &Value) -> Result<Vec<(String, String)>, Diagnostics> {
+    Ok(model::parse_nodes(nodes)?
         .into_values()
         .filter(|n| n.spec.role == Role::ControlPlane)
         .map(|n| (n.spec.name, n.spec.address))
-        .collect()
+        .collect())
 }
 
 /// The expiries state records, by control plane.
@@ -116,7 +120,7 @@ mod tests {
         let mut prior = value.clone();
         let entries = expiries.iter().map(|(n, at)| ((*n).to_owned(), Value::string(*at))).collect();
         prior.set(ATTRIBUTE, Value::Map(entries));
-        (model::parse(&value), prior)
+        (model::parse(&value).expect("the configuration reads"), prior)
     }
 
     fn at(text: &str) -> OffsetDateTime {

@@ -6,11 +6,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use time::OffsetDateTime;
 
+use super::attributes as attr;
 use super::certificate_state;
 use super::config::Role;
 use super::model::{self, Cluster};
 use super::node_metadata::Dropped;
 use super::version_upgrade::{self, Upgrade};
+use crate::framework::Diagnostics;
 use crate::value::Value;
 
 /// What an update must do beyond the create path.
@@ -55,13 +57,16 @@ impl Changes {
     /// `planned` being the planned value. While planning, `planned` is the
     /// proposed value and `renew` comes out empty (the plan decides it
     /// from the expiries instead).
-    pub fn plan(prior: &Value, planned: &Value, cluster: &Cluster) -> Self {
-        let adopting = prior.get("nodes").is_null();
-        let prior_nodes = model::parse_nodes(prior.get("nodes"));
+    ///
+    /// # Errors
+    /// A prior state whose nodes break their rules (a damaged state).
+    pub fn plan(prior: &Value, planned: &Value, cluster: &Cluster) -> Result<Self, Diagnostics> {
+        let adopting = prior.get(attr::NODES).is_null();
+        let prior_nodes = model::parse_nodes(prior.get(attr::NODES))?;
         let mut changes = Changes { adopting, ..Changes::default() };
         changes.nodes(prior, &prior_nodes, cluster);
         changes.remove = removals(&prior_nodes, cluster);
-        changes.kube_vip = !adopting && prior.get("kube_vip") != planned.get("kube_vip");
+        changes.kube_vip = !adopting && prior.get(attr::KUBE_VIP) != planned.get(attr::KUBE_VIP);
         changes.prior_control_planes = if adopting {
             cluster.control_planes().map(|n| n.spec.name.clone()).collect()
         } else {
@@ -76,7 +81,7 @@ impl Changes {
             .filter(|name| !upgraded.contains(name))
             .collect();
         changes.expiries = certificate_state::recorded(prior);
-        changes
+        Ok(changes)
     }
 
     /// Whether anything has to happen on the nodes or through the API.
@@ -142,7 +147,7 @@ fn removals(prior_nodes: &BTreeMap<String, model::Node>, cluster: &Cluster) -> V
 /// Whether state says node `name` is a member of the cluster.
 fn joined_in(prior: &Value, name: &str) -> bool {
     prior
-        .get("nodes_status")
+        .get(attr::NODES_STATUS)
         .as_map()
         .and_then(|m| m.get(name))
         .is_none_or(|s| s.get("joined").as_bool() != Some(false))

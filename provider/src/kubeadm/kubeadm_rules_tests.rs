@@ -82,7 +82,7 @@ fn kubeadm_verdict(kubeadm: &Path, config: &serde_json::Value) -> Result<(), Str
 fn rendered_files(config: &serde_json::Value) -> Vec<String> {
     let mut unchecked = config.clone();
     let patch_set = unchecked.get_mut("kubeadm_config_patches").map(serde_json::Value::take);
-    let cluster = model::parse(&value(unchecked));
+    let cluster = model::parse(&value(unchecked)).expect("the cases' clusters read");
     let spec = &cluster.spec;
     let node = |name: &str| &cluster.nodes[name].spec;
     [

@@ -24,6 +24,7 @@
 //!   (and `kubelet_fields`) at plan time.
 
 pub mod api;
+pub mod attributes;
 pub mod backoff;
 pub mod certificate_state;
 pub mod certificates;
@@ -47,6 +48,7 @@ pub mod node_metadata;
 pub mod patches;
 pub mod pki;
 pub mod plan_cache;
+pub mod read;
 pub mod renewal;
 pub mod resource;
 pub mod rolling_upgrade;

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::api::{ApiClient, NodeInfo};
+use super::attributes as attr;
 use super::certificate_state;
 use super::certificates;
 use super::changes::Changes;
@@ -83,7 +84,7 @@ fn inputs_known(value: &Value) -> bool {
     for name in COMPUTED {
         inputs.set(name, Value::Null);
     }
-    inputs.set("init_node", Value::Null);
+    inputs.set(attr::INIT_NODE, Value::Null);
     inputs.is_wholly_known()
 }
 
@@ -94,7 +95,7 @@ fn error_diagnostics(errors: &[KubeadmError], what: &str, hint: &str) -> Diagnos
         let parts = [Some(e.to_string()), e.hint().map(str::to_string), (!hint.is_empty()).then(|| hint.to_string())];
         let detail = parts.into_iter().flatten().collect::<Vec<_>>().join("\n\n");
         match e.node() {
-            Some(node) => diags.attribute_error(AttributePath::attr("nodes").with_key(node), e.summary(), detail),
+            Some(node) => diags.attribute_error(AttributePath::attr(attr::NODES).with_key(node), e.summary(), detail),
             None => diags.error(format!("{what}: {}", e.summary()), detail),
         }
     }
@@ -103,19 +104,19 @@ fn error_diagnostics(errors: &[KubeadmError], what: &str, hint: &str) -> Diagnos
 
 fn warning_diagnostics(diags: &mut Diagnostics, warnings: &[KubeadmError]) {
     for w in warnings {
-        diags.warning(w.node().map(|n| AttributePath::attr("nodes").with_key(n)), w.summary(), w.to_string());
+        diags.warning(w.node().map(|n| AttributePath::attr(attr::NODES).with_key(n)), w.summary(), w.to_string());
     }
 }
 
 /// Sets the credentials computed from `secrets`.
 fn set_credentials(value: &mut Value, secrets: &ClusterSecrets) {
-    let endpoint = value.get("control_plane_endpoint").clone();
-    let cluster_name = value.get("cluster_name").clone();
-    value.set("id", endpoint.clone());
-    value.set("cluster_ca_certificate", Value::string(&secrets.ca.cert_pem));
-    value.set("client_certificate", Value::string(&secrets.admin.cert_pem));
-    value.set("client_key", Value::string(&secrets.admin.key_pem));
-    value.set("ca_cert_hash", pki::ca_cert_hash(&secrets.ca.cert_pem).map(Value::string).unwrap_or(Value::Unknown));
+    let endpoint = value.get(attr::CONTROL_PLANE_ENDPOINT).clone();
+    let cluster_name = value.get(attr::CLUSTER_NAME).clone();
+    value.set(attr::ID, endpoint.clone());
+    value.set(attr::CLUSTER_CA_CERTIFICATE, Value::string(&secrets.ca.cert_pem));
+    value.set(attr::CLIENT_CERTIFICATE, Value::string(&secrets.admin.cert_pem));
+    value.set(attr::CLIENT_KEY, Value::string(&secrets.admin.key_pem));
+    value.set(attr::CA_CERT_HASH, pki::ca_cert_hash(&secrets.ca.cert_pem).map(Value::string).unwrap_or(Value::Unknown));
     match (endpoint.as_str(), cluster_name.as_str()) {
         (Some(endpoint), Some(name)) => {
             let server = format!("https://{endpoint}");
@@ -123,11 +124,11 @@ fn set_credentials(value: &mut Value, secrets: &ClusterSecrets) {
                 "kubeconfig",
                 Value::string(pki::admin_kubeconfig(name, &server, &secrets.ca.cert_pem, &secrets.admin)),
             );
-            value.set("host", Value::string(server));
+            value.set(attr::HOST, Value::string(server));
         }
         _ => {
-            value.set("kubeconfig", Value::Unknown);
-            value.set("host", Value::Unknown);
+            value.set(attr::KUBECONFIG, Value::Unknown);
+            value.set(attr::HOST, Value::Unknown);
         }
     }
 }
@@ -138,12 +139,14 @@ fn set_credentials(value: &mut Value, secrets: &ClusterSecrets) {
 /// empty and no prior entries), the prior entry for the rest.
 async fn observed_certificates(
     state: &Value,
+    cluster: &Cluster,
     secrets: &ClusterSecrets,
     touched: &BTreeSet<String>,
     progress: &Progress,
 ) -> Value {
     let prior = state.get(certificate_state::ATTRIBUTE);
-    let control_planes = certificate_state::control_planes(state.get("nodes"));
+    let control_planes: Vec<(String, String)> =
+        cluster.control_planes().map(|n| (n.spec.name.clone(), n.spec.address.clone())).collect();
     let to_read: Vec<(String, String)> = control_planes
         .iter()
         .filter(|(name, _)| !progress.certificates.contains_key(name))
@@ -171,7 +174,7 @@ fn plan_certificates(
     let due = certificate_state::due(prior, cluster, join, now);
     for (name, at) in certificate_state::expired(prior, &due, now) {
         diags.warning(
-            Some(AttributePath::attr("nodes").with_key(name.clone())),
+            Some(AttributePath::attr(attr::NODES).with_key(name.clone())),
             "Control plane certificates expired",
             format!("The certificates of {name:?} expired at {at}: its components cannot authenticate to each other. This apply renews them (kubeadm certs renew all) and restarts its static pods, one control plane at a time. While the other control planes' etcd certificates are expired too, etcd has no quorum and the first renewed control plane can fail its health gate; the next apply goes on with the next one, and the cluster comes back once a majority is renewed."),
         );
@@ -269,20 +272,20 @@ fn record_update(
         kept.extend(changes.replaced.iter().map(String::as_str));
     }
     if !kept.is_empty() {
-        let nodes = with_prior_entries(state.get("nodes"), prior.get("nodes"), &kept);
-        state.set("nodes", nodes);
+        let nodes = with_prior_entries(state.get(attr::NODES), prior.get(attr::NODES), &kept);
+        state.set(attr::NODES, nodes);
     }
-    let names: Vec<String> = state.get("nodes").as_map().map(|m| m.keys().cloned().collect()).unwrap_or_default();
+    let names: Vec<String> = state.get(attr::NODES).as_map().map(|m| m.keys().cloned().collect()).unwrap_or_default();
     let mut keys = recorded.clone();
     keys.extend(progress.host_keys.clone());
     let joined_key = |name: &str| keys.get(name).map(Value::string);
-    state.set("ssh_host_keys", per_node_after(prior.get("ssh_host_keys"), &names, &changes.join, joined_key));
+    state.set(attr::SSH_HOST_KEYS, per_node_after(prior.get(attr::SSH_HOST_KEYS), &names, &changes.join, joined_key));
     let observed = |name: &str| Some(node_status(progress.api_nodes.get(name)));
-    let status = per_node_after(prior.get("nodes_status"), &names, &changes.observed_status(), observed);
-    state.set("nodes_status", status);
+    let status = per_node_after(prior.get(attr::NODES_STATUS), &names, &changes.observed_status(), observed);
+    state.set(attr::NODES_STATUS, status);
     if failed && changes.upgrade.is_some() {
         // The next plan then shows the upgrade again, with what remains.
-        state.set("kubernetes_version", prior.get("kubernetes_version").clone());
+        state.set(attr::KUBERNETES_VERSION, prior.get(attr::KUBERNETES_VERSION).clone());
     }
 }
 
@@ -316,7 +319,13 @@ impl KubeadmCluster {
     ) -> Option<ClusterSecrets> {
         let cache = PlanCache::for_cluster(config);
         if inputs_known(config) {
-            let cluster = model::parse(config);
+            let cluster = match model::parse(config) {
+                Ok(cluster) => cluster,
+                Err(errors) => {
+                    diags.extend(errors);
+                    return None;
+                }
+            };
             if let Some(found) = probe_earlier_attempt(ctx, &cluster).await {
                 diags.warning(
                     None,
@@ -356,19 +365,19 @@ impl KubeadmCluster {
         prior_nodes: &BTreeMap<String, model::Node>,
         diags: &mut Diagnostics,
     ) {
-        let (before, after) = (prior.get("kubernetes_version"), config.get("kubernetes_version"));
+        let (before, after) = (prior.get(attr::KUBERNETES_VERSION), config.get(attr::KUBERNETES_VERSION));
         if let (Some(from), Some(to)) = (before.as_str(), after.as_str()) {
             check_version_change(prior, from, to, diags);
         }
-        let nodes = config.get("nodes");
+        let nodes = config.get(attr::NODES);
         let Some(map) = nodes.as_map() else { return };
         for (name, node) in map {
-            let (Some(before), Some(role)) = (prior_nodes.get(name), model::field(node, "role").as_str()) else {
+            let (Some(before), Some(role)) = (prior_nodes.get(name), model::field(node, attr::ROLE).as_str()) else {
                 continue;
             };
             if model::parse_role(role).is_some_and(|r| r != before.spec.role) {
                 diags.attribute_error(
-                    AttributePath::attr("nodes").with_key(name.clone()).with_attr("role"),
+                    AttributePath::attr(attr::NODES).with_key(name.clone()).with_attr(attr::ROLE),
                     "A node's role cannot change",
                     format!(
                         "{name:?} is a {}. Remove it and add it again under a new name (or in two applies) to change its role.",
@@ -380,7 +389,10 @@ impl KubeadmCluster {
         if !nodes.is_wholly_known() {
             return;
         }
-        let new_nodes = model::parse_nodes(nodes);
+        let new_nodes = match model::parse_nodes(nodes) {
+            Ok(nodes) => nodes,
+            Err(errors) => return diags.extend(errors),
+        };
         let prior_cps: BTreeSet<&String> =
             prior_nodes.values().filter(|n| n.spec.role == Role::ControlPlane).map(|n| &n.spec.name).collect();
         let removed = prior_cps.iter().filter(|n| !new_nodes.contains_key(**n)).count();
@@ -393,7 +405,7 @@ impl KubeadmCluster {
         let members = prior_cps.len() + added;
         if removed > 0 && members - removed < quorum(members) {
             diags.attribute_error(
-                AttributePath::attr("nodes"),
+                AttributePath::attr(attr::NODES),
                 "Removing these control planes would lose etcd quorum",
                 format!(
                     "The cluster has {} control planes (etcd members){}; removing {removed} leaves {}, fewer than the {} a cluster of {members} needs to keep quorum. Remove fewer control planes per apply, or add replacements first.",
@@ -411,7 +423,7 @@ impl KubeadmCluster {
 /// with kubeadm's reason; an upgrade to a minor that no longer supports the
 /// nodes' container runtime is refused with the nodes that run it.
 fn check_version_change(prior: &Value, from: &str, to: &str, diags: &mut Diagnostics) {
-    let at = AttributePath::attr("kubernetes_version");
+    let at = AttributePath::attr(attr::KUBERNETES_VERSION);
     match VersionChange::between(from, to) {
         Ok(VersionChange::Same) => {}
         Ok(VersionChange::Patch | VersionChange::Minor) => {
@@ -516,7 +528,10 @@ impl Resource for KubeadmCluster {
             Ok(secrets) => secrets,
             Err(diagnostics) => return ApplyOutcome { diagnostics, ..ApplyOutcome::default() },
         };
-        let cluster = model::parse(planned);
+        let cluster = match model::parse(planned) {
+            Ok(cluster) => cluster,
+            Err(diagnostics) => return ApplyOutcome { diagnostics, ..ApplyOutcome::default() },
+        };
         let lifecycle = match Ctx::new(&cluster, &secrets, BTreeMap::new(), cluster.timeouts.create, ctx.cancel.clone())
         {
             Ok(c) => c,
@@ -540,12 +555,12 @@ impl Resource for KubeadmCluster {
         }
         let mut state = planned.clone();
         set_credentials(&mut state, &secrets);
-        state.set("init_node", Value::string(&cluster.init_node));
-        state.set("nodes_status", nodes_status(cluster.nodes.keys().cloned(), &progress.api_nodes));
-        state.set("ssh_host_keys", string_map_value(&progress.host_keys));
+        state.set(attr::INIT_NODE, Value::string(&cluster.init_node));
+        state.set(attr::NODES_STATUS, nodes_status(cluster.nodes.keys().cloned(), &progress.api_nodes));
+        state.set(attr::SSH_HOST_KEYS, string_map_value(&progress.host_keys));
         state.set(
             certificate_state::ATTRIBUTE,
-            observed_certificates(&state, &secrets, &BTreeSet::new(), &progress).await,
+            observed_certificates(&state, &cluster, &secrets, &BTreeSet::new(), &progress).await,
         );
         ApplyOutcome { state, private: Private::encode(&secrets), diagnostics: Diagnostics::new() }
     }
@@ -558,12 +573,15 @@ impl Resource for KubeadmCluster {
         };
         // Imported and not adopted yet: the next plan reads the cluster over SSH.
         let Some(secrets) = decoded.secrets else { return keep(Diagnostics::new()) };
-        let Some(server) = state.get("host").as_str() else { return keep(Diagnostics::new()) };
+        let Some(server) = state.get(attr::HOST).as_str() else { return keep(Diagnostics::new()) };
         let nodes = async {
             let api = ApiClient::new(server, &secrets.ca.cert_pem, &secrets.admin, Duration::from_secs(10))?;
             api.nodes().await
         };
-        let control_planes = certificate_state::control_planes(state.get("nodes"));
+        let control_planes = match certificate_state::control_planes(state.get(attr::NODES)) {
+            Ok(control_planes) => control_planes,
+            Err(diagnostics) => return keep(diagnostics),
+        };
         let expiries = certificates::observe(&control_planes, &secrets.ca.cert_pem, certificates::REFRESH_TIMEOUT);
         let (nodes, expiries) = tokio::join!(nodes, expiries);
         let mut refreshed = state.clone();
@@ -576,8 +594,8 @@ impl Resource for KubeadmCluster {
         match nodes {
             Ok(api_nodes) => {
                 let names =
-                    state.get("nodes").as_map().map(|m| m.keys().cloned().collect::<Vec<_>>()).unwrap_or_default();
-                refreshed.set("nodes_status", nodes_status(names.into_iter(), &api_nodes));
+                    state.get(attr::NODES).as_map().map(|m| m.keys().cloned().collect::<Vec<_>>()).unwrap_or_default();
+                refreshed.set(attr::NODES_STATUS, nodes_status(names.into_iter(), &api_nodes));
             }
             Err(e) => {
                 diagnostics.warning(
@@ -602,8 +620,15 @@ impl Resource for KubeadmCluster {
             Ok(secrets) => secrets,
             Err(diagnostics) => return ApplyOutcome { state: prior.clone(), private: private.to_vec(), diagnostics },
         };
-        let cluster = model::parse(planned);
-        let changes = Changes::plan(prior, planned, &cluster);
+        let refuse = |diagnostics| ApplyOutcome { state: prior.clone(), private: private.to_vec(), diagnostics };
+        let cluster = match model::parse(planned) {
+            Ok(cluster) => cluster,
+            Err(diagnostics) => return refuse(diagnostics),
+        };
+        let changes = match Changes::plan(prior, planned, &cluster) {
+            Ok(changes) => changes,
+            Err(diagnostics) => return refuse(diagnostics),
+        };
         let mut state = planned.clone();
         set_credentials(&mut state, &secrets);
         if changes.adopting {
@@ -621,7 +646,7 @@ impl Resource for KubeadmCluster {
             }
             return ApplyOutcome { state, private: Private::encode(&secrets), diagnostics: Diagnostics::new() };
         }
-        let recorded = string_map(prior.get("ssh_host_keys"));
+        let recorded = string_map(prior.get(attr::SSH_HOST_KEYS));
         let lifecycle =
             match Ctx::new(&cluster, &secrets, recorded.clone(), cluster.timeouts.update, ctx.cancel.clone()) {
                 Ok(c) => c,
@@ -639,7 +664,7 @@ impl Resource for KubeadmCluster {
         record_update(&mut state, prior, &changes, &progress, &recorded, !errors.is_empty());
         state.set(
             certificate_state::ATTRIBUTE,
-            observed_certificates(&state, &secrets, &changes.touched_certificates(), &progress).await,
+            observed_certificates(&state, &cluster, &secrets, &changes.touched_certificates(), &progress).await,
         );
         let mut diagnostics = Diagnostics::new();
         warning_diagnostics(&mut diagnostics, &progress.warnings);
@@ -653,7 +678,10 @@ impl Resource for KubeadmCluster {
 
     async fn delete(&self, ctx: &CallContext, prior: &Value, private: &[u8]) -> Diagnostics {
         let mut diags = Diagnostics::new();
-        let cluster = model::parse(prior);
+        let cluster = match model::parse(prior) {
+            Ok(cluster) => cluster,
+            Err(diagnostics) => return diagnostics,
+        };
         if cluster.destroy_mode == DestroyMode::Forget {
             return diags;
         }
@@ -665,7 +693,7 @@ impl Resource for KubeadmCluster {
                 return diags;
             }
         };
-        let recorded = string_map(prior.get("ssh_host_keys"));
+        let recorded = string_map(prior.get(attr::SSH_HOST_KEYS));
         let lifecycle = match Ctx::new(&cluster, &secrets, recorded, cluster.timeouts.delete, ctx.cancel.clone()) {
             Ok(c) => c,
             Err(e) => return error_diagnostics(&[e], "destroy", ""),
@@ -750,18 +778,23 @@ impl ModifyPlan for KubeadmCluster {
 
 /// `init_node` left out: the prior one, else the first control plane by name.
 fn plan_init_node(request: &mut PlanRequest<'_>) {
-    if !request.config.get("init_node").is_null() {
+    if !request.config.get(attr::INIT_NODE).is_null() {
         return;
     }
-    let init = if !request.prior.get("init_node").is_null() {
-        request.prior.get("init_node").clone()
-    } else if request.config.get("nodes").is_wholly_known() {
-        let nodes = model::parse_nodes(request.config.get("nodes"));
-        model::default_init_node(&nodes).map_or(Value::Null, Value::string)
+    let init = if !request.prior.get(attr::INIT_NODE).is_null() {
+        request.prior.get(attr::INIT_NODE).clone()
+    } else if request.config.get(attr::NODES).is_wholly_known() {
+        match model::parse_nodes(request.config.get(attr::NODES)) {
+            Ok(nodes) => model::default_init_node(&nodes).map_or(Value::Null, Value::string),
+            Err(errors) => {
+                request.diagnostics.extend(errors);
+                Value::Unknown
+            }
+        }
     } else {
         Value::Unknown
     };
-    request.planned.set("init_node", init);
+    request.planned.set(attr::INIT_NODE, init);
 }
 
 /// An imported cluster: its CA read from a control plane over SSH, with new
@@ -776,7 +809,14 @@ async fn plan_adoption(
     if !inputs_known(&request.planned) {
         return None;
     }
-    match adopt_secrets(ctx, &model::parse(&request.planned)).await {
+    let cluster = match model::parse(&request.planned) {
+        Ok(cluster) => cluster,
+        Err(errors) => {
+            diags.extend(errors);
+            return None;
+        }
+    };
+    match adopt_secrets(ctx, &cluster).await {
         Ok(adopted) => Some(match PlanCache::for_cluster(&request.planned) {
             Some(cache) => match cache.load().filter(|cached| cached.ca == adopted.ca) {
                 Some(cached) => cached,
@@ -815,18 +855,28 @@ fn renew_admin_if_expiring(secrets: &mut ClusterSecrets, diags: &mut Diagnostics
 /// computed values are known for the nodes the change leaves alone and
 /// unknown for those it touches; NotReady nodes are warnings.
 fn plan_update(prior: &Value, config: &Value, planned: &mut Value, diags: &mut Diagnostics) {
-    let prior_nodes = model::parse_nodes(prior.get("nodes"));
+    let prior_nodes = match model::parse_nodes(prior.get(attr::NODES)) {
+        Ok(nodes) => nodes,
+        Err(errors) => return diags.extend(errors),
+    };
     KubeadmCluster::check_update(prior, config, &prior_nodes, diags);
-    if config.get("nodes").is_wholly_known() {
-        let cluster = Cluster { nodes: model::parse_nodes(config.get("nodes")), ..model::parse(planned) };
-        let changes = Changes::plan(prior, planned, &cluster);
+    if config.get(attr::NODES).is_wholly_known() {
+        let parsed = model::parse_nodes(config.get(attr::NODES))
+            .and_then(|nodes| Ok(Cluster { nodes, ..model::parse(planned)? }))
+            .and_then(|cluster| Ok((Changes::plan(prior, planned, &cluster)?, cluster)));
+        let (changes, cluster) = match parsed {
+            Ok(parsed) => parsed,
+            Err(errors) => return diags.extend(errors),
+        };
         let upgrading = plan_upgrade(prior, planned, &cluster, &changes, diags);
         let unknown = |_: &str| Some(Value::Unknown);
         let observed: BTreeSet<String> = changes.join.iter().chain(&upgrading).cloned().collect();
-        planned
-            .set("nodes_status", per_node_after(prior.get("nodes_status"), cluster.nodes.keys(), &observed, unknown));
-        let keys = per_node_after(prior.get("ssh_host_keys"), cluster.nodes.keys(), &changes.join, unknown);
-        planned.set("ssh_host_keys", keys);
+        planned.set(
+            attr::NODES_STATUS,
+            per_node_after(prior.get(attr::NODES_STATUS), cluster.nodes.keys(), &observed, unknown),
+        );
+        let keys = per_node_after(prior.get(attr::SSH_HOST_KEYS), cluster.nodes.keys(), &changes.join, unknown);
+        planned.set(attr::SSH_HOST_KEYS, keys);
         plan_certificates(prior, &cluster, &changes.join, &upgrading, planned, diags);
     } else {
         for attribute in ["nodes_status", "ssh_host_keys", certificate_state::ATTRIBUTE] {
@@ -852,7 +902,7 @@ fn plan_upgrade(
         let names: Vec<&str> =
             changes.join.iter().map(String::as_str).chain(changes.remove.iter().map(|r| r.name.as_str())).collect();
         diags.attribute_error(
-            AttributePath::attr("kubernetes_version"),
+            AttributePath::attr(attr::KUBERNETES_VERSION),
             "Upgrade the cluster in an apply of its own",
             format!(
                 "This change upgrades the cluster to {to} and also joins or removes nodes ({}). Apply the membership change first with kubernetes_version unchanged, then the upgrade (or the other way round): a node must not join while the control plane and its kubeadm disagree on the version.",
@@ -867,17 +917,17 @@ fn plan_upgrade(
 /// A plan warning per node the API server last reported NotReady, or
 /// cordoned.
 fn warn_not_ready(prior: &Value, diags: &mut Diagnostics) {
-    for (name, status) in prior.get("nodes_status").as_map().into_iter().flatten() {
+    for (name, status) in prior.get(attr::NODES_STATUS).as_map().into_iter().flatten() {
         if status.get("joined").as_bool() == Some(true) && status.get("ready").as_bool() == Some(false) {
             diags.warning(
-                Some(AttributePath::attr("nodes").with_key(name.clone())),
+                Some(AttributePath::attr(attr::NODES).with_key(name.clone())),
                 "Node is NotReady",
                 format!("The API server reports node {name:?} NotReady (no CNI installed yet, kubelet down, or the VM in trouble). See docs/troubleshooting.md."),
             );
         }
         if status.get("unschedulable").as_bool() == Some(true) {
             diags.warning(
-                Some(AttributePath::attr("nodes").with_key(name.clone())),
+                Some(AttributePath::attr(attr::NODES).with_key(name.clone())),
                 "Node is cordoned",
                 format!("The API server reports node {name:?} unschedulable. If an upgrade was interrupted there, the next apply of the upgrade finishes the node and lifts its cordon; a cordon someone else set stays (`kubectl uncordon {name}`)."),
             );
@@ -944,7 +994,12 @@ mod tests {
 
     fn check(prior: &Value, config: &Value) -> Diagnostics {
         let mut diags = Diagnostics::new();
-        KubeadmCluster::check_update(prior, config, &model::parse_nodes(prior.get("nodes")), &mut diags);
+        KubeadmCluster::check_update(
+            prior,
+            config,
+            &model::parse_nodes(prior.get(attr::NODES)).expect("prior nodes"),
+            &mut diags,
+        );
         diags
     }
 
@@ -961,7 +1016,7 @@ mod tests {
         let diags = check(&three, &one_left);
         let diag = diags.iter().next().expect("an error");
         assert!(diag.summary.contains("quorum"), "{diag:?}");
-        assert_eq!(diag.path, Some(AttributePath::attr("nodes")));
+        assert_eq!(diag.path, Some(AttributePath::attr(attr::NODES)));
 
         let two_left = cluster(serde_json::json!({"cp-1": cp("10.0.0.1"), "cp-2": cp("10.0.0.2")}));
         assert!(check(&three, &two_left).is_empty(), "3 -> 2 keeps quorum");
@@ -982,10 +1037,10 @@ mod tests {
             v(serde_json::json!({"cp-1": status("containerd://2.1.4"), "wk-1": status("containerd://1.7.24")})),
         );
         let mut newer = prior.clone();
-        newer.set("kubernetes_version", Value::string("1.36.0"));
+        newer.set(attr::KUBERNETES_VERSION, Value::string("1.36.0"));
         let diags = check(&prior, &newer);
         let error = diags.iter().next().expect("containerd 1.x refused for 1.36");
-        assert_eq!(error.path, Some(AttributePath::attr("kubernetes_version")));
+        assert_eq!(error.path, Some(AttributePath::attr(attr::KUBERNETES_VERSION)));
         assert!(
             error.detail.contains("wk-1 (containerd://1.7.24)") && !error.detail.contains("cp-1"),
             "{}",
@@ -993,7 +1048,7 @@ mod tests {
         );
         let summary = |version: &str| {
             let mut changed = prior.clone();
-            changed.set("kubernetes_version", Value::string(version));
+            changed.set(attr::KUBERNETES_VERSION, Value::string(version));
             check(&prior, &changed).iter().next().map(|d| d.summary.clone()).unwrap_or_default()
         };
         assert_eq!(summary("1.37.0"), "Kubernetes upgrades go one minor at a time");
@@ -1008,7 +1063,7 @@ mod tests {
         let diags = check(&prior, &promoted);
         assert_eq!(
             diags.iter().next().and_then(|d| d.path.clone()),
-            Some(AttributePath::attr("nodes").with_key("wk-1").with_attr("role"))
+            Some(AttributePath::attr(attr::NODES).with_key("wk-1").with_attr(attr::ROLE))
         );
     }
 
@@ -1033,8 +1088,8 @@ mod tests {
             "wk-3": wk("10.0.0.13"),
             "wk-5": wk("10.0.0.15"),
         }));
-        let parsed = model::parse(&config);
-        let changes = Changes::plan(&prior, &config, &parsed);
+        let parsed = model::parse(&config).expect("the configuration reads");
+        let changes = Changes::plan(&prior, &config, &parsed).expect("the prior state reads");
         let names = |set: &BTreeSet<String>| set.iter().cloned().collect::<Vec<_>>();
         assert_eq!(names(&changes.replaced), ["wk-1"]);
         assert_eq!(names(&changes.join), ["wk-1", "wk-3", "wk-5"], "replaced, departed, new");

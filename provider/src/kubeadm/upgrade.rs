@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 
+use super::attributes as attr;
 use super::schema::schema;
 use crate::framework::{Diagnostics, UpgradeState};
 use crate::value::{Type, Value, decode_json};
@@ -43,8 +44,8 @@ fn upgrade_v0(raw_json: &[u8]) -> Result<Value, Diagnostics> {
             format!("The state (schema version 0) does not decode: {e}. Restore the state file from a backup, or remove the resource from state and import the cluster again."),
         )
     })?;
-    let nodes = nodes_v1(state.get("nodes").untyped());
-    state.set("nodes", nodes);
+    let nodes = nodes_v1(state.get(attr::NODES).untyped());
+    state.set(attr::NODES, nodes);
     Ok(state)
 }
 
@@ -134,7 +135,7 @@ mod tests {
     #[test]
     fn version_0_nodes_become_the_typed_map_with_the_same_meaning() {
         let state = KubeadmCluster.upgrade_state(0, V0.as_bytes()).expect("upgrade");
-        let nodes = encode_json(state.get("nodes"), &nodes_type()).expect("nodes conform to the v1 type");
+        let nodes = encode_json(state.get(attr::NODES), &nodes_type()).expect("nodes conform to the v1 type");
         assert_eq!(
             nodes,
             serde_json::json!({
@@ -143,7 +144,7 @@ mod tests {
                          "taints": [{"key": "dedicated", "value": null, "effect": "NoExecute"}], "instance_id": null}
             })
         );
-        assert_eq!(state.get("cluster_name").as_str(), Some("lab"));
+        assert_eq!(state.get(attr::CLUSTER_NAME).as_str(), Some("lab"));
         let ty = schema().value_type();
         encode_json(&state, &ty).expect("the whole state conforms to the v1 type");
     }

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 
+use super::attributes as attr;
 use super::config::{Role, parse_version};
 use super::model::Cluster;
 use super::version_change::VersionChange;
@@ -46,7 +47,7 @@ impl Upgrade {
 /// The version `prior` records and the one `planned` asks for, when that is
 /// an upgrade kubeadm can make (a refused change is a plan error elsewhere).
 pub fn target(prior: &Value, planned: &Value) -> Option<String> {
-    let (from, to) = (prior.get("kubernetes_version").as_str()?, planned.get("kubernetes_version").as_str()?);
+    let (from, to) = (prior.get(attr::KUBERNETES_VERSION).as_str()?, planned.get(attr::KUBERNETES_VERSION).as_str()?);
     matches!(VersionChange::between(from, to), Ok(VersionChange::Patch | VersionChange::Minor)).then(|| to.to_owned())
 }
 
@@ -56,7 +57,7 @@ pub fn target(prior: &Value, planned: &Value) -> Option<String> {
 /// cordon of an interrupted upgrade is lifted by the apply).
 pub fn remaining(prior: &Value, cluster: &Cluster, to: &str, join: &BTreeSet<String>) -> Upgrade {
     let target = format!("v{to}");
-    let statuses = prior.get("nodes_status");
+    let statuses = prior.get(attr::NODES_STATUS);
     let pending: BTreeSet<String> = cluster
         .nodes
         .keys()
@@ -77,7 +78,7 @@ pub fn remaining(prior: &Value, cluster: &Cluster, to: &str, join: &BTreeSet<Str
 /// `nodes_status` entry it left unknown (except those joining).
 pub fn planned(prior: &Value, planned: &Value, cluster: &Cluster, join: &BTreeSet<String>) -> Option<Upgrade> {
     let to = target(prior, planned)?;
-    let statuses = planned.get("nodes_status");
+    let statuses = planned.get(attr::NODES_STATUS);
     let unknown: BTreeSet<String> = match statuses.as_map() {
         Some(map) => map.iter().filter(|(_, s)| s.is_unknown()).map(|(name, _)| name.clone()).collect(),
         None if statuses.is_unknown() => cluster.nodes.keys().cloned().collect(),
@@ -94,7 +95,7 @@ pub fn unsupported_runtimes(prior: &Value, to: &str) -> Vec<(String, String)> {
         return Vec::new();
     }
     prior
-        .get("nodes_status")
+        .get(attr::NODES_STATUS)
         .as_map()
         .into_iter()
         .flatten()
@@ -122,7 +123,7 @@ mod tests {
                 "wk-2": {"role": "worker", "address": "10.0.0.22"},
             },
         }));
-        model::parse(&config)
+        model::parse(&config).expect("the configuration reads")
     }
 
     fn status(version: &str, cordoned: bool, runtime: &str) -> serde_json::Value {
@@ -153,10 +154,10 @@ mod tests {
         let prior = v(serde_json::json!({"kubernetes_version": "1.34.4"}));
         let mut planned = v(serde_json::json!({"kubernetes_version": "1.35.4", "nodes_status": {
             "cp-1": status("v1.35.4", false, ""), "wk-1": status("v1.35.4", false, "")}}));
-        let mut statuses = planned.get("nodes_status").as_map().cloned().unwrap_or_default();
+        let mut statuses = planned.get(attr::NODES_STATUS).as_map().cloned().unwrap_or_default();
         statuses.insert("cp-2".into(), Value::Unknown);
         statuses.insert("wk-2".into(), Value::Unknown);
-        planned.set("nodes_status", Value::Map(statuses));
+        planned.set(attr::NODES_STATUS, Value::Map(statuses));
         let upgrade = planned_upgrade(&prior, &planned);
         assert_eq!(upgrade.control_planes, ["cp-2"]);
         assert_eq!(upgrade.workers, ["wk-2"]);

@@ -11,14 +11,17 @@ use super::{AttributePath, Number, Type, Value, ValueError};
 const MAX_DEPTH: usize = 64;
 
 /// A value from untyped JSON, for tests: objects, lists, strings, bools,
-/// integers, null (without a type, objects stay objects and arrays lists).
+/// numbers, null (without a type, objects stay objects and arrays lists).
 #[cfg(test)]
 pub fn untyped_from_json(json: Json) -> Value {
     match json {
         Json::Null => Value::Null,
         Json::Bool(b) => Value::Bool(b),
         Json::String(s) => Value::String(s),
-        Json::Number(n) => Value::Number(Number::Int(n.as_i64().expect("an integer"))),
+        Json::Number(n) => Value::Number(match n.as_i64() {
+            Some(i) => Number::Int(i),
+            None => Number::Float(n.as_f64().expect("a JSON number")),
+        }),
         Json::Array(items) => Value::List(items.into_iter().map(untyped_from_json).collect()),
         Json::Object(m) => Value::Object(m.into_iter().map(|(k, x)| (k, untyped_from_json(x))).collect()),
     }
