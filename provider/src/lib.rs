@@ -14,6 +14,8 @@
 //!   modules write their documents with.
 
 pub mod cloudinit;
+pub mod crypto;
+pub mod error_chain;
 pub mod framework;
 pub mod kubeadm;
 pub mod node_scripts;

@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use tokio::sync::OnceCell;
 
+use crate::error_chain::error_chain;
+
 /// Why keys could not be fetched.
 #[derive(Debug, thiserror::Error)]
 pub enum GithubKeysError {
@@ -137,17 +139,6 @@ impl GithubKeys {
         }
         Ok(keys)
     }
-}
-
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

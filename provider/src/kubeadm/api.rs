@@ -13,6 +13,8 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::error_chain::error_chain;
+
 use super::config;
 use super::error::KubeadmError;
 use super::pki::CertPair;
@@ -98,7 +100,7 @@ impl ApiClient {
             let Some(attempt) = request.try_clone() else { return request.send().await };
             match attempt.send().await {
                 Err(e) if e.is_connect() && tokio::time::Instant::now() + pause < deadline => {
-                    tracing::debug!(error = %transport_error(&e), ?pause, "API server unreachable; retrying");
+                    tracing::debug!(error = %error_chain(&e), ?pause, "API server unreachable; retrying");
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(Duration::from_secs(2));
                 }
@@ -118,7 +120,7 @@ impl ApiClient {
         window: Duration,
     ) -> Result<Json, KubeadmError> {
         let err = |status: Option<u16>, reason: String| KubeadmError::Api { what: what.to_string(), status, reason };
-        let response = self.send_retrying(request, window).await.map_err(|e| err(None, transport_error(&e)))?;
+        let response = self.send_retrying(request, window).await.map_err(|e| err(None, error_chain(&e)))?;
         let status = response.status();
         let body = response.text().await.map_err(|e| err(Some(status.as_u16()), e.to_string()))?;
         if !status.is_success() {
@@ -338,18 +340,6 @@ impl ApiClient {
             other => other.map(|_| ()),
         }
     }
-}
-
-fn transport_error(e: &reqwest::Error) -> String {
-    // reqwest's Display hides the cause ("error sending request"): walk it.
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 fn parse_node(item: &Json) -> Option<NodeInfo> {

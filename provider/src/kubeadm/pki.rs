@@ -13,7 +13,6 @@ use rcgen::{
     KeyIdMethod, KeyUsagePurpose, PublicKeyData, SigningKey,
 };
 use ring::rand::{SecureRandom, SystemRandom};
-use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair as _};
 use rustls::pki_types::pem::{self, PemObject as _};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use sha2::{Digest, Sha256};
@@ -24,6 +23,7 @@ use x509_parser::error::X509Error;
 use x509_parser::extensions::ParsedExtension;
 use x509_parser::x509::X509Name;
 
+use crate::crypto::p256::{P256Error, P256Key};
 use crate::yaml::{self, Mapping, Yaml};
 
 /// A PEM certificate and its PEM private key.
@@ -78,11 +78,9 @@ pub enum PkiError {
     /// The private key is of a kind this provider cannot sign with.
     #[error("unsupported private key")]
     UnsupportedKey(#[source] rcgen::Error),
-    /// ring refused a P-256 key it had just generated.
-    /// (ring's error type implements `std::error::Error` only with its
-    /// `std` feature, so it is kept here as a value.)
-    #[error("the generated P-256 key was rejected: {0}")]
-    RejectedKey(ring::error::KeyRejected),
+    /// No P-256 key could be made.
+    #[error("no P-256 key could be made")]
+    Key(#[from] P256Error),
     /// The CA certificate's subject cannot be reproduced as an issuer name,
     /// so certificates signed with it would not chain to it.
     #[error("unsupported CA subject: {0}")]
@@ -113,7 +111,7 @@ pub fn generate(now: OffsetDateTime) -> Result<ClusterSecrets, PkiError> {
         ca,
         front_proxy_ca,
         etcd_ca,
-        service_account_key_pem: pem("PRIVATE KEY", &sa.pkcs8),
+        service_account_key_pem: pem("PRIVATE KEY", sa.pkcs8()),
         service_account_public_pem: pem("PUBLIC KEY", &sa.subject_public_key_info()),
         admin,
         bootstrap_token: token_from(&rng)?,
@@ -293,7 +291,7 @@ fn ca_params(common_name: &str, now: OffsetDateTime) -> CertificateParams {
 fn new_ca(common_name: &str, now: OffsetDateTime, rng: &SystemRandom) -> Result<(CertPair, P256Key), PkiError> {
     let key = P256Key::generate(rng)?;
     let cert = ca_params(common_name, now).self_signed(&key)?;
-    Ok((CertPair { cert_pem: cert.pem(), key_pem: pem("PRIVATE KEY", &key.pkcs8) }, key))
+    Ok((CertPair { cert_pem: cert.pem(), key_pem: pem("PRIVATE KEY", key.pkcs8()) }, key))
 }
 
 fn sign_client<S: SigningKey>(
@@ -311,7 +309,7 @@ fn sign_client<S: SigningKey>(
     params.not_before = now - BACKDATE;
     params.not_after = now + LEAF_VALIDITY;
     let cert = params.signed_by(&key, issuer)?;
-    Ok(CertPair { cert_pem: cert.pem(), key_pem: pem("PRIVATE KEY", &key.pkcs8) })
+    Ok(CertPair { cert_pem: cert.pem(), key_pem: pem("PRIVATE KEY", key.pkcs8()) })
 }
 
 fn token_from(rng: &SystemRandom) -> Result<String, PkiError> {
@@ -376,51 +374,6 @@ pub fn roots_from_pem(ca_pem: &str) -> Result<rustls::RootCertStore, PkiError> {
         return Err(PkiError::NoPem("CERTIFICATE"));
     }
     Ok(roots)
-}
-
-/// An ECDSA P-256 key generated and used through ring: its random numbers
-/// come straight from the OS, where aws-lc first seeds a generator from CPU
-/// jitter, which costs tens of milliseconds per process.
-struct P256Key {
-    pair: EcdsaKeyPair,
-    pkcs8: Vec<u8>,
-    rng: SystemRandom,
-}
-
-impl P256Key {
-    fn generate(rng: &SystemRandom) -> Result<Self, PkiError> {
-        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, rng)
-            .map_err(|_| PkiError::Random)?
-            .as_ref()
-            .to_vec();
-        let pair =
-            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &pkcs8, rng).map_err(PkiError::RejectedKey)?;
-        Ok(Self { pair, pkcs8, rng: rng.clone() })
-    }
-
-    /// The key when it is a PKCS#8 P-256 key, else None.
-    fn from_pkcs8(key: &PrivateKeyDer<'_>, rng: &SystemRandom) -> Option<Self> {
-        let PrivateKeyDer::Pkcs8(pkcs8) = key else { return None };
-        let der = pkcs8.secret_pkcs8_der().to_vec();
-        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &der, rng).ok()?;
-        Some(Self { pair, pkcs8: der, rng: rng.clone() })
-    }
-}
-
-impl PublicKeyData for P256Key {
-    fn der_bytes(&self) -> &[u8] {
-        self.pair.public_key().as_ref()
-    }
-
-    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
-        &rcgen::PKCS_ECDSA_P256_SHA256
-    }
-}
-
-impl SigningKey for P256Key {
-    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
-        self.pair.sign(&self.rng, msg).map(|sig| sig.as_ref().to_vec()).map_err(|_| rcgen::Error::RingUnspecified)
-    }
 }
 
 /// Parses a DER certificate (x509-parser; it borrows from `der`).

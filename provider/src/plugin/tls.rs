@@ -9,10 +9,8 @@ use std::sync::Arc;
 
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, KeyUsagePurpose,
-    PublicKeyData, SigningKey,
 };
 use ring::rand::SystemRandom;
-use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair as _};
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::pem::PemObject as _;
@@ -22,6 +20,7 @@ use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName as TlsNa
 use time::{Duration, OffsetDateTime};
 
 use super::PluginError;
+use crate::crypto::p256::{P256Error, P256Key};
 
 /// Environment variable holding the host's client certificate (PEM).
 pub(crate) const CLIENT_CERT_KEY: &str = "PLUGIN_CLIENT_CERT";
@@ -93,7 +92,11 @@ pub(crate) fn parse_client_cert_pem(pem: &str) -> Result<CertificateDer<'static>
 /// for "localhost", so it is a CA (to be a root) that is also valid for
 /// serverAuth with a DNS SAN.
 fn generate_server_identity() -> Result<(CertificateDer<'static>, PrivateKeyDer<'static>), PluginError> {
-    let key = RingP256Key::generate()?;
+    // ring, not aws-lc: see crate::crypto::p256.
+    let key = P256Key::generate(&SystemRandom::new()).map_err(|err| match err {
+        P256Error::Random => rcgen::Error::RingUnspecified,
+        P256Error::Rejected(rejected) => rcgen::Error::RingKeyRejected(rejected.to_string()),
+    })?;
     let mut params = CertificateParams::new(vec![SERVER_NAME.to_owned()])?;
     let mut name = DistinguishedName::new();
     name.push(DnType::CommonName, SERVER_NAME);
@@ -108,48 +111,8 @@ fn generate_server_identity() -> Result<(CertificateDer<'static>, PrivateKeyDer<
     params.not_before = now - Duration::seconds(30);
     params.not_after = now + Duration::days(30 * 365);
     let certificate = params.self_signed(&key)?;
-    let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.pkcs8));
+    let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.pkcs8().to_vec()));
     Ok((certificate.der().clone(), key_der))
-}
-
-/// The server's ECDSA P-256 key, generated and used through ring (see
-/// `ServerTls::new` for why not aws-lc) and handed to rcgen for signing.
-struct RingP256Key {
-    pair: EcdsaKeyPair,
-    pkcs8: Vec<u8>,
-    rng: SystemRandom,
-}
-
-impl RingP256Key {
-    fn generate() -> Result<Self, PluginError> {
-        let rng = SystemRandom::new();
-        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng)
-            .map_err(|_| rcgen::Error::RingUnspecified)?
-            .as_ref()
-            .to_vec();
-        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &pkcs8, &rng)
-            .map_err(|err| rcgen::Error::RingKeyRejected(err.to_string()))?;
-        Ok(Self { pair, pkcs8, rng })
-    }
-}
-
-impl PublicKeyData for RingP256Key {
-    fn der_bytes(&self) -> &[u8] {
-        self.pair.public_key().as_ref()
-    }
-
-    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
-        &rcgen::PKCS_ECDSA_P256_SHA256
-    }
-}
-
-impl SigningKey for RingP256Key {
-    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
-        self.pair
-            .sign(&self.rng, msg)
-            .map(|signature| signature.as_ref().to_vec())
-            .map_err(|_| rcgen::Error::RingUnspecified)
-    }
 }
 
 /// Accepts exactly one client certificate, compared as DER bytes.
