@@ -304,7 +304,6 @@ impl Reader {
     fn write_files(&mut self, list: &Value) -> Vec<WriteFile> {
         let list_field = Field::attr(attr::WRITE_FILES);
         let Some(items) = self.known(list, &list_field).and_then(Value::as_slice) else { return Vec::new() };
-        let items = items.to_vec();
         items.iter().enumerate().map(|(i, file)| self.write_file(file, &list_field.clone().index(i))).collect()
     }
 

@@ -76,6 +76,15 @@ impl Reader {
         }
     }
 
+    /// A string, `default` when null, a placeholder when unknown.
+    fn text_or(&mut self, value: &Value, path: &AttributePath, default: &str) -> String {
+        match self.text(value, path) {
+            Some(text) => text,
+            None if value.is_null() => default.to_owned(),
+            None => String::new(),
+        }
+    }
+
     /// A string checked by `rule` (`Err(detail)`), or `default` when null.
     fn checked(
         &mut self,
@@ -85,11 +94,12 @@ impl Reader {
         summary: &str,
         rule: impl Fn(&str) -> Result<(), String>,
     ) -> String {
-        let Some(text) = self.text(value, &path) else {
-            return if value.is_null() { default.to_owned() } else { String::new() };
-        };
-        if let Err(detail) = rule(&text) {
-            self.error(path, summary, detail);
+        let known = value.as_str().is_some();
+        let text = self.text_or(value, &path, default);
+        if known {
+            if let Err(detail) = rule(&text) {
+                self.error(path, summary, detail);
+            }
         }
         text
     }
@@ -404,9 +414,7 @@ impl Reader {
                     }
                 },
             ),
-            image: self.text(block.get(attr::IMAGE), &path.with_attr(attr::IMAGE)).unwrap_or_else(|| {
-                if block.get(attr::IMAGE).is_null() { defaults::KUBE_VIP_IMAGE.to_owned() } else { String::new() }
-            }),
+            image: self.text_or(block.get(attr::IMAGE), &path.with_attr(attr::IMAGE), defaults::KUBE_VIP_IMAGE),
         })
     }
 
